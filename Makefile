@@ -1,0 +1,63 @@
+# Polyglot search: two commands from a fresh clone.
+#   make run    set up, build the model, index the demo corpus, serve on http://127.0.0.1:8000
+#   make test   set up and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MODELS_DIR ?= artifacts/models
+MODEL ?= multilingual-e5-small
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run serve test lint format model demo-data clean help
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Serving + model build (no torch).
+$(VENV)/.build-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --progress-bar on -e '.[build]'
+	touch $@
+
+# Everything for tests: adds the torch reference, linters and the browser driver.
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --progress-bar on -e '.[dev]'
+	touch $@ $(VENV)/.build-installed
+
+model: $(VENV)/.build-installed ## build the ONNX model artifacts if missing
+	$(BIN)/python -m models build --out $(MODELS_DIR)
+
+demo-data: model ## fetch the UDHR and index all of it into the `udhr` collection (idempotent)
+	$(BIN)/python -m indexer demo
+
+# Serves at once; the demo corpus is indexed in the same process in the background (featured
+# languages first), resuming where an earlier run stopped.
+run: model ## set up, build, then serve API + demo page while indexing the demo corpus
+	POLYSEARCH_HOST=$(HOST) POLYSEARCH_PORT=$(PORT) $(BIN)/python -m indexer demo --serve
+
+serve: ## serve without the set-up steps
+	POLYSEARCH_HOST=$(HOST) POLYSEARCH_PORT=$(PORT) $(BIN)/python -m app
+
+test: $(VENV)/.dev-installed ## set up and run the whole test suite
+	$(BIN)/python -m models build --out $(MODELS_DIR)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-installed ## ruff + mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## remove built artifacts, data and the environment
+	rm -rf $(VENV) artifacts data .cache

@@ -1,0 +1,1 @@
+"""Polyglot search: the retrieval service and the runtime pieces the indexer shares."""

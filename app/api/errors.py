@@ -1,0 +1,81 @@
+"""Every error is JSON: `{"error": {"code", "message", "details"?}}` with a fitting status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.encoder import TextTooLongError
+from app.service import DocumentNotFoundError
+from app.store.base import CollectionNotFoundError
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part != "body"]
+        details.append({"field": ".".join(loc) or "body", "message": err.get("msg", "")})
+    return details
+
+
+def _summary(details: list[dict[str, Any]]) -> str:
+    first = details[0] if details else {"field": "body", "message": "invalid request"}
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return f"{first['field']}: {first['message']}{more}"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        return error_response(422, "invalid_request", _summary(details), details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = "not_found" if exc.status_code == 404 else "http_error"
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+    @app.exception_handler(CollectionNotFoundError)
+    async def _no_collection(_: Request, exc: CollectionNotFoundError) -> JSONResponse:
+        return error_response(404, "collection_not_found", f"no collection named {exc.args[0]!r}")
+
+    @app.exception_handler(DocumentNotFoundError)
+    async def _no_document(_: Request, exc: DocumentNotFoundError) -> JSONResponse:
+        return error_response(404, "document_not_found", f"no document with id {exc.args[0]!r}")
+
+    @app.exception_handler(TextTooLongError)
+    async def _too_long(_: Request, exc: TextTooLongError) -> JSONResponse:
+        return error_response(413, "text_too_long", str(exc))

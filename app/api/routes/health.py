@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.api.deps import RuntimeDep
+from app.runtime import State
+from app.schemas import Health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    """The process is up (it may still be loading the model)."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+def readyz(runtime: RuntimeDep) -> JSONResponse:
+    """Ready to serve: the model is loaded and the store is open."""
+    if runtime.state is State.READY:
+        return JSONResponse(Health(status="ok").model_dump())
+    loading = runtime.state is State.LOADING
+    body = Health(status="loading" if loading else "error", detail=runtime.error)
+    return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(runtime: RuntimeDep) -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+
+from app.api.deps import ServiceDep, SettingsDep
+from app.api.limits import check_texts, check_top_k
+from app.schemas import SearchRequest, SearchResponse, error_responses
+
+router = APIRouter(tags=["search"])
+
+
+@router.post(
+    "/v1/search",
+    response_model=SearchResponse,
+    responses=error_responses(404, 413),
+)
+def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> SearchResponse:
+    """Rank the collection's passages against a query in any language."""
+    start = time.perf_counter()
+    check_top_k(body.top_k, settings)
+    check_texts([body.query], settings, settings.max_query_chars)
+    collection = body.collection or settings.default_collection
+    results = service.search(collection, body.query, body.top_k, body.languages)
+    return SearchResponse(
+        query=body.query,
+        collection=collection,
+        model=service.model_name,
+        took_ms=round((time.perf_counter() - start) * 1000, 2),
+        results=results,
+    )

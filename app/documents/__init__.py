@@ -1,0 +1,1 @@
+"""Documents: validation, chunking, point ids and the write path into a collection."""

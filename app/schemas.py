@@ -1,0 +1,189 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from app.documents.record import Record
+
+LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{1,8})*$")
+COLLECTION_NAME = r"^[A-Za-z0-9_-]{1,128}$"
+
+CollectionName = Annotated[str, StringConstraints(pattern=COLLECTION_NAME)]
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def check_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or whitespace")
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+class SearchRequest(StrictModel):
+    query: str = Field(min_length=1, description="The query, in any language.")
+    top_k: int = Field(default=10, ge=1, description="How many results to return.")
+    languages: list[str] | None = Field(
+        default=None, description="Only return passages in these language codes."
+    )
+    collection: CollectionName | None = Field(default=None, description="Defaults to the demo.")
+
+    _check_query = field_validator("query")(check_text)
+
+    @field_validator("languages")
+    @classmethod
+    def _check_languages(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("give at least one language code, or leave it out")
+        for code in value:
+            if not LANGUAGE_CODE.match(code):
+                raise ValueError(f"{code!r} is not a language code")
+        return value
+
+
+class SearchResult(BaseModel):
+    id: str = Field(description="The document id.")
+    chunk: int = Field(description="Which passage of the document matched (0-based).")
+    score: float = Field(description="Cosine similarity.")
+    text: str
+    language: str | None
+    language_name: str | None
+    metadata: dict[str, Any]
+
+
+class SearchResponse(BaseModel):
+    query: str
+    collection: str
+    model: str
+    took_ms: float
+    results: list[SearchResult]
+
+
+class EmbedRequest(StrictModel):
+    texts: list[str] = Field(min_length=1)
+    kind: Literal["query", "passage"] = "query"
+
+    @field_validator("texts")
+    @classmethod
+    def _check_texts(cls, value: list[str]) -> list[str]:
+        return [check_text(t) for t in value]
+
+
+class EmbedResponse(BaseModel):
+    embeddings: list[list[float]]
+    model: str
+    dim: int
+
+
+class OpenAIEmbeddingsRequest(StrictModel):
+    """The OpenAI embeddings request; `input_type` is our extension (default `passage`)."""
+
+    input: str | list[str]
+    model: str | None = None
+    encoding_format: Literal["float"] = "float"
+    user: str | None = None
+    input_type: Literal["query", "passage"] = "passage"
+
+    @field_validator("input")
+    @classmethod
+    def _check_input(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, str):
+            return check_text(value)
+        if not value:
+            raise ValueError("must hold at least one text")
+        return [check_text(t) for t in value]
+
+
+class OpenAIEmbedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float]
+
+
+class OpenAIUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class OpenAIEmbeddingsResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[OpenAIEmbedding]
+    model: str
+    usage: OpenAIUsage
+
+
+class CollectionSummary(BaseModel):
+    name: str
+    dim: int
+    points: int
+
+
+class CollectionsResponse(BaseModel):
+    collections: list[CollectionSummary]
+
+
+class LanguageCount(BaseModel):
+    code: str
+    name: str | None
+    passages: int
+
+
+class LanguagesResponse(BaseModel):
+    collection: str
+    languages: list[LanguageCount]
+
+
+class UpsertDocumentsRequest(StrictModel):
+    documents: list[Record] = Field(min_length=1)
+
+
+class UpsertDocumentsResponse(BaseModel):
+    collection: str
+    documents: int
+    chunks: int
+    unchanged: int
+
+
+class DocumentOut(BaseModel):
+    id: str
+    collection: str
+    language: str | None
+    metadata: dict[str, Any]
+    chunks: list[str]
+
+
+class DeletedResponse(BaseModel):
+    collection: str
+    id: str
+    chunks_deleted: int
+
+
+class Health(BaseModel):
+    status: Literal["ok", "loading", "error"]
+    detail: str | None = None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the JSON errors a route can return."""
+    return {status: {"model": ErrorResponse} for status in statuses}

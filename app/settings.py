@@ -1,0 +1,58 @@
+"""Service and indexer settings: one typed object, read from the environment.
+
+Every variable is prefixed `POLYSEARCH_` (e.g. `POLYSEARCH_MODEL_DIR`), except `QDRANT_URL` and
+`QDRANT_API_KEY`, which keep the names Qdrant users already know.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.model_card import Variant
+
+DEFAULT_MODEL = "multilingual-e5-small"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLYSEARCH_", extra="ignore")
+
+    # Where built models live; `model` names a sub-directory holding a model card.
+    models_dir: Path = Path("artifacts/models")
+    model: str = DEFAULT_MODEL
+    model_variant: Variant = "int8"
+    encoder_threads: int = Field(default=0, ge=0, description="0: one per core, at most 4")
+    encode_batch_size: int = Field(default=32, ge=1, le=1024)
+
+    # Embedded Qdrant (qdrant-edge) keeps its collections here when no server is configured.
+    data_dir: Path = Path("data/qdrant")
+    qdrant_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("QDRANT_URL", "POLYSEARCH_QDRANT_URL")
+    )
+    qdrant_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("QDRANT_API_KEY", "POLYSEARCH_QDRANT_API_KEY"),
+    )
+
+    default_collection: str = "udhr"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # Input limits for the HTTP API.
+    max_query_chars: int = Field(default=2_000, ge=1)
+    max_text_chars: int = Field(default=20_000, ge=1)
+    max_texts_per_request: int = Field(default=256, ge=1)
+    max_top_k: int = Field(default=100, ge=1)
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+
+    @property
+    def model_dir(self) -> Path:
+        return self.models_dir / self.model
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,271 @@
+// Demo page for POST /v1/search. Plain DOM code, no build step. All data from the API is
+// written with textContent, never innerHTML, so passages cannot inject markup.
+"use strict";
+
+(function () {
+  const DEFAULT_COLLECTION = "udhr";
+  const DEFAULT_TOP_K = "10";
+  const LANGUAGE_RETRIES = 30;
+
+  const form = document.getElementById("search-form");
+  const queryInput = document.getElementById("q");
+  const languageSelect = document.getElementById("lang");
+  const topKSelect = document.getElementById("k");
+  const statusLine = document.getElementById("status");
+  const resultsSection = document.getElementById("results");
+  const resultList = document.getElementById("result-list");
+  const emptyState = document.getElementById("empty");
+  const modelInfo = document.getElementById("model-info");
+
+  const pageParams = new URLSearchParams(window.location.search);
+  const collection = pageParams.get("collection") || DEFAULT_COLLECTION;
+
+  // Only the newest request may paint the page; older ones are aborted.
+  let inFlight = null;
+
+  /** Turns an API error body {"error": {"code", "message"}} into a readable line. */
+  async function errorMessage(response) {
+    let message = `${response.status} ${response.statusText}`.trim();
+    try {
+      const body = await response.json();
+      if (body && body.error && body.error.message) {
+        message = body.error.message;
+      } else if (body && typeof body.detail === "string") {
+        message = body.detail;
+      }
+    } catch (_) {
+      // Not JSON (e.g. a proxy error page): keep the HTTP status line.
+    }
+    return message;
+  }
+
+  function setStatus(text, kind) {
+    statusLine.textContent = text;
+    statusLine.dataset.kind = kind || "";
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  /** Sets `lang` only for plain ISO 639 codes, which browsers use to pick fonts. */
+  function htmlLang(code) {
+    return /^[a-z]{2,3}$/.test(code || "") ? code : "";
+  }
+
+  function languageLabel(hit) {
+    const name = hit.language_name || (hit.metadata && hit.metadata.language_name) || "";
+    const code = hit.language || "";
+    if (name && code) return `${name} · ${code}`;
+    return name || code || "Unknown language";
+  }
+
+  function renderResult(hit, rank) {
+    const item = el("li", "result");
+    item.tabIndex = 0;
+    item.dataset.language = hit.language || "";
+    const article = hit.metadata && Number.isInteger(hit.metadata.article)
+      ? hit.metadata.article : null;
+    if (article !== null) item.dataset.article = String(article);
+
+    const head = el("div", "result-head");
+    head.append(el("span", "result-rank", `#${rank}`));
+    if (article !== null) head.append(el("span", "result-article", `Article ${article}`));
+    head.append(el("span", "result-lang", languageLabel(hit)));
+    const score = el("span", "result-score", hit.score.toFixed(3));
+    score.title = "Cosine similarity";
+    head.append(score);
+
+    const text = el("p", "result-text", hit.text);
+    text.dir = "auto";
+    const lang = htmlLang(hit.language);
+    if (lang) text.lang = lang;
+
+    item.setAttribute("aria-label",
+      `Result ${rank}: ${article !== null ? `Article ${article}, ` : ""}${languageLabel(hit)}, ` +
+      `score ${hit.score.toFixed(3)}`);
+    item.append(head, text);
+    return item;
+  }
+
+  function showResults(body, roundTripMs) {
+    resultList.replaceChildren(...body.results.map((hit, i) => renderResult(hit, i + 1)));
+    emptyState.hidden = true;
+    if (body.model) modelInfo.textContent = `Model: ${body.model} · collection: ${body.collection}`;
+    const n = body.results.length;
+    if (n === 0) {
+      setStatus("No results. Try another query or choose “All languages”.", "empty");
+      return;
+    }
+    setStatus(
+      `${n} result${n === 1 ? "" : "s"} · search ${body.took_ms.toFixed(1)} ms on the server, ` +
+      `${Math.round(roundTripMs)} ms round trip`,
+      "ok",
+    );
+  }
+
+  function showError(message) {
+    resultList.replaceChildren();
+    emptyState.hidden = true;
+    setStatus(`Error: ${message}`, "error");
+  }
+
+  function showIdle() {
+    resultList.replaceChildren();
+    emptyState.hidden = false;
+    setStatus("", "");
+  }
+
+  /** Mirrors the form in the address bar so a search can be shared as a link. */
+  function syncUrl(query, language, topK, push) {
+    const params = new URLSearchParams();
+    if (query) params.set("q", query);
+    if (language) params.set("lang", language);
+    if (topK !== DEFAULT_TOP_K) params.set("k", topK);
+    if (collection !== DEFAULT_COLLECTION) params.set("collection", collection);
+    const search = params.toString();
+    const url = `${window.location.pathname}${search ? `?${search}` : ""}`;
+    if (url === `${window.location.pathname}${window.location.search}`) return;
+    if (push) window.history.pushState(null, "", url);
+    else window.history.replaceState(null, "", url);
+  }
+
+  async function search(push) {
+    const query = queryInput.value.trim();
+    const language = languageSelect.value;
+    const topK = topKSelect.value;
+    syncUrl(query, language, topK, push);
+    if (inFlight) inFlight.abort();
+    if (!query) {
+      showIdle();
+      return;
+    }
+
+    const controller = new AbortController();
+    inFlight = controller;
+    resultsSection.setAttribute("aria-busy", "true");
+    setStatus("Searching…", "busy");
+    const started = performance.now();
+    try {
+      const response = await fetch("/v1/search", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({
+          query,
+          top_k: Number(topK),
+          languages: language ? [language] : null,
+          collection,
+        }),
+        signal: controller.signal,
+      });
+      if (!response.ok) {
+        showError(await errorMessage(response));
+        return;
+      }
+      const body = await response.json();
+      showResults(body, performance.now() - started);
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      showError(`could not reach the server (${err.message})`);
+    } finally {
+      if (inFlight === controller) {
+        inFlight = null;
+        resultsSection.removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  async function loadLanguages(attempt = 0) {
+    try {
+      const response = await fetch(
+        `/v1/collections/${encodeURIComponent(collection)}/languages`,
+        { headers: { Accept: "application/json" } },
+      );
+      if (response.status === 503 && attempt < LANGUAGE_RETRIES) {
+        // The service loads its model in the background; ask again once it may be ready.
+        window.setTimeout(() => loadLanguages(attempt + 1), 2000);
+        return;
+      }
+      if (!response.ok) {
+        languageSelect.title = `Languages unavailable: ${await errorMessage(response)}`;
+        return;
+      }
+      const body = await response.json();
+      const wanted = languageSelect.value;
+      languageSelect.querySelectorAll("option[data-placeholder]").forEach((o) => o.remove());
+      const options = body.languages.map((language) => {
+        const option = el("option", null,
+          language.name ? `${language.name} (${language.code})` : language.code);
+        option.value = language.code;
+        return option;
+      });
+      languageSelect.append(...options);
+      languageSelect.value = wanted;
+      if (languageSelect.value !== wanted) languageSelect.value = "";
+      languageSelect.dataset.loaded = String(options.length);
+    } catch (err) {
+      languageSelect.title = `Languages unavailable: ${err.message}`;
+    }
+  }
+
+  /** Fills the form from the address bar (page load, back/forward). */
+  function readUrl() {
+    const params = new URLSearchParams(window.location.search);
+    queryInput.value = params.get("q") || "";
+    const language = params.get("lang") || "";
+    if (language && !languageSelect.querySelector(`option[value="${CSS.escape(language)}"]`)) {
+      // Keep a shared language filter even before (or without) the language list.
+      const option = el("option", null, language);
+      option.value = language;
+      option.dataset.placeholder = "true";
+      languageSelect.append(option);
+    }
+    languageSelect.value = language;
+    const topK = params.get("k") || DEFAULT_TOP_K;
+    if (!topKSelect.querySelector(`option[value="${CSS.escape(topK)}"]`)) {
+      const option = el("option", null, topK);
+      option.value = topK;
+      topKSelect.append(option);
+    }
+    topKSelect.value = topK;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    search(true);
+  });
+  languageSelect.addEventListener("change", () => {
+    if (queryInput.value.trim()) search(true);
+  });
+  topKSelect.addEventListener("change", () => {
+    if (queryInput.value.trim()) search(true);
+  });
+  document.getElementById("examples").addEventListener("click", (event) => {
+    const chip = event.target.closest("button[data-query]");
+    if (!chip) return;
+    queryInput.value = chip.dataset.query;
+    search(true);
+  });
+  window.addEventListener("popstate", () => {
+    readUrl();
+    search(false);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    const typing = target instanceof HTMLElement &&
+      (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+    if (typing) return;
+    event.preventDefault();
+    queryInput.focus();
+    queryInput.select();
+  });
+
+  readUrl();
+  if (queryInput.value) search(false);
+  else showIdle();
+  loadLanguages();
+}());

@@ -1,0 +1,95 @@
+"""The vector-store interface every backend implements.
+
+Point ids are UUID strings (the indexer derives them deterministically). Payloads are flat
+JSON-able dicts; the fields `language` and `doc_id` are indexed for filtering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+PayloadValue = str | int
+INDEXED_FIELDS = ("language", "doc_id")
+
+
+@dataclass(frozen=True)
+class Point:
+    id: str
+    vector: Vector
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    dim: int
+    points: int
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Conjunction of simple conditions on payload fields."""
+
+    equals: Mapping[str, PayloadValue] = field(default_factory=dict)
+    not_equals: Mapping[str, PayloadValue] = field(default_factory=dict)
+    any_of: Mapping[str, Sequence[PayloadValue]] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.equals or self.not_equals or self.any_of)
+
+
+class CollectionNotFoundError(KeyError):
+    """Raised for an operation on a collection that does not exist."""
+
+
+class VectorStore(Protocol):
+    """What the service and the indexer need from a vector database (cosine similarity)."""
+
+    def create_collection(self, name: str, dim: int) -> None:
+        """Create the collection (with payload indexes) if missing; a no-op if it exists
+        with this dimension; ValueError if it exists with another dimension."""
+
+    def delete_collection(self, name: str) -> None: ...
+
+    def list_collections(self) -> list[CollectionInfo]: ...
+
+    def collection_info(self, name: str) -> CollectionInfo:
+        """CollectionNotFoundError if missing."""
+
+    def upsert(self, collection: str, points: Sequence[Point]) -> None:
+        """Insert or replace points by id. Durable when it returns."""
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None: ...
+
+    def delete_where(self, collection: str, where: Filter) -> None: ...
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
+        """Points by id (score 0.0), missing ids skipped."""
+
+    def find(self, collection: str, where: Filter, limit: int = 10_000) -> list[Hit]:
+        """Points matching a filter (score 0.0), ordered by id."""
+
+    def count(self, collection: str, where: Filter | None = None) -> int: ...
+
+    def facet(self, collection: str, key: str) -> dict[str, int]:
+        """How many points carry each value of an indexed keyword field."""
+
+    def search(
+        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        """Nearest points by cosine similarity, best first."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,322 @@
+"""The embedded default backend: the Qdrant engine in-process (qdrant-edge), a shard per collection.
+
+Layout under `data_dir`: `<name>/shard/` holds the engine's files (segments and write-ahead log)
+and `<name>/collection.json` our metadata (the dimension). The metadata is written last on create
+and removed first on delete, so a collection half-created or half-deleted by a crash is never
+listed, and its directory is cleared when the name is created again.
+
+Durability: the engine appends every update to its write-ahead log before `update` returns and
+replays the log on load, so acknowledged writes survive the process being killed; `close` also
+flushes the segments. Only one store may open a `data_dir` at a time: a lock file says so early
+and clearly (the engine would otherwise fail on its first locked log).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from qdrant_edge import (
+    CountRequest,
+    Distance,
+    EdgeConfig,
+    EdgeShard,
+    EdgeVectorParams,
+    FacetRequest,
+    FieldCondition,
+    MatchAny,
+    MatchValue,
+    PayloadSchemaType,
+    Query,
+    QueryRequest,
+    ScrollRequest,
+    UpdateOperation,
+)
+from qdrant_edge import Filter as EdgeFilter
+from qdrant_edge import Point as EdgePoint
+
+from app.store.base import (
+    INDEXED_FIELDS,
+    CollectionInfo,
+    CollectionNotFoundError,
+    Filter,
+    Hit,
+    Point,
+    Vector,
+)
+from app.store.validation import (
+    canonical_point_id,
+    check_collection_name,
+    check_facet_key,
+    match_any_values,
+    vector_values,
+)
+
+LOCK_FILE = ".lock"
+METADATA_FILE = "collection.json"
+SHARD_DIR = "shard"
+SCROLL_PAGE = 1_000
+
+
+@dataclass(eq=False)
+class _Collection:
+    name: str
+    dim: int
+    shard: EdgeShard
+    optimizing: threading.Lock = field(default_factory=threading.Lock)
+
+
+class QdrantEdgeStore:
+    """Collections as qdrant-edge shards under `data_dir`, reopened with all their data."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._root = data_dir
+        self._root.mkdir(parents=True, exist_ok=True)
+        self._registry_lock = threading.Lock()
+        self._collections: dict[str, _Collection] = {}
+        self._lock_file = _lock_directory(self._root)
+        try:
+            for metadata in sorted(self._root.glob(f"*/{METADATA_FILE}")):
+                collection = _load_collection(metadata.parent)
+                self._collections[collection.name] = collection
+        except BaseException:
+            self.close()
+            raise
+
+    def create_collection(self, name: str, dim: int) -> None:
+        check_collection_name(name)
+        if dim < 1:
+            raise ValueError(f"dimension must be positive, got {dim}")
+        with self._registry_lock:
+            existing = self._collections.get(name)
+            if existing is not None:
+                if existing.dim != dim:
+                    raise ValueError(
+                        f"collection {name!r} exists with dimension {existing.dim}, not {dim}"
+                    )
+                return
+            directory = self._root / name
+            if directory.exists():  # left over from an interrupted create or delete
+                shutil.rmtree(directory)
+            shard = EdgeShard.create(
+                str(directory / SHARD_DIR),
+                EdgeConfig(vectors=EdgeVectorParams(size=dim, distance=Distance.Cosine)),
+            )
+            try:
+                for key in INDEXED_FIELDS:
+                    shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Keyword))
+                shard.flush()
+                _write_metadata(directory, {"name": name, "dim": dim, "distance": "cosine"})
+            except BaseException:
+                shard.close()
+                raise
+            self._collections[name] = _Collection(name, dim, shard)
+
+    def delete_collection(self, name: str) -> None:
+        with self._registry_lock:
+            collection = self._collections.pop(name, None)
+            if collection is None:
+                raise CollectionNotFoundError(name)
+            directory = self._root / name
+            (directory / METADATA_FILE).unlink()
+            collection.shard.close()
+            shutil.rmtree(directory)
+
+    def list_collections(self) -> list[CollectionInfo]:
+        infos = []
+        for name in sorted(self._collections):
+            try:
+                infos.append(self.collection_info(name))
+            except CollectionNotFoundError:  # deleted by another thread meanwhile
+                continue
+        return infos
+
+    def collection_info(self, name: str) -> CollectionInfo:
+        with self._using(name) as collection:
+            points = collection.shard.count(CountRequest(exact=True))
+            return CollectionInfo(name=name, dim=collection.dim, points=points)
+
+    def upsert(self, collection: str, points: Sequence[Point]) -> None:
+        with self._using(collection) as target:
+            batch = [
+                EdgePoint(
+                    canonical_point_id(point.id),
+                    vector_values(point.vector, target.dim),
+                    dict(point.payload),
+                )
+                for point in points
+            ]
+            if batch:
+                target.shard.update(UpdateOperation.upsert_points(batch))
+                _optimize(target)
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        with self._using(collection) as target:
+            point_ids: list[Any] = [canonical_point_id(point_id) for point_id in ids]
+            if point_ids:
+                target.shard.update(UpdateOperation.delete_points(point_ids))
+                _optimize(target)
+
+    def delete_where(self, collection: str, where: Filter) -> None:
+        with self._using(collection) as target:
+            everything = EdgeFilter()  # an empty conjunction holds for every point
+            condition = _edge_filter(where) or everything
+            target.shard.update(UpdateOperation.delete_points_by_filter(condition))
+            _optimize(target)
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
+        with self._using(collection) as target:
+            wanted = list(dict.fromkeys(canonical_point_id(point_id) for point_id in ids))
+            if not wanted:
+                return []
+            point_ids: list[Any] = wanted
+            records = target.shard.retrieve(point_ids, with_payload=True, with_vector=False)
+            found = {
+                str(r.id): Hit(id=str(r.id), score=0.0, payload=r.payload or {}) for r in records
+            }
+            return [found[point_id] for point_id in wanted if point_id in found]
+
+    def find(self, collection: str, where: Filter, limit: int = 10_000) -> list[Hit]:
+        with self._using(collection) as target:
+            hits: list[Hit] = []
+            offset: Any = None
+            while len(hits) < limit:
+                request = ScrollRequest(
+                    offset=offset,
+                    limit=min(SCROLL_PAGE, limit - len(hits)),
+                    filter=_edge_filter(where),
+                    with_payload=True,
+                    with_vector=False,
+                )
+                records, offset = target.shard.scroll(request)
+                hits.extend(Hit(id=str(r.id), score=0.0, payload=r.payload or {}) for r in records)
+                if offset is None:
+                    break
+            return hits
+
+    def count(self, collection: str, where: Filter | None = None) -> int:
+        with self._using(collection) as target:
+            return target.shard.count(CountRequest(exact=True, filter=_edge_filter(where)))
+
+    def facet(self, collection: str, key: str) -> dict[str, int]:
+        check_facet_key(key)
+        with self._using(collection) as target:
+            # Distinct values cannot outnumber points; asking for that many makes the answer whole.
+            points = target.shard.count(CountRequest(exact=True))
+            if points == 0:
+                return {}
+            response = target.shard.facet(FacetRequest(key=key, limit=points, exact=True))
+            return {str(hit.value): hit.count for hit in response.hits}
+
+    def search(
+        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        if limit < 1:
+            raise ValueError(f"limit must be positive, got {limit}")
+        with self._using(collection) as target:
+            request = QueryRequest(
+                limit=limit,
+                query=Query.Nearest(vector_values(vector, target.dim)),
+                filter=_edge_filter(where),
+                with_payload=True,
+                with_vector=False,
+            )
+            return [
+                Hit(id=str(p.id), score=p.score, payload=p.payload or {})
+                for p in target.shard.query(request)
+            ]
+
+    def close(self) -> None:
+        with self._registry_lock:
+            for collection in self._collections.values():
+                collection.shard.flush()
+                collection.shard.close()
+            self._collections.clear()
+            if not self._lock_file.closed:
+                self._lock_file.close()  # releases the flock
+
+    @contextmanager
+    def _using(self, name: str) -> Iterator[_Collection]:
+        """The collection's shard; an engine error raised because another thread deleted the
+        collection meanwhile becomes CollectionNotFoundError."""
+        collection = self._collections.get(name)
+        if collection is None:
+            raise CollectionNotFoundError(name)
+        try:
+            yield collection
+        except Exception as error:
+            if self._collections.get(name) is not collection:
+                raise CollectionNotFoundError(name) from error
+            raise
+
+
+def _optimize(collection: _Collection) -> None:
+    """Let the engine build the HNSW index for segments that outgrew its indexing threshold and
+    vacuum deleted points. Edge runs no background optimizer, so the write path drives it; when
+    there is nothing to do this takes microseconds. One thread at a time per collection."""
+    if collection.optimizing.acquire(blocking=False):
+        try:
+            collection.shard.optimize()
+        finally:
+            collection.optimizing.release()
+
+
+def _edge_filter(where: Filter | None) -> EdgeFilter | None:
+    if where is None or where.is_empty():
+        return None
+    must: list[Any] = [
+        FieldCondition(key, match=MatchValue(value)) for key, value in where.equals.items()
+    ]
+    must += [
+        FieldCondition(key, match=MatchAny(match_any_values(key, values)))
+        for key, values in where.any_of.items()
+    ]
+    must_not: list[Any] = [
+        FieldCondition(key, match=MatchValue(value)) for key, value in where.not_equals.items()
+    ]
+    return EdgeFilter(must=must or None, must_not=must_not or None)
+
+
+def _lock_directory(directory: Path) -> TextIO:
+    """An exclusive lock on `directory`, held while the returned file stays open (the OS drops it
+    when the process dies, so a killed process leaves no stale lock)."""
+    lock_file = (directory / LOCK_FILE).open("a", encoding="utf-8")
+    try:
+        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as error:
+        lock_file.close()
+        raise RuntimeError(f"{directory} is already open in another store or process") from error
+    return lock_file
+
+
+def _load_collection(directory: Path) -> _Collection:
+    metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+    try:
+        shard = EdgeShard.load(str(directory / SHARD_DIR))
+    except Exception as error:  # the engine raises bare Exception, e.g. when the log is locked
+        raise RuntimeError(f"cannot open the collection stored in {directory}: {error}") from error
+    return _Collection(name=directory.name, dim=int(metadata["dim"]), shard=shard)
+
+
+def _write_metadata(directory: Path, metadata: dict[str, Any]) -> None:
+    """Write atomically and durably: a crash leaves either no file or the whole file."""
+    target = directory / METADATA_FILE
+    temporary = directory / f".{METADATA_FILE}.tmp"
+    with temporary.open("w", encoding="utf-8") as file:
+        json.dump(metadata, file)
+        file.flush()
+        os.fsync(file.fileno())
+    temporary.replace(target)
+    directory_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)
+    finally:
+        os.close(directory_fd)

@@ -1,0 +1,19 @@
+"""Picks the backend from the settings: a Qdrant server when one is configured, else embedded."""
+
+from __future__ import annotations
+
+from app.settings import Settings
+from app.store.base import VectorStore
+from app.store.edge import QdrantEdgeStore
+from app.store.remote import QdrantClientStore
+
+
+def open_store(settings: Settings) -> VectorStore:
+    """`QDRANT_URL` (with `QDRANT_API_KEY`) selects the server; otherwise qdrant-edge keeps the
+    collections under `data_dir`."""
+    if settings.qdrant_url:
+        from qdrant_client import QdrantClient
+
+        client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+        return QdrantClientStore(client)
+    return QdrantEdgeStore(settings.data_dir)

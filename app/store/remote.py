@@ -1,0 +1,217 @@
+"""The backend for a Qdrant server or cluster, through qdrant-client (`QdrantClient(url=...)`).
+
+Tests drive it through the client's local mode (`QdrantClient(location=":memory:")`), which speaks
+the same API but ignores payload indexes and must not be shared by several writing threads.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+
+from app.store.base import (
+    INDEXED_FIELDS,
+    CollectionInfo,
+    CollectionNotFoundError,
+    Filter,
+    Hit,
+    Point,
+    Vector,
+)
+from app.store.validation import (
+    canonical_point_id,
+    check_collection_name,
+    check_facet_key,
+    match_any_values,
+    vector_values,
+)
+
+SCROLL_PAGE = 1_000
+
+
+class QdrantClientStore:
+    """Collections on a Qdrant server: one unnamed cosine vector each, keyword-indexed fields."""
+
+    def __init__(self, client: QdrantClient) -> None:
+        self._client = client
+        # Dimensions seen so far, to refuse a wrong vector before sending it; re-read on doubt.
+        self._dims: dict[str, int] = {}
+
+    def create_collection(self, name: str, dim: int) -> None:
+        check_collection_name(name)
+        if dim < 1:
+            raise ValueError(f"dimension must be positive, got {dim}")
+        if not self._client.collection_exists(name):
+            try:
+                self._client.create_collection(
+                    name,
+                    vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
+                )
+            except Exception:
+                if not self._client.collection_exists(name):
+                    raise  # not a lost race with another creator: a real failure
+        existing = self._dim(name, fresh=True)
+        if existing != dim:
+            raise ValueError(f"collection {name!r} exists with dimension {existing}, not {dim}")
+        with warnings.catch_warnings():  # local mode warns that it ignores payload indexes
+            warnings.filterwarnings("ignore", message="Payload indexes have no effect")
+            for key in INDEXED_FIELDS:  # idempotent; also repairs a creation cut short
+                self._client.create_payload_index(
+                    name, key, field_schema=models.PayloadSchemaType.KEYWORD, wait=True
+                )
+
+    def delete_collection(self, name: str) -> None:
+        self._dims.pop(name, None)
+        if not self._client.delete_collection(name):
+            raise CollectionNotFoundError(name)
+
+    def list_collections(self) -> list[CollectionInfo]:
+        infos = []
+        for description in sorted(self._client.get_collections().collections, key=_by_name):
+            try:
+                infos.append(self.collection_info(description.name))
+            except CollectionNotFoundError:  # deleted meanwhile
+                continue
+        return infos
+
+    def collection_info(self, name: str) -> CollectionInfo:
+        dim = self._dim(name, fresh=True)
+        return CollectionInfo(name=name, dim=dim, points=self.count(name))
+
+    def upsert(self, collection: str, points: Sequence[Point]) -> None:
+        batch = [
+            models.PointStruct(
+                id=canonical_point_id(point.id),
+                vector=self._values(collection, point.vector),
+                payload=dict(point.payload),
+            )
+            for point in points
+        ]
+        if batch:
+            with self._errors(collection):
+                self._client.upsert(collection, batch, wait=True)
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        point_ids: list[models.ExtendedPointId] = [canonical_point_id(i) for i in ids]
+        with self._errors(collection):
+            self._client.delete(collection, models.PointIdsList(points=point_ids), wait=True)
+
+    def delete_where(self, collection: str, where: Filter) -> None:
+        selector = models.FilterSelector(filter=_qdrant_filter(where) or models.Filter())
+        with self._errors(collection):
+            self._client.delete(collection, selector, wait=True)
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
+        wanted = list(dict.fromkeys(canonical_point_id(point_id) for point_id in ids))
+        point_ids: list[models.ExtendedPointId] = list(wanted)
+        with self._errors(collection):
+            records = self._client.retrieve(collection, point_ids, with_payload=True)
+        found = {str(r.id): Hit(id=str(r.id), score=0.0, payload=r.payload or {}) for r in records}
+        return [found[point_id] for point_id in wanted if point_id in found]
+
+    def find(self, collection: str, where: Filter, limit: int = 10_000) -> list[Hit]:
+        hits: list[Hit] = []
+        offset: models.ExtendedPointId | None = None
+        with self._errors(collection):
+            while len(hits) < limit:
+                records, offset = self._client.scroll(
+                    collection,
+                    scroll_filter=_qdrant_filter(where),
+                    limit=min(SCROLL_PAGE, limit - len(hits)),
+                    offset=offset,
+                    with_payload=True,
+                )
+                hits.extend(Hit(id=str(r.id), score=0.0, payload=r.payload or {}) for r in records)
+                if offset is None:
+                    break
+        return hits
+
+    def count(self, collection: str, where: Filter | None = None) -> int:
+        with self._errors(collection):
+            return self._client.count(collection, _qdrant_filter(where), exact=True).count
+
+    def facet(self, collection: str, key: str) -> dict[str, int]:
+        check_facet_key(key)
+        # Distinct values cannot outnumber points; asking for that many makes the answer whole.
+        points = self.count(collection)
+        if points == 0:
+            return {}
+        with self._errors(collection):
+            response = self._client.facet(collection, key, limit=points, exact=True)
+        return {str(hit.value): hit.count for hit in response.hits}
+
+    def search(
+        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        if limit < 1:
+            raise ValueError(f"limit must be positive, got {limit}")
+        query = self._values(collection, vector)
+        with self._errors(collection):
+            response = self._client.query_points(
+                collection,
+                query=query,
+                query_filter=_qdrant_filter(where),
+                limit=limit,
+                with_payload=True,
+            )
+        return [Hit(id=str(p.id), score=p.score, payload=p.payload or {}) for p in response.points]
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _dim(self, collection: str, *, fresh: bool = False) -> int:
+        if fresh or collection not in self._dims:
+            with self._errors(collection):
+                vectors = self._client.get_collection(collection).config.params.vectors
+            if not isinstance(vectors, models.VectorParams):
+                raise ValueError(f"collection {collection!r} does not hold one unnamed vector")
+            self._dims[collection] = vectors.size
+        return self._dims[collection]
+
+    def _values(self, collection: str, vector: Vector) -> list[float]:
+        """The vector checked against the collection's dimension, re-read once before refusing
+        (another process may have recreated the collection)."""
+        try:
+            return vector_values(vector, self._dim(collection))
+        except ValueError:
+            return vector_values(vector, self._dim(collection, fresh=True))
+
+    @contextmanager
+    def _errors(self, collection: str) -> Iterator[None]:
+        """Turns any failure on a collection that does not exist into CollectionNotFoundError (the
+        server answers 404, local mode raises ValueError)."""
+        try:
+            yield
+        except CollectionNotFoundError:
+            raise
+        except Exception as error:
+            if not self._client.collection_exists(collection):
+                self._dims.pop(collection, None)
+                raise CollectionNotFoundError(collection) from error
+            raise
+
+
+def _by_name(description: models.CollectionDescription) -> str:
+    return description.name
+
+
+def _qdrant_filter(where: Filter | None) -> models.Filter | None:
+    if where is None or where.is_empty():
+        return None
+    must: list[Any] = [
+        models.FieldCondition(key=key, match=models.MatchValue(value=value))
+        for key, value in where.equals.items()
+    ]
+    must += [
+        models.FieldCondition(key=key, match=models.MatchAny(any=match_any_values(key, values)))
+        for key, values in where.any_of.items()
+    ]
+    must_not: list[Any] = [
+        models.FieldCondition(key=key, match=models.MatchValue(value=value))
+        for key, value in where.not_equals.items()
+    ]
+    return models.Filter(must=must or None, must_not=must_not or None)

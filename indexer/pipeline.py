@@ -1,0 +1,73 @@
+"""Indexing files: stream records from JSONL/CSV, set bad ones aside, write the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from app.documents.record import Record
+from app.documents.writer import DEFAULT_BATCH_SIZE, ChunkingOptions, IndexSummary, index_records
+from app.encoder import Encoder
+from app.store.base import VectorStore
+from indexer.records import Accepted, Rejected, read_records
+
+
+class _RejectSink:
+    """Counts rejected records and writes them as JSON lines, if a file was given."""
+
+    def __init__(self, handle: TextIO | None) -> None:
+        self.handle = handle
+        self.count = 0
+
+    def add(self, rejected: Rejected) -> None:
+        self.count += 1
+        if self.handle is not None:
+            self.handle.write(rejected.to_json() + "\n")
+
+
+def _accepted(source: Path | str, sink: _RejectSink) -> Iterator[Record]:
+    for item in read_records(source):
+        if isinstance(item, Accepted):
+            yield item.record
+        else:
+            sink.add(item)
+
+
+def index_file(
+    source: Path | str,
+    *,
+    encoder: Encoder,
+    store: VectorStore,
+    collection: str,
+    rejects: Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    chunking: ChunkingOptions | None = None,
+    skip_unchanged: bool = True,
+    progress: bool = False,
+) -> IndexSummary:
+    """Index a JSONL/CSV file (or `-` for stdin), writing bad records to `rejects`."""
+    handle = rejects.open("w", encoding="utf-8") if rejects is not None else None
+    try:
+        sink = _RejectSink(handle)
+        summary = index_records(
+            _accepted(source, sink),
+            encoder=encoder,
+            store=store,
+            collection=collection,
+            batch_size=batch_size,
+            chunking=chunking,
+            skip_unchanged=skip_unchanged,
+            progress=progress,
+        )
+    finally:
+        if handle is not None:
+            handle.close()
+    return IndexSummary(
+        read=summary.read + sink.count,
+        indexed=summary.indexed,
+        unchanged=summary.unchanged,
+        rejected=sink.count,
+        chunks=summary.chunks,
+        seconds=summary.seconds,
+    )

@@ -1,0 +1,72 @@
+"""Serve the API while a corpus is indexed in the background, in one process.
+
+The embedded Qdrant store can be opened by one process only, so `make run` does both here:
+the service answers at once over what is already indexed, and fills up as indexing goes on.
+A restart resumes: documents already stored whole are skipped without re-encoding.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+
+import uvicorn
+
+from app.documents.record import Record
+from app.documents.writer import ChunkingOptions, index_records
+from app.encoder import OnnxEncoder
+from app.main import create_app
+from app.metrics import Metrics
+from app.service import SearchService
+from app.settings import Settings
+from app.store.factory import open_store
+
+log = logging.getLogger(__name__)
+
+
+def serve_while_indexing(
+    records: Iterable[Record],
+    total: int,
+    settings: Settings,
+    collection: str,
+    batch_size: int,
+    chunking: ChunkingOptions,
+) -> None:
+    encoder = OnnxEncoder(
+        settings.model_dir,
+        settings.model_variant,
+        threads=settings.encoder_threads or None,
+        batch_size=settings.encode_batch_size,
+    )
+    store = open_store(settings)
+    store.create_collection(collection, encoder.dim)
+    service = SearchService(encoder, store, Metrics())
+
+    def index() -> None:
+        try:
+            summary = index_records(
+                records,
+                encoder=encoder,
+                store=store,
+                collection=collection,
+                batch_size=batch_size,
+                chunking=chunking,
+                progress=True,
+                total=total,
+            )
+            log.info("demo corpus indexed: %s", summary)
+        except Exception:
+            log.exception("indexing the demo corpus failed; serving what is indexed")
+
+    threading.Thread(target=index, name="demo-indexer", daemon=True).start()
+    log.info("serving on http://%s:%d while indexing %s", settings.host, settings.port, collection)
+    try:
+        uvicorn.run(
+            create_app(settings, service),
+            host=settings.host,
+            port=settings.port,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        store.close()

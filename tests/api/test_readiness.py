@@ -1,0 +1,27 @@
+"""Before the model is loaded, or when it cannot be, the service says so with 503."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import _free_port, serve_in_thread
+
+
+def test_missing_model_gives_503_with_reason(tmp_path: Path) -> None:
+    settings = Settings(models_dir=tmp_path / "none", data_dir=tmp_path / "store")
+    app = create_app(settings)
+    for url in serve_in_thread(app, _free_port()):
+        app.state.runtime.wait(30)
+        with httpx.Client(base_url=url) as client:
+            assert client.get("/healthz").status_code == 200
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert "no model card" in ready.json()["detail"]
+            search = client.post("/v1/search", json={"query": "hello"})
+            assert search.status_code == 503
+            assert search.headers["retry-after"] == "5"
+            assert search.json()["error"]["code"] == "not_ready"

@@ -1,0 +1,182 @@
+"""The service over real HTTP, with the real model and a real embedded Qdrant store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.conftest import DEMO_LANGUAGES
+
+SWAHILI_ARTICLE_18 = "Kila mtu ana haki ya uhuru wa mawazo, dhamiri na dini"
+
+
+@pytest.fixture(scope="module")
+def client(live_server_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server_url, timeout=30) as http:
+        yield http
+
+
+def _articles(body: dict[str, object]) -> list[int]:
+    results = body["results"]
+    assert isinstance(results, list)
+    return [r["metadata"]["article"] for r in results]
+
+
+def test_swahili_query_finds_article_18_in_many_languages(client: httpx.Client) -> None:
+    response = client.post("/v1/search", json={"query": SWAHILI_ARTICLE_18, "top_k": 20})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["collection"] == "udhr"
+    assert body["model"] == "multilingual-e5-small"
+    assert body["took_ms"] > 0
+    assert _articles(body)[0] == 18
+    top = [r for r in body["results"] if r["metadata"]["article"] == 18]
+    assert len({r["language"] for r in top}) >= 3
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Everyone has the right to freedom of thought, conscience and religion",
+        "Toute personne a droit à la liberté de pensée, de conscience et de religion",
+        "Всякий человек имеет право на свободу мысли, совести и религии",
+        "人人有思想、良心和宗教自由的权利",
+    ],
+)
+def test_queries_in_other_languages_rank_article_18_first(client: httpx.Client, query: str) -> None:
+    body = client.post("/v1/search", json={"query": query, "top_k": 5}).json()
+    assert _articles(body)[0] == 18
+
+
+def test_language_filter_returns_only_those_languages(client: httpx.Client) -> None:
+    body = client.post(
+        "/v1/search",
+        json={"query": SWAHILI_ARTICLE_18, "top_k": 10, "languages": ["yor", "hau_NG"]},
+    ).json()
+    assert {r["language"] for r in body["results"]} <= {"yor", "hau_NG"}
+    assert len(body["results"]) == 10
+
+
+def test_languages_endpoint_lists_names_and_counts(client: httpx.Client) -> None:
+    body = client.get("/v1/collections/udhr/languages").json()
+    by_code = {lang["code"]: lang for lang in body["languages"]}
+    assert by_code["swh"]["passages"] >= 30
+    assert by_code["swh"]["name"]
+    assert set(by_code) == set(DEMO_LANGUAGES)
+
+
+def test_embed_returns_normalised_vectors_that_match_across_languages(
+    client: httpx.Client,
+) -> None:
+    texts = ["freedom of religion", "uhuru wa dini", "the price of bread"]
+    body = client.post("/v1/embed", json={"texts": texts, "kind": "query"}).json()
+    vectors = np.array(body["embeddings"])
+    assert body["dim"] == 384 and vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_openai_embeddings_format(client: httpx.Client) -> None:
+    body = client.post("/v1/embeddings", json={"input": ["hello", "hola"], "model": "x"}).json()
+    assert body["object"] == "list"
+    assert [d["index"] for d in body["data"]] == [0, 1]
+    assert len(body["data"][0]["embedding"]) == 384
+    assert body["usage"]["prompt_tokens"] > 0
+
+
+def test_document_lifecycle(client: httpx.Client) -> None:
+    collection = "api-docs"
+    long_text = " ".join(
+        f"Sentence number {i} talks about rivers and mountains." for i in range(200)
+    )
+    documents = [
+        {"id": "short", "text": "Le chat dort sur le canapé.", "lang": "fra"},
+        {"id": "long", "text": long_text, "lang": "eng", "metadata": {"source": "test"}},
+    ]
+    response = client.post(f"/v1/collections/{collection}/documents", json={"documents": documents})
+    assert response.status_code == 200, response.text
+    first = response.json()
+    assert first["documents"] == 2 and first["chunks"] > 2
+
+    again = client.post(f"/v1/collections/{collection}/documents", json={"documents": documents})
+    assert again.json()["unchanged"] == 2 and again.json()["chunks"] == 0
+
+    document = client.get(f"/v1/collections/{collection}/documents/long").json()
+    assert len(document["chunks"]) == first["chunks"] - 1
+    assert document["metadata"] == {"source": "test"}
+
+    hits = client.post(
+        "/v1/search", json={"query": "a cat sleeping", "collection": collection, "top_k": 1}
+    ).json()
+    assert hits["results"][0]["id"] == "short"
+
+    deleted = client.delete(f"/v1/collections/{collection}/documents/long")
+    assert deleted.json()["chunks_deleted"] == first["chunks"] - 1
+    assert client.get(f"/v1/collections/{collection}/documents/long").status_code == 404
+    names = {c["name"]: c for c in client.get("/v1/collections").json()["collections"]}
+    assert names[collection]["points"] == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        ({"query": "   "}, 422, "invalid_request"),
+        ({"query": "ok", "top_k": 0}, 422, "invalid_request"),
+        ({"query": "ok", "top_k": 10_000}, 422, "invalid_request"),
+        ({"query": "ok", "unknown": 1}, 422, "invalid_request"),
+        ({"query": 12}, 422, "invalid_request"),
+        ({"query": "ok", "languages": ["not a code!"]}, 422, "invalid_request"),
+        ({"query": "a\u0000b"}, 422, "invalid_request"),
+        ({"query": "x" * 5000}, 413, "text_too_long"),
+        ({"query": "ok", "collection": "missing"}, 404, "collection_not_found"),
+    ],
+)
+def test_bad_search_input_gets_a_clear_json_error(
+    client: httpx.Client, payload: dict[str, object], status: int, code: str
+) -> None:
+    response = client.post("/v1/search", json=payload)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+
+
+def test_invalid_json_and_oversized_bodies(client: httpx.Client) -> None:
+    invalid = client.post(
+        "/v1/search", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert invalid.status_code == 422
+    assert invalid.json()["error"]["code"] == "invalid_request"
+    huge = client.post(
+        "/v1/embed",
+        content=b'{"texts": ["' + b"a" * (5 * 1024 * 1024) + b'"]}',
+        headers={"content-type": "application/json"},
+    )
+    assert huge.status_code == 413
+    assert huge.json()["error"]["code"] == "body_too_large"
+
+
+def test_too_many_texts_is_413(client: httpx.Client) -> None:
+    response = client.post("/v1/embed", json={"texts": ["a"] * 1000})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_many_texts"
+
+
+def test_operations_endpoints(client: httpx.Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "detail": None}
+    assert client.get("/readyz").status_code == 200
+    client.post("/v1/search", json={"query": "freedom"})
+    metrics = client.get("/metrics").text
+    assert (
+        'polysearch_http_request_duration_seconds_count{method="POST",route="/v1/search"}'
+        in metrics
+    )
+    assert 'polysearch_encode_duration_seconds_count{kind="query"}' in metrics
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/search", "/v1/embed", "/v1/embeddings", "/v1/collections"} <= set(paths)

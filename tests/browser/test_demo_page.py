@@ -1,0 +1,144 @@
+"""The demo page in a real headless Chromium against the real service (model + UDHR index)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+pytestmark = pytest.mark.browser
+
+SWAHILI_ARTICLE_18 = "Kila mtu ana haki ya uhuru wa mawazo, dhamiri na dini"
+SCREENSHOT = "/tmp/demo_page.png"
+# The first query also warms the model up; later ones take milliseconds.
+SEARCH_TIMEOUT_MS = 60_000
+# Article 18 must show up in several languages among this many results. With the base
+# multilingual-e5-small, Article 3 ("right to life, liberty") crowds the top 10.
+TOP_K = 20
+
+
+def search_from_box(page: Page, query: str) -> None:
+    box = page.locator("#q")
+    box.fill(query)
+    box.press("Enter")
+    wait_for_results(page)
+
+
+def wait_for_results(page: Page) -> None:
+    expect(page.locator("#status")).to_have_attribute("data-kind", "ok", timeout=SEARCH_TIMEOUT_MS)
+
+
+def result_attributes(page: Page, name: str) -> list[str]:
+    values: list[str] = page.locator("#result-list > li").evaluate_all(
+        f"items => items.map(item => item.dataset.{name} ?? '')"
+    )
+    return values
+
+
+def wait_for_language_list(page: Page) -> None:
+    expect(page.locator("#lang")).to_have_attribute("data-loaded", re.compile(r"^[1-9]\d*$"))
+
+
+def test_swahili_query_finds_article_18_in_many_languages(page: Page, live_server_url: str) -> None:
+    page.goto(live_server_url)
+    expect(page.locator("#q")).to_be_focused()  # autofocus: the user can type at once
+    page.locator("#k").select_option(str(TOP_K))
+
+    search_from_box(page, SWAHILI_ARTICLE_18)
+
+    articles = result_attributes(page, "article")
+    languages = result_attributes(page, "language")
+    assert len(articles) == TOP_K
+    assert articles[0] == "18", f"first result is article {articles[0]}, not 18"
+    article_18_languages = {
+        lang for art, lang in zip(articles, languages, strict=True) if art == "18"
+    }
+    assert len(article_18_languages) >= 3, f"article 18 only in {article_18_languages}"
+
+    first = page.locator("#result-list > li").first
+    expect(first.locator(".result-article")).to_have_text("Article 18")
+    expect(first.locator(".result-score")).to_have_text(re.compile(r"^-?\d\.\d{3}$"))
+    expect(first.locator(".result-lang")).not_to_be_empty()
+    expect(first.locator(".result-text")).to_have_attribute("dir", "auto")
+    expect(page.locator("#status")).to_have_text(
+        re.compile(r"search \d+\.\d ms on the server, \d+ ms round trip")
+    )
+    shared = parse_qs(urlparse(page.url).query)  # the link reproduces the search
+    assert shared["q"] == [SWAHILI_ARTICLE_18]
+    assert shared["k"] == [str(TOP_K)]
+
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+def test_keyboard_reaches_search_box_and_results(page: Page, live_server_url: str) -> None:
+    page.goto(f"{live_server_url}/?q={SWAHILI_ARTICLE_18}")
+    wait_for_results(page)  # a shared link searches on load
+
+    page.locator("h1").click()
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
+
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('#result-list > li')"):
+            break
+    expect(page.locator("#result-list > li").first).to_be_focused()
+
+
+def test_language_filter_returns_only_that_language(page: Page, live_server_url: str) -> None:
+    page.goto(live_server_url)
+    wait_for_language_list(page)
+    swahili = page.locator("#lang option", has_text="Swahili").first
+    code = swahili.get_attribute("value")
+    assert code, "no Swahili in the language list"
+
+    page.locator("#q").fill(SWAHILI_ARTICLE_18)
+    page.locator("#lang").select_option(code)  # changing the filter searches again
+    wait_for_results(page)
+
+    languages = result_attributes(page, "language")
+    assert languages, "no results in the chosen language"
+    assert set(languages) == {code}
+    assert result_attributes(page, "article")[0] == "18"
+    assert parse_qs(urlparse(page.url).query)["lang"] == [code]
+
+
+def test_api_error_message_is_shown(page: Page, live_server_url: str) -> None:
+    missing = "no-such-collection"
+    api = page.request.post(
+        f"{live_server_url}/v1/search", data={"query": "freedom", "collection": missing}
+    )
+    assert api.status == 404
+    message = api.json()["error"]["message"]
+
+    page.goto(f"{live_server_url}/?q=freedom&collection={missing}")
+
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-kind", "error", timeout=SEARCH_TIMEOUT_MS)
+    expect(status).to_contain_text(message)
+    expect(page.locator("#result-list > li")).to_have_count(0)
+
+
+def test_passages_are_shown_as_text_never_markup(page: Page, live_server_url: str) -> None:
+    """A real response with hostile and right-to-left text swapped in: the page must escape it."""
+    hostile = '<img src="x" onerror="window.injected = true">'
+    arabic = "لكل شخص الحق في حرية التفكير والضمير والدين"
+
+    def tamper(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        body["results"][0]["text"] = hostile
+        body["results"][1]["text"] = arabic
+        route.fulfill(response=response, json=body)
+
+    page.route("**/v1/search", tamper)
+    page.goto(live_server_url)
+    search_from_box(page, "freedom of thought")
+
+    texts = page.locator("#result-list .result-text")
+    expect(texts.nth(0)).to_have_text(hostile)
+    expect(page.locator("#result-list img")).to_have_count(0)
+    assert page.evaluate("window.injected") is None
+    assert texts.nth(1).evaluate("el => el.matches(':dir(rtl)')")

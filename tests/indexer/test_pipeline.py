@@ -1,0 +1,203 @@
+"""The indexing pipeline end to end: real encoder, real embedded Qdrant, idempotent re-runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.documents.ids import point_id
+from app.documents.record import Record
+from app.documents.writer import ChunkingOptions, IndexSummary, index_records
+from app.encoder import OnnxEncoder
+from app.store.base import Filter, Point, VectorStore
+from app.store.edge import QdrantEdgeStore
+from app.store.remote import QdrantClientStore
+from indexer.pipeline import index_file
+from indexer.udhr import UdhrDeclaration, article_records
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL_CHUNKS = ChunkingOptions(chunk_tokens=48, overlap_tokens=8)
+
+
+@pytest.fixture(params=["edge", "client"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
+    """Both backends: the embedded engine and qdrant-client (local mode stands in for a server)."""
+    from qdrant_client import QdrantClient
+
+    store: VectorStore = (
+        QdrantEdgeStore(tmp_path / "edge")
+        if request.param == "edge"
+        else QdrantClientStore(QdrantClient(location=":memory:"))
+    )
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def articles(declarations: dict[str, UdhrDeclaration]) -> list[Record]:
+    return list(article_records([declarations["eng"], declarations["swh"]]))
+
+
+def _index(
+    records: list[Record],
+    encoder: OnnxEncoder,
+    store: VectorStore,
+    chunking: ChunkingOptions = SMALL_CHUNKS,
+    skip_unchanged: bool = True,
+) -> IndexSummary:
+    return index_records(
+        records,
+        encoder=encoder,
+        store=store,
+        collection="docs",
+        batch_size=16,
+        chunking=chunking,
+        skip_unchanged=skip_unchanged,
+    )
+
+
+def _points(store: VectorStore, doc_id: str | None = None) -> list[dict[str, object]]:
+    where = Filter(equals={"doc_id": doc_id}) if doc_id else Filter()
+    return [h.payload | {"id": h.id} for h in store.find("docs", where)]
+
+
+def test_rerun_adds_nothing_and_skips_encoding(
+    articles: list[Record], encoder: OnnxEncoder, any_store: VectorStore
+) -> None:
+    records = articles[::2]  # 30 articles, English and Swahili
+    first = _index(records, encoder, any_store)
+    points = _points(any_store)
+
+    assert (first.read, first.indexed, first.unchanged, first.rejected) == (30, 30, 0, 0)
+    assert first.chunks == len(points) > 30  # some articles need several 48-token chunks
+    for p in points:
+        assert p["id"] == point_id("docs", str(p["doc_id"]), int(str(p["chunk"])))
+        assert p["language"] in {"eng", "swh"}
+    assert {p["doc_id"] for p in points} == {r.id for r in records}
+
+    again = _index(records, encoder, any_store)
+    assert (again.read, again.indexed, again.unchanged, again.chunks) == (30, 0, 30, 0)
+    assert sorted(str(p["id"]) for p in _points(any_store)) == sorted(str(p["id"]) for p in points)
+
+    forced = _index(records, encoder, any_store, skip_unchanged=False)
+    assert (forced.indexed, forced.chunks) == (30, first.chunks)
+    assert any_store.count("docs") == first.chunks
+
+
+def test_changed_record_replaces_its_old_chunks(
+    articles: list[Record], encoder: OnnxEncoder, any_store: VectorStore
+) -> None:
+    long_doc = Record(id="doc", text=" ".join(r.text for r in articles[:6]), lang="eng")
+    other = Record(id="other", text=articles[7].text, lang="eng")
+    _index([long_doc, other], encoder, any_store)
+    old = _points(any_store, "doc")
+    assert len(old) > 3
+    other_before = _points(any_store, "other")
+
+    short_doc = Record(id="doc", text="A short replacement text.", lang="eng", metadata={"v": 2})
+    summary = _index([short_doc, other], encoder, any_store)
+
+    assert (summary.indexed, summary.unchanged, summary.chunks) == (1, 1, 1)
+    (new,) = _points(any_store, "doc")
+    assert new["text"] == short_doc.text
+    assert new["metadata"] == {"v": 2}
+    assert (new["chunk"], new["chunks"]) == (0, 1)
+    assert new["doc_hash"] != old[0]["doc_hash"]
+    assert _points(any_store, "other") == other_before
+
+
+def test_new_chunk_sizes_reindex_everything_without_leftovers(
+    articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
+) -> None:
+    small = _index(articles[:10], encoder, store)
+    large = _index(articles[:10], encoder, store, chunking=ChunkingOptions(chunk_tokens=400))
+    assert small.chunks > large.chunks == 10 == large.indexed
+    assert store.count("docs") == 10
+
+
+def test_a_half_written_document_is_indexed_again(
+    articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
+) -> None:
+    """A crash between upsert and the deletion of old chunks leaves a stale chunk behind; the
+    next run must notice it (chunk 0 alone would look current) and clean up."""
+    doc = articles[0]
+    _index([doc], encoder, store)
+    (current,) = _points(store, doc.id)
+    stale = Point(
+        point_id("docs", doc.id, 5),
+        np.ones(encoder.dim, dtype=np.float32) / np.sqrt(encoder.dim),
+        {"doc_id": doc.id, "chunk": 5, "chunks": 6, "doc_hash": "old", "text": "stale"},
+    )
+    store.upsert("docs", [stale])
+
+    summary = _index([doc], encoder, store)
+
+    assert (summary.indexed, summary.unchanged) == (1, 0)
+    assert [p["id"] for p in _points(store, doc.id)] == [current["id"]]
+
+
+def test_a_translation_is_found_across_languages(
+    articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
+) -> None:
+    index_records(articles, encoder=encoder, store=store, collection="docs")
+    query = encoder.encode(["freedom of thought, conscience and religion"], "query")[0]
+    hits = store.search("docs", query, 3, Filter(equals={"language": "swh"}))
+    assert hits[0].payload["doc_id"] == "swh/18"
+    assert "dini" in hits[0].payload["text"]
+
+
+def test_index_file_writes_rejects_with_line_numbers(
+    tmp_path: Path, encoder: OnnxEncoder, store: QdrantEdgeStore
+) -> None:
+    source = tmp_path / "docs.jsonl"
+    source.write_text(
+        '{"id": "a", "text": "Everyone has the right to education."}\n'
+        '{"id": "b", "text": ""}\n'
+        "oops\n"
+        '{"id": "c", "text": "Kila mtu ana haki ya kupata elimu.", "lang": "swh"}\n',
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.jsonl"
+    summary = index_file(source, encoder=encoder, store=store, collection="docs", rejects=rejects)
+
+    assert (summary.read, summary.indexed, summary.rejected, summary.chunks) == (4, 2, 2, 2)
+    lines = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert [(r["line"], r["raw"]) for r in lines] == [(2, '{"id": "b", "text": ""}'), (3, "oops")]
+    assert all(r["reason"] for r in lines)
+
+
+def test_command_line_indexes_a_file(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    """`encoder` is requested so the model is built before the subprocesses load it."""
+    source = tmp_path / "docs.csv"
+    source.write_text(
+        "id,text,lang,topic\n1,Everyone has the right to life.,eng,life\n2,,eng,\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "POLYSEARCH_DATA_DIR": str(tmp_path / "qdrant"),
+        "POLYSEARCH_MODELS_DIR": str(ROOT / "artifacts" / "models"),
+    }
+    env.pop("QDRANT_URL", None)
+    command = [sys.executable, "-m", "indexer", str(source), "--collection", "cli", "--quiet"]
+    command += ["--rejects", str(tmp_path / "rejects.jsonl")]
+
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+    assert run.returncode == 0, run.stderr
+    assert "read 2, indexed 1, unchanged 0, rejected 1, chunks 1" in run.stdout
+    (rejected,) = (tmp_path / "rejects.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(rejected)["line"] == 3
+    store = QdrantEdgeStore(tmp_path / "qdrant")
+    try:
+        (hit,) = store.find("cli", Filter())
+        assert hit.payload["metadata"] == {"topic": "life"}
+    finally:
+        store.close()

@@ -1,0 +1,33 @@
+"""A fresh store per test from each backend, so one suite holds both to the same contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from qdrant_client import QdrantClient
+
+from app.store.base import VectorStore
+from app.store.edge import QdrantEdgeStore
+from app.store.remote import QdrantClientStore
+
+BACKENDS = ("edge", "client")
+
+
+def open_backend(kind: str, data_dir: Path) -> VectorStore:
+    if kind == "edge":
+        return QdrantEdgeStore(data_dir)
+    return QdrantClientStore(QdrantClient(location=":memory:"))
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
+    opened = open_backend(request.param, tmp_path / "qdrant")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def edge_dir(tmp_path: Path) -> Path:
+    return tmp_path / "qdrant"

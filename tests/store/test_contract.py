@@ -1,0 +1,234 @@
+"""The VectorStore contract, run against every backend (see conftest.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.store.base import CollectionInfo, CollectionNotFoundError, Filter, Point, VectorStore
+from tests.store.points import brute_force, random_points
+
+DIM = 32
+
+
+def _filled(store: VectorStore, n: int = 300, seed: int = 0) -> list[Point]:
+    points = random_points(np.random.default_rng(seed), n, DIM)
+    store.create_collection("docs", DIM)
+    store.upsert("docs", points)
+    return points
+
+
+def test_create_list_info_and_delete_collections(store: VectorStore) -> None:
+    assert store.list_collections() == []
+    store.create_collection("b-docs", 8)
+    store.create_collection("a_docs", 16)
+    assert store.list_collections() == [
+        CollectionInfo(name="a_docs", dim=16, points=0),
+        CollectionInfo(name="b-docs", dim=8, points=0),
+    ]
+    assert store.collection_info("b-docs") == CollectionInfo(name="b-docs", dim=8, points=0)
+    store.delete_collection("a_docs")
+    assert [c.name for c in store.list_collections()] == ["b-docs"]
+    with pytest.raises(CollectionNotFoundError):
+        store.collection_info("a_docs")
+
+
+def test_create_collection_is_idempotent_but_refuses_another_dimension(store: VectorStore) -> None:
+    points = _filled(store, n=10)
+    store.create_collection("docs", DIM)
+    assert store.count("docs") == len(points)
+    with pytest.raises(ValueError, match="dimension"):
+        store.create_collection("docs", DIM + 1)
+    assert store.collection_info("docs").dim == DIM
+
+
+@pytest.mark.parametrize("name", ["", "../escape", "a/b", "with space", "-leading", "x" * 129])
+def test_unsafe_collection_names_are_refused(store: VectorStore, name: str) -> None:
+    with pytest.raises(ValueError, match="collection name"):
+        store.create_collection(name, DIM)
+    assert store.list_collections() == []
+
+
+def test_upsert_then_count_retrieve_and_find(store: VectorStore) -> None:
+    points = _filled(store)
+    assert store.count("docs") == len(points)
+    assert store.collection_info("docs").points == len(points)
+
+    missing = str(uuid.uuid4())
+    wanted = [points[5].id, missing, points[2].id]
+    hits = store.retrieve("docs", wanted)
+    assert [h.id for h in hits] == [points[5].id, points[2].id]
+    assert [h.payload for h in hits] == [points[5].payload, points[2].payload]
+    assert all(h.score == 0.0 for h in hits)
+
+    english = sorted(p.id for p in points if p.payload["language"] == "en")
+    found = store.find("docs", Filter(equals={"language": "en"}))
+    assert [h.id for h in found] == english
+    assert store.find("docs", Filter(equals={"language": "en"}), limit=3) == found[:3]
+    assert [h.id for h in store.find("docs", Filter())] == sorted(p.id for p in points)
+
+
+def test_upper_case_ids_are_the_same_points(store: VectorStore) -> None:
+    points = _filled(store, n=5)
+    shouted = replace(points[0], id=points[0].id.upper(), payload={"language": "fr"})
+    store.upsert("docs", [shouted])
+    assert store.count("docs") == 5
+    assert [h.id for h in store.retrieve("docs", [points[0].id.upper()])] == [points[0].id]
+
+
+def test_ids_must_be_uuids(store: VectorStore) -> None:
+    _filled(store, n=5)
+    bad = Point(id="chunk-1", vector=np.ones(DIM, np.float32), payload={})
+    with pytest.raises(ValueError, match="UUID"):
+        store.upsert("docs", [bad])
+    assert store.count("docs") == 5
+
+
+def test_upserting_an_id_again_replaces_the_point(store: VectorStore) -> None:
+    points = _filled(store, n=50)
+    target = points[7]
+    new_vector = -target.vector
+    store.upsert("docs", [Point(id=target.id, vector=new_vector, payload={"language": "qu"})])
+    assert store.count("docs") == 50
+    assert store.retrieve("docs", [target.id])[0].payload == {"language": "qu"}
+    best = store.search("docs", new_vector, limit=1)[0]
+    assert best.id == target.id
+    assert best.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_delete_by_ids(store: VectorStore) -> None:
+    points = _filled(store, n=40)
+    gone = {points[0].id, points[10].id, points[39].id}
+    store.delete("docs", [*gone, str(uuid.uuid4())])
+    assert store.count("docs") == 37
+    assert store.retrieve("docs", sorted(gone)) == []
+    remaining = {h.id for h in store.find("docs", Filter())}
+    assert remaining == {p.id for p in points} - gone
+
+
+def test_delete_where_drops_the_stale_chunks_of_one_document(store: VectorStore) -> None:
+    points = _filled(store, n=120)
+    doc = points[0].payload["doc_id"]
+    chunks = [p for p in points if p.payload["doc_id"] == doc]
+    fresh = [replace(p, payload={**p.payload, "doc_hash": "h2"}) for p in chunks[:2]]
+    store.upsert("docs", fresh)
+
+    store.delete_where("docs", Filter(equals={"doc_id": doc}, not_equals={"doc_hash": "h2"}))
+
+    assert sorted(h.id for h in store.find("docs", Filter(equals={"doc_id": doc}))) == sorted(
+        p.id for p in fresh
+    )
+    assert store.count("docs") == len(points) - len(chunks) + len(fresh)
+
+
+def test_filters_combine_equals_not_equals_and_any_of(store: VectorStore) -> None:
+    points = _filled(store)
+
+    def expected(keep: Callable[[dict[str, Any]], bool]) -> list[str]:
+        return sorted(p.id for p in points if keep(p.payload))
+
+    where = Filter(any_of={"language": ["en", "sw"]}, not_equals={"doc_id": "doc-3"})
+    matching = expected(lambda p: p["language"] in ("en", "sw") and p["doc_id"] != "doc-3")
+    assert [h.id for h in store.find("docs", where)] == matching
+    assert store.count("docs", where) == len(matching)
+    where = Filter(equals={"language": "fr", "doc_id": "doc-1"})
+    assert [h.id for h in store.find("docs", where)] == expected(
+        lambda p: p["language"] == "fr" and p["doc_id"] == "doc-1"
+    )
+    assert store.count("docs", Filter(any_of={"language": []})) == 0
+    assert store.count("docs", Filter(equals={"chunk": 3})) == 1
+
+
+def test_search_ranks_like_brute_force_cosine(store: VectorStore) -> None:
+    points = _filled(store)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        query = (rng.normal(size=DIM) * 7.0).astype(np.float32)
+        hits = store.search("docs", query, limit=10)
+        truth = brute_force(points, query, 10)
+        assert [h.id for h in hits] == [i for i, _ in truth]
+        np.testing.assert_allclose([h.score for h in hits], [s for _, s in truth], atol=1e-4)
+        assert hits[0].payload == next(p.payload for p in points if p.id == hits[0].id)
+
+
+def test_search_within_languages(store: VectorStore) -> None:
+    points = _filled(store)
+    query = np.random.default_rng(2).normal(size=DIM).astype(np.float32)
+    allowed = ["sw", "yo"]
+    hits = store.search("docs", query, limit=10, where=Filter(any_of={"language": allowed}))
+    pool = [p for p in points if p.payload["language"] in allowed]
+    assert [h.id for h in hits] == [i for i, _ in brute_force(pool, query, 10)]
+    assert {h.payload["language"] for h in hits} <= set(allowed)
+
+
+def test_facet_counts_every_value(store: VectorStore) -> None:
+    points = _filled(store)
+    assert store.facet("docs", "language") == Counter(p.payload["language"] for p in points)
+    assert store.facet("docs", "doc_id") == Counter(p.payload["doc_id"] for p in points)
+    with pytest.raises(ValueError, match="indexed"):
+        store.facet("docs", "doc_hash")
+    store.create_collection("empty", DIM)
+    assert store.facet("empty", "language") == {}
+
+
+def test_vectors_of_another_dimension_are_refused(store: VectorStore) -> None:
+    _filled(store, n=5)
+    wrong = np.ones(DIM + 3, np.float32)
+    with pytest.raises(ValueError, match="shape"):
+        store.upsert("docs", [Point(id=str(uuid.uuid4()), vector=wrong, payload={})])
+    with pytest.raises(ValueError, match="shape"):
+        store.search("docs", wrong, limit=3)
+    with pytest.raises(ValueError, match="NaN"):
+        store.search("docs", np.full(DIM, np.nan, np.float32), limit=3)
+    assert store.count("docs") == 5
+
+
+def test_find_pages_through_more_than_one_scroll_page(store: VectorStore) -> None:
+    points = _filled(store, n=2_300)
+    ids = sorted(p.id for p in points)
+    assert [h.id for h in store.find("docs", Filter(), limit=2_100)] == ids[:2_100]
+    assert len(store.find("docs", Filter())) == 2_300
+
+
+def test_delete_where_with_no_condition_empties_the_collection(store: VectorStore) -> None:
+    _filled(store, n=20)
+    store.delete_where("docs", Filter())
+    assert store.count("docs") == 0
+
+
+OPERATIONS: dict[str, Callable[[VectorStore], object]] = {
+    "collection_info": lambda s: s.collection_info("nope"),
+    "delete_collection": lambda s: s.delete_collection("nope"),
+    "upsert": lambda s: s.upsert(
+        "nope", [Point(id=str(uuid.uuid4()), vector=np.ones(DIM, np.float32), payload={})]
+    ),
+    "delete": lambda s: s.delete("nope", [str(uuid.uuid4())]),
+    "delete_where": lambda s: s.delete_where("nope", Filter(equals={"doc_id": "x"})),
+    "retrieve": lambda s: s.retrieve("nope", [str(uuid.uuid4())]),
+    "find": lambda s: s.find("nope", Filter()),
+    "count": lambda s: s.count("nope"),
+    "facet": lambda s: s.facet("nope", "language"),
+    "search": lambda s: s.search("nope", np.ones(DIM, np.float32), limit=3),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_operations_on_a_missing_collection_raise(store: VectorStore, operation: str) -> None:
+    store.create_collection("other", DIM)
+    with pytest.raises(CollectionNotFoundError):
+        OPERATIONS[operation](store)
+
+
+def test_a_deleted_collection_is_gone(store: VectorStore) -> None:
+    _filled(store, n=10)
+    store.delete_collection("docs")
+    with pytest.raises(CollectionNotFoundError):
+        store.count("docs")
+    store.create_collection("docs", DIM + 1)
+    assert store.collection_info("docs") == CollectionInfo(name="docs", dim=DIM + 1, points=0)

@@ -1,0 +1,217 @@
+"""What only the embedded backend promises: threads, restarts, crashes and an HNSW index."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qdrant_edge import EdgeShard, PayloadSchemaType
+
+from app.store.base import INDEXED_FIELDS, CollectionInfo, CollectionNotFoundError, Filter
+from app.store.edge import SHARD_DIR, QdrantEdgeStore
+from tests.store.points import random_points
+
+ROOT = Path(__file__).resolve().parents[2]
+DIM = 32
+
+
+def test_concurrent_upserts_and_searches_from_eight_threads(edge_dir: Path) -> None:
+    store = QdrantEdgeStore(edge_dir)
+    store.create_collection("docs", DIM)
+    deadline = time.monotonic() + 3.0
+    written = [0] * 4
+    searches = [0] * 4
+    errors: list[BaseException] = []
+
+    def writer(slot: int) -> None:
+        rng = np.random.default_rng(slot)
+        try:
+            while time.monotonic() < deadline:
+                store.upsert("docs", random_points(rng, 25, DIM))
+                written[slot] += 25
+        except BaseException as error:
+            errors.append(error)
+
+    def searcher(slot: int) -> None:
+        rng = np.random.default_rng(100 + slot)
+        try:
+            while time.monotonic() < deadline:
+                query = rng.normal(size=DIM).astype(np.float32)
+                hits = store.search("docs", query, 5, Filter(any_of={"language": ["en", "fr"]}))
+                assert all(h.payload["language"] in ("en", "fr") for h in hits)
+                store.count("docs")
+                searches[slot] += 1
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    threads += [threading.Thread(target=searcher, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert min(written) > 0
+    assert min(searches) > 0
+    assert store.count("docs") == sum(written)  # random ids: no two writers share one
+    store.close()
+
+
+def test_searches_racing_a_delete_see_the_collection_or_not_found(edge_dir: Path) -> None:
+    store = QdrantEdgeStore(edge_dir)
+    query = np.ones(DIM, np.float32)
+    outcomes: Counter[str] = Counter()
+
+    def searcher() -> None:
+        while outcomes["missing"] < 20:
+            try:
+                store.search("docs", query, 3)
+                outcomes["found"] += 1
+            except CollectionNotFoundError:
+                outcomes["missing"] += 1
+            except Exception as error:
+                outcomes[repr(error)] += 1
+                return
+
+    for _ in range(3):
+        outcomes.clear()
+        store.create_collection("docs", DIM)
+        store.upsert("docs", random_points(np.random.default_rng(0), 50, DIM))
+        thread = threading.Thread(target=searcher)
+        thread.start()
+        while outcomes["found"] < 5:
+            time.sleep(0.001)
+        store.delete_collection("docs")
+        thread.join(timeout=10)
+        assert set(outcomes) == {"found", "missing"}
+    store.close()
+
+
+def test_reopening_keeps_points_indexes_and_dimension(edge_dir: Path) -> None:
+    points = random_points(np.random.default_rng(0), 200, DIM)
+    query = np.random.default_rng(1).normal(size=DIM).astype(np.float32)
+    store = QdrantEdgeStore(edge_dir)
+    store.create_collection("docs", DIM)
+    store.create_collection("empty", 8)
+    store.upsert("docs", points)
+    store.delete("docs", [points[0].id])
+    before = store.search("docs", query, 10, Filter(any_of={"language": ["en"]}))
+    store.close()
+
+    reopened = QdrantEdgeStore(edge_dir)
+    assert reopened.list_collections() == [
+        CollectionInfo(name="docs", dim=DIM, points=199),
+        CollectionInfo(name="empty", dim=8, points=0),
+    ]
+    assert reopened.search("docs", query, 10, Filter(any_of={"language": ["en"]})) == before
+    assert reopened.facet("docs", "language") == Counter(p.payload["language"] for p in points[1:])
+    with pytest.raises(ValueError, match="dimension"):
+        reopened.create_collection("docs", DIM * 2)
+    reopened.close()
+
+
+def test_a_second_store_on_the_same_directory_is_refused(edge_dir: Path) -> None:
+    store = QdrantEdgeStore(edge_dir)
+    with pytest.raises(RuntimeError, match="already open"):
+        QdrantEdgeStore(edge_dir)
+    store.close()
+    QdrantEdgeStore(edge_dir).close()  # the lock goes with the store
+
+
+def test_a_collection_without_metadata_is_not_listed_and_can_be_made_again(
+    edge_dir: Path,
+) -> None:
+    store = QdrantEdgeStore(edge_dir)
+    store.create_collection("docs", DIM)
+    store.upsert("docs", random_points(np.random.default_rng(0), 10, DIM))
+    store.close()
+    (edge_dir / "docs" / "collection.json").unlink()  # as if a crash cut create or delete short
+
+    reopened = QdrantEdgeStore(edge_dir)
+    assert reopened.list_collections() == []
+    reopened.create_collection("docs", 8)
+    assert reopened.collection_info("docs") == CollectionInfo(name="docs", dim=8, points=0)
+    reopened.close()
+
+
+WRITER = """
+import sys
+from pathlib import Path
+import numpy as np
+from app.store.edge import QdrantEdgeStore
+from tests.store.points import random_points
+
+store = QdrantEdgeStore(Path(sys.argv[1]))
+store.create_collection("docs", 32)
+rng = np.random.default_rng(0)
+batch = 0
+while True:
+    points = random_points(rng, 50, 32)
+    store.upsert("docs", points)
+    print(batch, " ".join(p.id for p in points), flush=True)  # the acknowledgement
+    batch += 1
+"""
+
+
+def test_acknowledged_writes_survive_sigkill(edge_dir: Path) -> None:
+    acknowledged: list[str] = []
+    with subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(edge_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ) as writer:
+        assert writer.stdout is not None
+        for line in writer.stdout:
+            batch, *ids = line.split()
+            acknowledged += ids
+            if int(batch) == 5:
+                writer.send_signal(signal.SIGKILL)  # right after the sixth acknowledgement
+                break
+    assert writer.returncode == -signal.SIGKILL
+
+    store = QdrantEdgeStore(edge_dir)
+    assert store.collection_info("docs").dim == 32
+    found = store.retrieve("docs", acknowledged)
+    assert [h.id for h in found] == acknowledged
+    assert store.count("docs") >= len(acknowledged)  # a batch in flight may have landed too
+    store.close()
+
+
+def test_collections_past_the_indexing_threshold_get_an_hnsw_index(edge_dir: Path) -> None:
+    dim = 384
+    points = random_points(np.random.default_rng(0), 8_000, dim)  # above 10 MB of vectors
+    store = QdrantEdgeStore(edge_dir)
+    store.create_collection("big", dim)
+    for start in range(0, len(points), 500):
+        store.upsert("big", points[start : start + 500])
+    for point in points[::800]:
+        best = store.search("big", point.vector, limit=1)[0]
+        assert best.id == point.id
+        assert best.score == pytest.approx(1.0, abs=1e-4)
+    store.close()
+
+    shard = EdgeShard.load(str(edge_dir / "big" / SHARD_DIR))
+    assert shard.info().indexed_vectors_count > 0
+    shard.close()
+
+
+def test_language_and_doc_id_get_keyword_indexes(edge_dir: Path) -> None:
+    store = QdrantEdgeStore(edge_dir)
+    store.create_collection("docs", DIM)
+    store.close()
+    shard = EdgeShard.load(str(edge_dir / "docs" / SHARD_DIR))
+    schema = shard.info().payload_schema
+    assert sorted(schema) == sorted(INDEXED_FIELDS)
+    assert {info.data_type for info in schema.values()} == {PayloadSchemaType.Keyword}
+    shard.close()

@@ -1,0 +1,39 @@
+"""The settings pick the backend: a Qdrant server when QDRANT_URL is set, else embedded."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings
+from app.store import open_store
+from app.store.edge import QdrantEdgeStore
+from app.store.remote import QdrantClientStore
+
+
+def test_without_a_server_the_store_is_embedded_under_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("QDRANT_URL", raising=False)
+    monkeypatch.setenv("POLYSEARCH_DATA_DIR", str(tmp_path / "qdrant"))
+    store = open_store(Settings())
+    assert isinstance(store, QdrantEdgeStore)
+    store.create_collection("docs", 4)
+    store.close()
+    assert (tmp_path / "qdrant" / "docs" / "collection.json").is_file()
+
+
+def test_qdrant_url_selects_the_server_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QDRANT_URL", "http://127.0.0.1:9")  # nothing listens on port 9
+    # The client checks the server's version in a background thread and only warns when it cannot
+    # reach it: waiting for that warning shows the URL was passed through.
+    with pytest.warns(UserWarning, match="server version") as caught:
+        store = open_store(Settings())
+        deadline = time.monotonic() + 10
+        while not any("server version" in str(w.message) for w in caught):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    assert isinstance(store, QdrantClientStore)
+    store.close()
