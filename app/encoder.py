@@ -19,6 +19,7 @@ import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
 from app.model_card import ModelCard, Variant
+from app.settings import Settings
 
 TextKind = Literal["query", "passage"]
 Embeddings = npt.NDArray[np.float32]
@@ -110,6 +111,15 @@ class OnnxEncoder:
             providers=["CPUExecutionProvider"],
         )
         self._lock = threading.Lock()  # tokenizer batch calls are not re-entrant-safe enough
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OnnxEncoder:
+        return cls(
+            settings.model_dir,
+            settings.model_variant,
+            threads=settings.encoder_threads or None,
+            batch_size=settings.encode_batch_size,
+        )
 
     @property
     def card(self) -> ModelCard:

@@ -54,12 +54,7 @@ class Runtime:
         s = self.settings
         try:
             log.info("loading model %s (%s) from %s", s.model, s.model_variant, s.model_dir)
-            encoder = OnnxEncoder(
-                s.model_dir,
-                s.model_variant,
-                threads=s.encoder_threads or None,
-                batch_size=s.encode_batch_size,
-            )
+            encoder = OnnxEncoder.from_settings(s)
             self._store = open_store(s)
             self._set_ready(SearchService(encoder, self._store, self.metrics))
             log.info("ready: model %s, dim %d", encoder.card.name, encoder.dim)

@@ -88,12 +88,7 @@ def _demo_parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def _index(args: argparse.Namespace, settings: Settings, source: Path | str) -> IndexSummary:
-    encoder = OnnxEncoder(
-        settings.model_dir,
-        settings.model_variant,
-        threads=settings.encoder_threads or None,
-        batch_size=settings.encode_batch_size,
-    )
+    encoder = OnnxEncoder.from_settings(settings)
     store = open_store(settings)
     try:
         return index_file(

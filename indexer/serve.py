@@ -33,12 +33,7 @@ def serve_while_indexing(
     batch_size: int,
     chunking: ChunkingOptions,
 ) -> None:
-    encoder = OnnxEncoder(
-        settings.model_dir,
-        settings.model_variant,
-        threads=settings.encoder_threads or None,
-        batch_size=settings.encode_batch_size,
-    )
+    encoder = OnnxEncoder.from_settings(settings)
     store = open_store(settings)
     store.create_collection(collection, encoder.dim)
     service = SearchService(encoder, store, Metrics())

