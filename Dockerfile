@@ -42,6 +42,7 @@ RUN pip install --no-cache-dir --no-deps .
 # The transformers checkpoint (hf/) is for training and torch tests: serving reads the card,
 # tokenizer.json and the ONNX files, so it stays behind (465 MB).
 RUN python -m models build --out /app/artifacts/models \
+    && test -s /app/artifacts/models/multilingual-e5-small/model.onnx \
     && test -s /app/artifacts/models/multilingual-e5-small/model.int8.onnx \
     && rm -rf /app/artifacts/models/multilingual-e5-small/hf \
     && python -m indexer demo --prepare-only --cache /app/.cache/packages \

