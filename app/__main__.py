@@ -1,24 +1,31 @@
-"""`python -m app`: serve the API and the demo page with uvicorn."""
+"""`python -m app`: serve the API and the demo page with uvicorn.
+
+`python -m app restore BACKUP.tar NEW_DATA_DIR` unpacks a backup taken with
+`POST /v1/admin/backup` into a new data directory (see docs/operations.md).
+"""
 
 from __future__ import annotations
 
-import logging
+import argparse
+from pathlib import Path
 
-import uvicorn
-
+from app.backup import restore_archive
+from app.server import serve
 from app.settings import get_settings
 
 
 def main() -> None:
-    settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(
-        "app.main:app",
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        timeout_graceful_shutdown=10,
-    )
+    parser = argparse.ArgumentParser(prog="python -m app", description="serve the API")
+    commands = parser.add_subparsers(dest="command")
+    restore = commands.add_parser("restore", help="unpack a backup into a new data directory")
+    restore.add_argument("archive", type=Path)
+    restore.add_argument("data_dir", type=Path)
+    args = parser.parse_args()
+    if args.command == "restore":
+        restore_archive(args.archive, args.data_dir)
+        print(f"restored into {args.data_dir}: serve it with POLYSEARCH_DATA_DIR={args.data_dir}")
+        return
+    serve("app.main:app", get_settings())
 
 
 if __name__ == "__main__":

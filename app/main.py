@@ -7,14 +7,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodySizeLimit, RequestMetrics
-from app.api.routes import collections, embeddings, health, search
+from app.api.routes import backup, collections, embeddings, health, languages, search
+from app.logging_setup import RequestContext
 from app.metrics import Metrics
 from app.runtime import Runtime
+from app.security import load_api_keys
 from app.service import SearchService
 from app.settings import Settings, get_settings
 
@@ -44,8 +47,9 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.api_keys = load_api_keys(settings)
     install_error_handlers(app)
-    for module in (search, embeddings, collections, health):
+    for module in (search, embeddings, collections, languages, health, backup):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
@@ -55,6 +59,16 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:  # closed by default: no CORS headers, browsers keep other origins out
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContext)  # outermost: every response carries the request id
     return app
 
 

@@ -10,6 +10,8 @@ import logging
 import threading
 from enum import StrEnum
 
+from app.backup import GatedStore
+from app.encode_queue import EncodeQueue
 from app.encoder import OnnxEncoder
 from app.metrics import Metrics
 from app.service import SearchService
@@ -55,8 +57,10 @@ class Runtime:
         try:
             log.info("loading model %s (%s) from %s", s.model, s.model_variant, s.model_dir)
             encoder = OnnxEncoder.from_settings(s)
-            self._store = open_store(s)
-            self._set_ready(SearchService(encoder, self._store, self.metrics))
+            # Gated so that a backup can hold writes while it copies the data directory.
+            self._store = GatedStore(open_store(s), None if s.qdrant_url else s.data_dir)
+            queue = EncodeQueue.from_settings(s)
+            self._set_ready(SearchService(encoder, self._store, self.metrics, queue))
             log.info("ready: model %s, dim %d", encoder.card.name, encoder.dim)
         except Exception as exc:  # any failure must surface in /readyz, not kill the server
             log.exception("loading failed")

@@ -144,6 +144,22 @@ class LanguagesResponse(BaseModel):
     languages: list[LanguageCount]
 
 
+class LanguageQuality(BaseModel):
+    code: str
+    name: str | None
+    accuracy: float | None = Field(
+        description="Held-out UDHR bitext retrieval accuracy@1 (mean of both directions)."
+    )
+    seen_in_pretraining: bool | None
+
+
+class ModelLanguagesResponse(BaseModel):
+    model: str
+    evaluated: bool = Field(description="False when the model card carries no evaluation.")
+    metric: str
+    languages: list[LanguageQuality]
+
+
 class UpsertDocumentsRequest(StrictModel):
     documents: list[Record] = Field(min_length=1)
 

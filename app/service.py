@@ -8,12 +8,14 @@ from typing import Any
 
 from app.documents.record import Record
 from app.documents.writer import index_records
+from app.encode_queue import EncodeQueue
 from app.encoder import Embeddings, Encoder, TextKind
 from app.metrics import Metrics
 from app.schemas import (
     CollectionSummary,
     DocumentOut,
     LanguageCount,
+    LanguageQuality,
     SearchResult,
     UpsertDocumentsResponse,
 )
@@ -39,10 +41,18 @@ def _result(hit: Hit) -> SearchResult:
 
 
 class SearchService:
-    def __init__(self, encoder: Encoder, store: VectorStore, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        store: VectorStore,
+        metrics: Metrics,
+        encode_queue: EncodeQueue | None = None,
+    ) -> None:
         self.encoder = encoder
         self.store = store
         self.metrics = metrics
+        # Every encoder call from a request waits here (bounded), see app/encode_queue.py.
+        self.encode_queue = encode_queue or EncodeQueue()
         self._language_names: dict[tuple[str, str], str | None] = {}
 
     @property
@@ -50,6 +60,9 @@ class SearchService:
         return self.encoder.card.name
 
     def embed(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+        return self.encode_queue.run(lambda: self._encode(texts, kind))
+
+    def _encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
         start = time.perf_counter()
         vectors = self.encoder.encode(texts, kind)
         self.metrics.encode_seconds.labels(kind).observe(time.perf_counter() - start)
@@ -75,6 +88,20 @@ class SearchService:
             CollectionSummary(name=c.name, dim=c.dim, points=c.points)
             for c in self.store.list_collections()
         ]
+
+    def model_languages(self) -> list[LanguageQuality]:
+        """Per-language reliability measured by the evaluation and written into the card."""
+        evaluated: dict[str, dict[str, Any]] = self.encoder.card.extra.get("languages", {})
+        languages = [
+            LanguageQuality(
+                code=code,
+                name=figures.get("name"),
+                accuracy=figures.get("accuracy"),
+                seen_in_pretraining=figures.get("seen_in_pretraining"),
+            )
+            for code, figures in evaluated.items()
+        ]
+        return sorted(languages, key=lambda lang: ((lang.name or lang.code).casefold(), lang.code))
 
     def languages(self, collection: str) -> list[LanguageCount]:
         counts = self.store.facet(collection, "language")
@@ -109,8 +136,10 @@ class SearchService:
     def upsert_documents(
         self, collection: str, documents: Sequence[Record]
     ) -> UpsertDocumentsResponse:
-        summary = index_records(
-            documents, encoder=self.encoder, store=self.store, collection=collection
+        summary = self.encode_queue.run(
+            lambda: index_records(
+                documents, encoder=self.encoder, store=self.store, collection=collection
+            )
         )
         self._language_names.clear()
         return UpsertDocumentsResponse(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.model_card import Variant
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("QDRANT_API_KEY", "POLYSEARCH_QDRANT_API_KEY"),
     )
 
+    # Collections created on a Qdrant cluster get these shard and replica counts.
+    qdrant_shards: int = Field(default=1, ge=1, le=1024)
+    qdrant_replicas: int = Field(default=1, ge=1, le=16)
+
     default_collection: str = "udhr"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -50,6 +55,25 @@ class Settings(BaseSettings):
     max_texts_per_request: int = Field(default=256, ge=1)
     max_top_k: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+
+    # Access control (app/security.py): comma-separated keys per role, and/or a file of
+    # `read KEY` / `write KEY` lines. With no key at all the API is open, and `python -m app`
+    # binds only to loopback unless `allow_insecure_bind` says otherwise.
+    api_keys_read: SecretStr | None = None
+    api_keys_write: SecretStr | None = None
+    api_keys_file: Path | None = None
+    allow_insecure_bind: bool = False
+    metrics_require_key: bool = False
+    # Browser origins allowed to call the API (comma-separated; "*" for any). None by default.
+    cors_origins: str = ""
+
+    # Backpressure (app/encode_queue.py): encoder calls running at once, callers allowed to
+    # wait for one, and how long a caller waits before it gets 503 `overloaded`.
+    encode_concurrency: int = Field(default=1, ge=1, le=64)
+    encode_queue_size: int = Field(default=16, ge=0, le=10_000)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+
+    log_format: Literal["json", "text"] = "json"
 
     @property
     def model_dir(self) -> Path:

@@ -25,7 +25,15 @@ from indexer.pipeline import index_file
 from indexer.records import Accepted, InputFormatError, input_format, read_records
 from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
 from indexer.serve import serve_while_indexing
+from indexer.sharding import Shard
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
+
+
+def _shard(spec: str) -> Shard:
+    try:
+        return Shard.parse(spec)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _options(parser: argparse.ArgumentParser, settings: Settings) -> None:
@@ -63,6 +71,13 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     )
     parser.add_argument("input", help="a .jsonl/.ndjson/.csv file, or - for JSONL on stdin")
     parser.add_argument("--rejects", type=Path, help="write rejected records here (JSONL)")
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="index only shard I of N (by a hash of the id), so N jobs can run in parallel",
+    )
     _options(parser, settings)
     return parser
 
@@ -97,6 +112,7 @@ def _index(args: argparse.Namespace, settings: Settings, source: Path | str) -> 
             store=store,
             collection=args.collection,
             rejects=getattr(args, "rejects", None),
+            shard=getattr(args, "shard", None),
             batch_size=args.batch_size,
             chunking=ChunkingOptions(args.chunk_tokens, args.overlap_tokens),
             skip_unchanged=not args.reindex,

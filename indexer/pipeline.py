@@ -11,6 +11,7 @@ from app.documents.writer import DEFAULT_BATCH_SIZE, ChunkingOptions, IndexSumma
 from app.encoder import Encoder
 from app.store.base import VectorStore
 from indexer.records import Accepted, Rejected, read_records
+from indexer.sharding import Shard
 
 
 class _RejectSink:
@@ -26,11 +27,12 @@ class _RejectSink:
             self.handle.write(rejected.to_json() + "\n")
 
 
-def _accepted(source: Path | str, sink: _RejectSink) -> Iterator[Record]:
+def _accepted(source: Path | str, sink: _RejectSink, shard: Shard | None) -> Iterator[Record]:
     for item in read_records(source):
         if isinstance(item, Accepted):
-            yield item.record
-        else:
+            if shard is None or shard.owns(item.record.id):
+                yield item.record
+        elif shard is None or shard.owns_line(item.line):
             sink.add(item)
 
 
@@ -45,13 +47,15 @@ def index_file(
     chunking: ChunkingOptions | None = None,
     skip_unchanged: bool = True,
     progress: bool = False,
+    shard: Shard | None = None,
 ) -> IndexSummary:
-    """Index a JSONL/CSV file (or `-` for stdin), writing bad records to `rejects`."""
+    """Index a JSONL/CSV file (or `-` for stdin), writing bad records to `rejects`. With a
+    `shard`, only that share of the records (and of the rejects) is handled."""
     handle = rejects.open("w", encoding="utf-8") if rejects is not None else None
     try:
         sink = _RejectSink(handle)
         summary = index_records(
-            _accepted(source, sink),
+            _accepted(source, sink, shard),
             encoder=encoder,
             store=store,
             collection=collection,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.errors import ApiError
 from app.runtime import Runtime, State
+from app.security import ApiKeys, Role
 from app.service import SearchService
 from app.settings import Settings
 
@@ -27,6 +29,64 @@ def get_service(request: Request) -> SearchService:
         reason = runtime.error or "the model is still loading"
         raise ApiError(503, "not_ready", f"service not ready: {reason}", {"Retry-After": "5"})
     return runtime.service
+
+
+# auto_error=False: a missing key is ours to answer (401 JSON), and with no keys configured
+# the API stays open. Both schemes also document the API's security in the OpenAPI schema.
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer KEY`")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: KEY`")
+_UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="polysearch"'}
+
+
+def _role(
+    request: Request,
+    needed: Role,
+    bearer: HTTPAuthorizationCredentials | None,
+    header_key: str | None,
+) -> Role:
+    keys: ApiKeys = request.app.state.api_keys
+    if not keys.enabled:
+        return Role.WRITE
+    presented = bearer.credentials if bearer is not None else header_key
+    if not presented:
+        raise ApiError(401, "unauthorized", "an API key is required", _UNAUTHORIZED)
+    role = keys.role_of(presented)
+    if role is None:
+        raise ApiError(401, "unauthorized", "the API key is not valid", _UNAUTHORIZED)
+    if not role.allows(needed):
+        raise ApiError(403, "forbidden", f"this API key has no {needed} access")
+    return role
+
+
+def require_read(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Role:
+    return _role(request, Role.READ, bearer, header_key)
+
+
+def require_write(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Role:
+    return _role(request, Role.WRITE, bearer, header_key)
+
+
+# Access checks for routers and route decorators (`dependencies=READ`): no parameter needed.
+READ = [Depends(require_read)]
+WRITE = [Depends(require_write)]
+
+
+def require_metrics_access(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> None:
+    """Metrics are open unless `POLYSEARCH_METRICS_REQUIRE_KEY` asks for a read key."""
+    if get_settings(request).metrics_require_key:
+        _role(request, Role.READ, bearer, header_key)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.encode_queue import OverloadedError
 from app.encoder import TextTooLongError
 from app.service import DocumentNotFoundError
 from app.store.base import CollectionNotFoundError
@@ -75,6 +76,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DocumentNotFoundError)
     async def _no_document(_: Request, exc: DocumentNotFoundError) -> JSONResponse:
         return error_response(404, "document_not_found", f"no document with id {exc.args[0]!r}")
+
+    @app.exception_handler(OverloadedError)
+    async def _overloaded(_: Request, exc: OverloadedError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        return error_response(503, "overloaded", str(exc), headers=headers)
 
     @app.exception_handler(TextTooLongError)
     async def _too_long(_: Request, exc: TextTooLongError) -> JSONResponse:

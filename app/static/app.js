@@ -16,12 +16,15 @@
   const resultList = document.getElementById("result-list");
   const emptyState = document.getElementById("empty");
   const modelInfo = document.getElementById("model-info");
+  const reliability = document.getElementById("reliability");
 
   const pageParams = new URLSearchParams(window.location.search);
   const collection = pageParams.get("collection") || DEFAULT_COLLECTION;
 
   // Only the newest request may paint the page; older ones are aborted.
   let inFlight = null;
+  // The served model's per-language evaluation (GET /v1/languages), once loaded.
+  let modelLanguages = null;
 
   /** Turns an API error body {"error": {"code", "message"}} into a readable line. */
   async function errorMessage(response) {
@@ -211,6 +214,55 @@
     }
   }
 
+  /** Says how reliable search is for the chosen language, from the model's evaluation. */
+  function showReliability() {
+    const code = languageSelect.value;
+    reliability.className = "hint reliability";
+    if (!code || modelLanguages === null) {
+      reliability.hidden = true;
+      return;
+    }
+    reliability.hidden = false;
+    if (!modelLanguages.evaluated) {
+      reliability.textContent = "The served model has not been evaluated yet, so its reliability " +
+        "for this language is unknown.";
+      return;
+    }
+    const figures = modelLanguages.byCode.get(code);
+    if (!figures || figures.accuracy === null) {
+      reliability.textContent = "No evaluation figure for this language.";
+      return;
+    }
+    const percent = Math.round(figures.accuracy * 100);
+    const [level, verdict] = figures.accuracy >= 0.8 ? ["good", "reliable"]
+      : figures.accuracy >= 0.5 ? ["fair", "usable, check the results"]
+        : ["weak", "weak, expect misses"];
+    const seen = figures.seen_in_pretraining === false
+      ? " This language was not in the base model's pre-training." : "";
+    reliability.textContent = `Reliability: ${verdict}. ${percent}% of held-out UDHR ` +
+      `paragraphs in ${figures.name || code} find their English translation first.${seen}`;
+    reliability.classList.add(`reliability-${level}`);
+  }
+
+  async function loadModelLanguages(attempt = 0) {
+    try {
+      const response = await fetch("/v1/languages", { headers: { Accept: "application/json" } });
+      if (response.status === 503 && attempt < LANGUAGE_RETRIES) {
+        window.setTimeout(() => loadModelLanguages(attempt + 1), 2000);
+        return;
+      }
+      if (!response.ok) return;
+      const body = await response.json();
+      modelLanguages = {
+        evaluated: body.evaluated,
+        byCode: new Map(body.languages.map((language) => [language.code, language])),
+      };
+      showReliability();
+    } catch (err) {
+      reliability.hidden = true;
+    }
+  }
+
   /** Fills the form from the address bar (page load, back/forward). */
   function readUrl() {
     const params = new URLSearchParams(window.location.search);
@@ -238,6 +290,7 @@
     search(true);
   });
   languageSelect.addEventListener("change", () => {
+    showReliability();
     if (queryInput.value.trim()) search(true);
   });
   topKSelect.addEventListener("change", () => {
@@ -251,6 +304,7 @@
   });
   window.addEventListener("popstate", () => {
     readUrl();
+    showReliability();
     search(false);
   });
   document.addEventListener("keydown", (event) => {
@@ -268,4 +322,5 @@
   if (queryInput.value) search(false);
   else showIdle();
   loadLanguages();
+  loadModelLanguages();
 }());

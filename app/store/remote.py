@@ -36,8 +36,13 @@ SCROLL_PAGE = 1_000
 class QdrantClientStore:
     """Collections on a Qdrant server: one unnamed cosine vector each, keyword-indexed fields."""
 
-    def __init__(self, client: QdrantClient) -> None:
+    def __init__(self, client: QdrantClient, shards: int = 1, replicas: int = 1) -> None:
+        """`shards` and `replicas` apply to collections this store creates (cluster mode)."""
+        if shards < 1 or replicas < 1:
+            raise ValueError(f"shards and replicas must be positive, got {shards}, {replicas}")
         self._client = client
+        self._shards = shards
+        self._replicas = replicas
         # Dimensions seen so far, to refuse a wrong vector before sending it; re-read on doubt.
         self._dims: dict[str, int] = {}
 
@@ -50,6 +55,8 @@ class QdrantClientStore:
                 self._client.create_collection(
                     name,
                     vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
+                    shard_number=self._shards,
+                    replication_factor=self._replicas,
                 )
             except Exception:
                 if not self._client.collection_exists(name):

@@ -142,3 +142,44 @@ def test_passages_are_shown_as_text_never_markup(page: Page, live_server_url: st
     expect(page.locator("#result-list img")).to_have_count(0)
     assert page.evaluate("window.injected") is None
     assert texts.nth(1).evaluate("el => el.matches(':dir(rtl)')")
+
+
+def test_reliability_hint_follows_the_chosen_language(page: Page, live_server_url: str) -> None:
+    """The model's per-language evaluation (a real response, with figures swapped in) is shown
+    for the language chosen in the filter."""
+
+    def with_figures(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        body["evaluated"] = True
+        body["languages"] = [
+            {"code": "swh", "name": "Swahili", "accuracy": 0.91, "seen_in_pretraining": True},
+            {"code": "yor", "name": "Yoruba", "accuracy": 0.42, "seen_in_pretraining": False},
+        ]
+        route.fulfill(response=response, json=body)
+
+    page.route("**/v1/languages", with_figures)
+    page.goto(live_server_url)
+    wait_for_language_list(page)
+    hint = page.locator("#reliability")
+    expect(hint).to_be_hidden()
+
+    page.locator("#lang").select_option("swh")
+    expect(hint).to_contain_text("91% of held-out UDHR paragraphs in Swahili")
+    expect(hint).to_have_class(re.compile("reliability-good"))
+
+    page.locator("#lang").select_option("yor")
+    expect(hint).to_contain_text("weak")
+    expect(hint).to_contain_text("not in the base model's pre-training")
+
+    page.locator("#lang").select_option("eng")
+    expect(hint).to_have_text("No evaluation figure for this language.")
+
+
+def test_unevaluated_model_says_so(page: Page, live_server_url: str) -> None:
+    response = page.request.get(f"{live_server_url}/v1/languages")
+    assert response.ok
+    if response.json()["evaluated"]:
+        pytest.skip("the served model card already carries an evaluation")
+    page.goto(f"{live_server_url}/?lang=swh")
+    expect(page.locator("#reliability")).to_contain_text("has not been evaluated yet")

@@ -96,13 +96,43 @@ def test_qdrant_image_is_pinned_and_keeps_its_storage_in_a_named_volume(
     compose: dict[str, Any],
 ) -> None:
     qdrant = _qdrant_services(compose)
-    assert list(qdrant) == ["qdrant"]
-    service = qdrant["qdrant"]
-    assert re.fullmatch(r"qdrant/qdrant:v\d+\.\d+\.\d+", service["image"]), service["image"]
-    mounts = [str(v).split(":") for v in service.get("volumes", [])]
-    storage = [m for m in mounts if len(m) >= 2 and m[1] == "/qdrant/storage"]
-    assert storage, "Qdrant's /qdrant/storage is not on a volume: data is lost on recreate"
-    assert storage[0][0] in compose.get("volumes", {}), "storage is not a declared named volume"
+    assert list(qdrant) == ["qdrant", "qdrant-node1", "qdrant-node2", "qdrant-node3"]
+    volumes = set()
+    for name, service in qdrant.items():
+        assert re.fullmatch(r"qdrant/qdrant:v\d+\.\d+\.\d+", service["image"]), name
+        mounts = [str(v).split(":") for v in service.get("volumes", [])]
+        storage = [m for m in mounts if len(m) >= 2 and m[1] == "/qdrant/storage"]
+        assert storage, f"{name}: /qdrant/storage is not on a volume: data is lost on recreate"
+        assert storage[0][0] in compose.get("volumes", {}), f"{name}: not a named volume"
+        volumes.add(storage[0][0])
+    assert len(volumes) == len(qdrant), "two Qdrant nodes share one storage volume"
+
+
+def test_cluster_profile_is_a_three_node_qdrant_cluster(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    nodes = {n: s for n, s in _qdrant_services(compose).items() if n.startswith("qdrant-node")}
+    for name, node in nodes.items():
+        assert node["profiles"] == ["cluster"], name
+        assert _environment(node)["QDRANT__CLUSTER__ENABLED"] == "true", name
+        command = node["command"]
+        assert command[command.index("--uri") + 1] == f"http://{name}:6335", name
+        if name != "qdrant-node1":
+            assert command[command.index("--bootstrap") + 1] == "http://qdrant-node1:6335"
+            assert node["depends_on"]["qdrant-node1"]["condition"] == "service_healthy"
+
+    api = services["api-cluster"]
+    env = _environment(api)
+    assert urlsplit(env["QDRANT_URL"]).hostname in nodes
+    assert 1 < int(env["POLYSEARCH_QDRANT_REPLICAS"]) <= len(nodes)
+    assert int(env["POLYSEARCH_QDRANT_SHARDS"]) >= len(nodes)
+    assert set(api["depends_on"]) == set(nodes)
+
+    shard_jobs = [s["command"] for n, s in services.items() if n.startswith("indexer-shard-")]
+    specs = sorted(cmd[cmd.index("--shard") + 1] for cmd in shard_jobs)
+    assert specs == [f"{i}/{len(specs)}" for i in range(len(specs))], "shards must cover 0..n-1"
+    for name in ("api-cluster", *(n for n in services if n.startswith("indexer-shard-"))):
+        assert services[name]["profiles"] == ["cluster"]
+        assert _environment(services[name]) == env, f"{name} must use the cluster settings"
 
 
 def test_api_and_indexer_talk_to_the_qdrant_service(compose: dict[str, Any]) -> None:

@@ -37,3 +37,36 @@ def test_qdrant_url_selects_the_server_backend(monkeypatch: pytest.MonkeyPatch) 
             time.sleep(0.01)
     assert isinstance(store, QdrantClientStore)
     store.close()
+
+
+def test_server_collections_get_the_configured_shards_and_replicas(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What reaches the Qdrant API when a collection is created for a cluster."""
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(location=":memory:")
+    sent: list[dict[str, object]] = []
+    create = client.create_collection
+
+    def recording_create(*args: object, **kwargs: object) -> bool:
+        sent.append(kwargs)
+        return create(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client, "create_collection", recording_create)
+    store = QdrantClientStore(client, shards=6, replicas=2)
+    store.create_collection("docs", 4)
+    store.create_collection("docs", 4)  # idempotent: created once
+    assert [(k["shard_number"], k["replication_factor"]) for k in sent] == [(6, 2)]
+    with pytest.raises(ValueError, match="positive"):
+        QdrantClientStore(client, shards=0)
+    store.close()
+
+
+def test_shard_and_replica_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POLYSEARCH_QDRANT_SHARDS", "6")
+    monkeypatch.setenv("POLYSEARCH_QDRANT_REPLICAS", "2")
+    settings = Settings()
+    assert (settings.qdrant_shards, settings.qdrant_replicas) == (6, 2)

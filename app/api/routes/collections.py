@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from app.api.deps import ServiceDep, SettingsDep
+from app.api.deps import READ, WRITE, ServiceDep, SettingsDep
 from app.api.limits import check_texts
 from app.schemas import (
     COLLECTION_NAME,
@@ -23,13 +23,16 @@ CollectionPath = Annotated[str, Path(pattern=COLLECTION_NAME)]
 DocumentIdPath = Annotated[str, Path(min_length=1, max_length=256)]
 
 
-@router.get("/v1/collections", response_model=CollectionsResponse)
+@router.get("/v1/collections", response_model=CollectionsResponse, dependencies=READ)
 def list_collections(service: ServiceDep) -> CollectionsResponse:
     return CollectionsResponse(collections=service.collections())
 
 
 @router.get(
-    "/v1/collections/{name}/languages", response_model=LanguagesResponse, responses=NOT_FOUND
+    "/v1/collections/{name}/languages",
+    response_model=LanguagesResponse,
+    responses=NOT_FOUND,
+    dependencies=READ,
 )
 def collection_languages(name: CollectionPath, service: ServiceDep) -> LanguagesResponse:
     """The languages present in a collection, with passage counts."""
@@ -40,6 +43,7 @@ def collection_languages(name: CollectionPath, service: ServiceDep) -> Languages
     "/v1/collections/{name}/documents",
     response_model=UpsertDocumentsResponse,
     responses=error_responses(413),
+    dependencies=WRITE,
 )
 def upsert_documents(
     name: CollectionPath,
@@ -56,7 +60,10 @@ def upsert_documents(
 
 
 @router.get(
-    "/v1/collections/{name}/documents/{doc_id}", response_model=DocumentOut, responses=NOT_FOUND
+    "/v1/collections/{name}/documents/{doc_id}",
+    response_model=DocumentOut,
+    responses=NOT_FOUND,
+    dependencies=READ,
 )
 def get_document(name: CollectionPath, doc_id: DocumentIdPath, service: ServiceDep) -> DocumentOut:
     return service.get_document(name, doc_id)
@@ -66,6 +73,7 @@ def get_document(name: CollectionPath, doc_id: DocumentIdPath, service: ServiceD
     "/v1/collections/{name}/documents/{doc_id}",
     response_model=DeletedResponse,
     responses=NOT_FOUND,
+    dependencies=WRITE,
 )
 def delete_document(
     name: CollectionPath, doc_id: DocumentIdPath, service: ServiceDep

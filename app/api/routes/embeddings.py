@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import ServiceDep, SettingsDep
+from app.api.deps import READ, ServiceDep, SettingsDep
 from app.api.limits import check_texts
 from app.schemas import (
     EmbedRequest,
@@ -14,7 +14,7 @@ from app.schemas import (
     error_responses,
 )
 
-router = APIRouter(tags=["embeddings"])
+router = APIRouter(tags=["embeddings"], dependencies=READ)
 TOO_LARGE = error_responses(413)
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.api.deps import RuntimeDep
+from app.api.deps import RuntimeDep, require_metrics_access
 from app.runtime import State
 from app.schemas import Health
 
@@ -27,7 +27,7 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, dependencies=[Depends(require_metrics_access)])
 def metrics(runtime: RuntimeDep) -> Response:
     """Prometheus metrics."""
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -4,11 +4,11 @@ import time
 
 from fastapi import APIRouter
 
-from app.api.deps import ServiceDep, SettingsDep
+from app.api.deps import READ, ServiceDep, SettingsDep
 from app.api.limits import check_texts, check_top_k
 from app.schemas import SearchRequest, SearchResponse, error_responses
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], dependencies=READ)
 
 
 @router.post(

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from app.api.deps import WRITE, ServiceDep
+from app.api.errors import ApiError
+from app.backup import GatedStore, write_archive
+from app.schemas import error_responses
+
+router = APIRouter(tags=["operations"])
+
+
+@router.post(
+    "/v1/admin/backup",
+    response_class=FileResponse,
+    dependencies=WRITE,
+    responses={
+        200: {"content": {"application/x-tar": {}}, "description": "The data directory."},
+        **error_responses(409),
+    },
+)
+def backup(service: ServiceDep) -> FileResponse:
+    """A consistent tar of the embedded store, taken while writes are held for the copy.
+
+    Restore: `python -m app restore BACKUP.tar NEW_DATA_DIR`, then serve from that directory.
+    """
+    store = service.store
+    if not isinstance(store, GatedStore) or store.data_dir is None:
+        raise ApiError(409, "backup_unsupported", "this store is not an embedded data directory")
+    work = Path(tempfile.mkdtemp(prefix="polysearch-backup-"))
+    try:
+        store.snapshot(work / "data")
+        write_archive(work / "data", work / "backup.tar")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return FileResponse(
+        work / "backup.tar",
+        media_type="application/x-tar",
+        filename="polysearch-backup.tar",
+        background=BackgroundTask(shutil.rmtree, work, ignore_errors=True),
+    )

@@ -1,0 +1,79 @@
+"""A bounded queue in front of the encoder: past it, callers are refused at once.
+
+The encoder is CPU-bound: running more calls at once than it has cores only makes each slower,
+and letting callers pile up without bound turns a burst into minutes of latency and memory.
+`EncodeQueue.run` lets `concurrency` jobs run, up to `capacity` more wait, each for at most
+`wait_timeout_s`; anyone else gets `OverloadedError` at once, which the API answers with
+503 `overloaded` and a `Retry-After`. A dynamic batcher can sit behind the same `run`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from app.settings import Settings
+
+T = TypeVar("T")
+
+
+class OverloadedError(RuntimeError):
+    """The queue is full, or the wait for the encoder outlasted the timeout."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class EncodeQueue:
+    def __init__(self, concurrency: int = 1, capacity: int = 16, wait_timeout_s: float = 10.0):
+        if concurrency < 1 or capacity < 0 or wait_timeout_s <= 0:
+            raise ValueError("concurrency ≥ 1, capacity ≥ 0 and a positive timeout are needed")
+        self.concurrency = concurrency
+        self.capacity = capacity
+        self.wait_timeout_s = wait_timeout_s
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.Lock()
+        self._admitted = 0  # running + waiting
+        self._last_job_s = 0.05  # moving estimate of one job's duration, for Retry-After
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EncodeQueue:
+        return cls(
+            settings.encode_concurrency, settings.encode_queue_size, settings.request_timeout_s
+        )
+
+    @property
+    def depth(self) -> int:
+        """Jobs running or waiting now."""
+        return self._admitted
+
+    def retry_after_s(self) -> int:
+        """A client's fair wait: the time to drain a full queue, at least a second."""
+        per_slot = (self.capacity + self.concurrency) / self.concurrency
+        return max(1, round(per_slot * self._last_job_s))
+
+    def run(self, job: Callable[[], T]) -> T:
+        with self._lock:
+            if self._admitted >= self.concurrency + self.capacity:
+                raise OverloadedError(
+                    f"the encoder queue is full ({self.capacity} waiting)", self.retry_after_s()
+                )
+            self._admitted += 1
+        try:
+            if not self._slots.acquire(timeout=self.wait_timeout_s):
+                raise OverloadedError(
+                    f"waited {self.wait_timeout_s:g} s for the encoder", self.retry_after_s()
+                )
+            try:
+                start = time.perf_counter()
+                result = job()
+                self._last_job_s = 0.8 * self._last_job_s + 0.2 * (time.perf_counter() - start)
+                return result
+            finally:
+                self._slots.release()
+        finally:
+            with self._lock:
+                self._admitted -= 1
