@@ -65,7 +65,9 @@ COPY --from=builder /app/data/corpora /app/data/corpora
 COPY docker/healthcheck.py /app/docker/healthcheck.py
 
 # Settings (app/settings.py). Without QDRANT_URL the embedded store writes under
-# POLYSEARCH_DATA_DIR: mount a volume there (docs/docker.md).
+# POLYSEARCH_DATA_DIR: mount a volume there (docs/docker.md). Listening on 0.0.0.0 without API
+# keys is refused at start-up: pass POLYSEARCH_API_KEYS_READ/_WRITE, or
+# POLYSEARCH_ALLOW_INSECURE_BIND=true when the port is published on loopback only.
 ENV POLYSEARCH_HOST=0.0.0.0 \
     POLYSEARCH_PORT=8000 \
     POLYSEARCH_MODELS_DIR=/app/artifacts/models \

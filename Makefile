@@ -10,7 +10,7 @@ MODEL ?= multilingual-e5-small
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test lint format model demo-data clean help
+.PHONY: run serve test lint format model demo-data clean help bench bench-smoke eval
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -49,6 +49,25 @@ test: $(VENV)/.dev-installed ## set up and run the whole test suite
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The project against sentence-transformers + qdrant-client local mode, same data, one run:
+# prints the figures and writes docs/bench/results.{json,md}. BENCH_ARGS="--passages 2000" etc.
+bench: $(VENV)/.dev-installed ## benchmark vs. the naive stack (~10-15 min on 2 cores)
+	$(BIN)/python -m models build --out $(MODELS_DIR)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-smoke: $(VENV)/.dev-installed ## seconds of every benchmark step: checks the harness
+	$(BIN)/python -m models build --out $(MODELS_DIR)
+	$(BIN)/python -m bench --smoke --out data/bench-smoke
+
+# Held-out benchmark of the model + baselines; regenerates docs/eval/ (README, JSON, plots)
+# and the model card's per-language figures. Embeddings are cached in .cache/eval/.
+# Default: the 22 named low-resource languages (minutes); EVAL_ARGS="--languages all" runs
+# every aligned UDHR language (hours on 2 cores).
+EVAL_ARGS ?= --languages 22
+eval: $(VENV)/.dev-installed ## evaluation report into docs/eval/ (see EVAL_ARGS)
+	$(BIN)/python -m models build --out $(MODELS_DIR)
+	$(BIN)/python -m models evaluate --model $(MODEL) --baselines --write-card $(EVAL_ARGS)
 
 lint: $(VENV)/.dev-installed ## ruff + mypy
 	$(BIN)/ruff check .

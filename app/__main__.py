@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import tarfile
 from pathlib import Path
 
 from app.backup import restore_archive
@@ -22,7 +23,10 @@ def main() -> None:
     restore.add_argument("data_dir", type=Path)
     args = parser.parse_args()
     if args.command == "restore":
-        restore_archive(args.archive, args.data_dir)
+        try:
+            restore_archive(args.archive, args.data_dir)
+        except (OSError, tarfile.TarError) as error:
+            parser.exit(1, f"restore failed: {error}\n")
         print(f"restored into {args.data_dir}: serve it with POLYSEARCH_DATA_DIR={args.data_dir}")
         return
     serve("app.main:app", get_settings())

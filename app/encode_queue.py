@@ -28,7 +28,7 @@ class OverloadedError(RuntimeError):
 
 
 class EncodeQueue:
-    def __init__(self, concurrency: int = 1, capacity: int = 16, wait_timeout_s: float = 10.0):
+    def __init__(self, concurrency: int = 1, capacity: int = 8, wait_timeout_s: float = 10.0):
         if concurrency < 1 or capacity < 0 or wait_timeout_s <= 0:
             raise ValueError("concurrency ≥ 1, capacity ≥ 0 and a positive timeout are needed")
         self.concurrency = concurrency
@@ -50,6 +50,11 @@ class EncodeQueue:
         """Jobs running or waiting now."""
         return self._admitted
 
+    @property
+    def full(self) -> bool:
+        """A caller arriving now would be refused."""
+        return self._admitted >= self.concurrency + self.capacity
+
     def retry_after_s(self) -> int:
         """A client's fair wait: the time to drain a full queue, at least a second."""
         per_slot = (self.capacity + self.concurrency) / self.concurrency
@@ -57,7 +62,7 @@ class EncodeQueue:
 
     def run(self, job: Callable[[], T]) -> T:
         with self._lock:
-            if self._admitted >= self.concurrency + self.capacity:
+            if self.full:
                 raise OverloadedError(
                     f"the encoder queue is full ({self.capacity} waiting)", self.retry_after_s()
                 )

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from app.api.backpressure import ShedLoad
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodySizeLimit, RequestMetrics
 from app.api.routes import backup, collections, embeddings, health, languages, search
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ShedLoad, runtime=runtime)
     app.add_middleware(RequestMetrics, metrics=runtime.metrics)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:  # closed by default: no CORS headers, browsers keep other origins out

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.documents.record import Record
+from app.text_rules import check_characters
 
 LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{1,8})*$")
 COLLECTION_NAME = r"^[A-Za-z0-9_-]{1,128}$"
@@ -24,14 +25,12 @@ class StrictModel(BaseModel):
 def check_text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty or whitespace")
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
+    return check_characters(value)
 
 
 class SearchRequest(StrictModel):
     query: str = Field(min_length=1, description="The query, in any language.")
-    top_k: int = Field(default=10, ge=1, description="How many results to return.")
+    top_k: int = Field(default=10, ge=1, strict=True, description="How many results to return.")
     languages: list[str] | None = Field(
         default=None, description="Only return passages in these language codes."
     )

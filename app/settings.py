@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # Backpressure (app/encode_queue.py): encoder calls running at once, callers allowed to
     # wait for one, and how long a caller waits before it gets 503 `overloaded`.
     encode_concurrency: int = Field(default=1, ge=1, le=64)
-    encode_queue_size: int = Field(default=16, ge=0, le=10_000)
+    encode_queue_size: int = Field(default=8, ge=0, le=10_000)
     request_timeout_s: float = Field(default=10.0, gt=0)
 
     log_format: Literal["json", "text"] = "json"

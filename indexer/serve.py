@@ -11,13 +11,14 @@ import logging
 import threading
 from collections.abc import Iterable
 
-import uvicorn
-
+from app.backup import GatedStore
 from app.documents.record import Record
 from app.documents.writer import ChunkingOptions, index_records
+from app.encode_queue import EncodeQueue
 from app.encoder import OnnxEncoder
 from app.main import create_app
 from app.metrics import Metrics
+from app.server import serve
 from app.service import SearchService
 from app.settings import Settings
 from app.store.factory import open_store
@@ -34,9 +35,10 @@ def serve_while_indexing(
     chunking: ChunkingOptions,
 ) -> None:
     encoder = OnnxEncoder.from_settings(settings)
-    store = open_store(settings)
+    # Gated, so that a backup taken through the API holds the indexer's writes too.
+    store = GatedStore(open_store(settings), None if settings.qdrant_url else settings.data_dir)
     store.create_collection(collection, encoder.dim)
-    service = SearchService(encoder, store, Metrics())
+    service = SearchService(encoder, store, Metrics(), EncodeQueue.from_settings(settings))
 
     def index() -> None:
         try:
@@ -57,11 +59,6 @@ def serve_while_indexing(
     threading.Thread(target=index, name="demo-indexer", daemon=True).start()
     log.info("serving on http://%s:%d while indexing %s", settings.host, settings.port, collection)
     try:
-        uvicorn.run(
-            create_app(settings, service),
-            host=settings.host,
-            port=settings.port,
-            timeout_graceful_shutdown=10,
-        )
+        serve(create_app(settings, service), settings)
     finally:
         store.close()

@@ -163,8 +163,8 @@ def fetch_udhr(cache_dir: Path = DEFAULT_CACHE) -> Path:
 FEATURED_LANGUAGES = (
     "eng", "swh", "fra", "spa", "arb", "cmn_hans", "hin", "rus", "por_BR", "deu_1996", "jpn",
     "ind", "tur", "vie", "ben", "urd", "pes_1", "kor", "yor", "hau_NG", "ibo", "amh", "som",
-    "zul", "xho", "nya_chinyanja", "kin", "wol", "twi_akuapem", "lin", "lug", "ewe", "quz",
-    "gug", "khm", "lao", "mya", "npi", "sin", "tha", "heb", "ell_monotonic", "ukr", "pol",
+    "zul", "xho", "nya_chinyanja", "kin", "wol", "aka_akuapem", "lin", "lug", "ewe", "quz",
+    "gug", "khm", "lao", "mya", "nep", "sin", "tha", "heb", "ell_monotonic", "ukr", "pol",
 )  # fmt: skip
 
 

@@ -1,4 +1,6 @@
-"""Command line: `python -m models build [--out DIR] [--force]`."""
+"""Command line: `python -m models build [--out DIR] [--force]`,
+`python -m models data --table docs/data.md`, `python -m models distill --recipe FILE`,
+`python -m models evaluate --model NAME_OR_PATH [--baselines] [--languages N|all]`."""
 
 from __future__ import annotations
 
@@ -16,6 +18,22 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("artifacts/models"), help="parent of the model dir"
     )
     build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    data = commands.add_parser("data", help="parallel training data: the per-language counts")
+    data.add_argument("--table", type=Path, required=True, help="markdown file to write")
+    distill = commands.add_parser("distill", help="train + export a student from a recipe")
+    distill.add_argument("--recipe", type=Path, required=True, help="recipe TOML file")
+    distill.add_argument(
+        "--out", type=Path, default=Path("artifacts/models"), help="parent of the model dir"
+    )
+    distill.add_argument(
+        "--stop-after", type=int, default=None, help="stop at this step (resume later)"
+    )
+    evaluate = commands.add_parser(
+        "evaluate", help="held-out retrieval benchmark: writes docs/eval/ (see --help)"
+    )
+    from models.evaluation.arguments import add_arguments
+
+    add_arguments(evaluate)
     return parser
 
 
@@ -25,6 +43,18 @@ def main(argv: list[str] | None = None) -> int:
         from models.build import ensure_model  # heavy imports only when a command needs them
 
         ensure_model(args.out, force=args.force)
+    elif args.command == "data":
+        from models.data.table import write_count_table
+
+        write_count_table(args.table)
+    elif args.command == "distill":
+        from models.distill.pipeline import run_recipe
+
+        run_recipe(args.recipe, args.out, stop_after=args.stop_after)
+    elif args.command == "evaluate":
+        from models.evaluation.command import run
+
+        return run(args)
     return 0
 
 

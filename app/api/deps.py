@@ -38,16 +38,10 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="polysearch"'}
 
 
-def _role(
-    request: Request,
-    needed: Role,
-    bearer: HTTPAuthorizationCredentials | None,
-    header_key: str | None,
-) -> Role:
+def _role(request: Request, needed: Role, presented: str | None) -> Role:
     keys: ApiKeys = request.app.state.api_keys
     if not keys.enabled:
         return Role.WRITE
-    presented = bearer.credentials if bearer is not None else header_key
     if not presented:
         raise ApiError(401, "unauthorized", "an API key is required", _UNAUTHORIZED)
     role = keys.role_of(presented)
@@ -63,7 +57,7 @@ def require_read(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Role:
-    return _role(request, Role.READ, bearer, header_key)
+    return _role(request, Role.READ, bearer.credentials if bearer else header_key)
 
 
 def require_write(
@@ -71,7 +65,7 @@ def require_write(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Role:
-    return _role(request, Role.WRITE, bearer, header_key)
+    return _role(request, Role.WRITE, bearer.credentials if bearer else header_key)
 
 
 # Access checks for routers and route decorators (`dependencies=READ`): no parameter needed.
@@ -79,14 +73,14 @@ READ = [Depends(require_read)]
 WRITE = [Depends(require_write)]
 
 
-def require_metrics_access(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    header_key: Annotated[str | None, Depends(_api_key_header)],
-) -> None:
-    """Metrics are open unless `POLYSEARCH_METRICS_REQUIRE_KEY` asks for a read key."""
+def require_metrics_access(request: Request) -> None:
+    """Metrics are open unless `POLYSEARCH_METRICS_REQUIRE_KEY` asks for a read key. (The
+    headers are read here, not through the security schemes, so that the OpenAPI schema does
+    not claim a key is needed when by default none is.)"""
     if get_settings(request).metrics_require_key:
-        _role(request, Role.READ, bearer, header_key)
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        bearer = credentials.strip() if scheme.lower() == "bearer" else None
+        _role(request, Role.READ, bearer or request.headers.get("x-api-key"))
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

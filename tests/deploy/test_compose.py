@@ -245,3 +245,13 @@ def test_qdrant_healthcheck_passes_when_ready_and_fails_otherwise(
     with _serving(200) as port:
         pass  # closed: nothing listens on the port any more
     assert _qdrant_probe(compose, port) != 0
+
+
+def test_api_services_may_bind_inside_their_container(compose: dict[str, Any]) -> None:
+    """`python -m app` refuses 0.0.0.0 without keys unless allowed; the image listens there."""
+    for name, service in _services(compose).items():
+        if name.startswith("api"):
+            env = _environment(service)
+            keys = env.get("POLYSEARCH_API_KEYS_READ") or env.get("POLYSEARCH_API_KEYS_WRITE")
+            assert keys or env.get("POLYSEARCH_ALLOW_INSECURE_BIND") == "true", name
+            assert all(p.startswith("127.0.0.1:") for p in service["ports"]), name

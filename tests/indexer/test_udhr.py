@@ -71,3 +71,9 @@ def test_corpus_is_written_once_and_reads_back_clean(tmp_path: Path, udhr_dir: P
 
     ensure_corpus(corpus, cache)
     assert corpus.stat().st_mtime_ns == written
+
+
+def test_featured_languages_are_codes_of_the_package(declarations: dict[str, object]) -> None:
+    from indexer.udhr import FEATURED_LANGUAGES
+
+    assert [code for code in FEATURED_LANGUAGES if code not in declarations] == []

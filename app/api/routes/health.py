@@ -19,8 +19,13 @@ def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """Ready to serve: the model is loaded and the store is open."""
-    if runtime.state is State.READY:
+    """Ready to serve: the model is loaded and the store answers."""
+    if runtime.state is State.READY and runtime.service is not None:
+        try:
+            runtime.service.store.list_collections()
+        except Exception as exc:  # a Qdrant server down, a store closed: not ready, say why
+            body = Health(status="error", detail=f"store: {type(exc).__name__}: {exc}")
+            return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
         return JSONResponse(Health(status="ok").model_dump())
     loading = runtime.state is State.LOADING
     body = Health(status="loading" if loading else "error", detail=runtime.error)

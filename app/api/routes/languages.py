@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import ServiceDep
+from app.api.deps import READ, ServiceDep
 from app.schemas import ModelLanguagesResponse
 
-router = APIRouter(tags=["languages"])
+router = APIRouter(tags=["languages"], dependencies=READ)
 METRIC = "UDHR paragraph retrieval accuracy@1, mean of xx→en and en→xx (held out)"
 
 

@@ -1,0 +1,52 @@
+"""Shed load at the door: when the encoder queue is full, answer 503 before doing any work.
+
+The queue (app/encode_queue.py) already refuses a request that finds it full, but only after
+the request was parsed, validated and handed to a worker thread. Under a flood those rejected
+requests compete for the CPU and the GIL with the encoder itself, and the service slows down
+exactly when it needs all of it. This pure ASGI middleware checks the queue first, for the
+routes that encode, and answers at once without reading the body.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.runtime import Runtime
+
+ENCODING_ROUTES = ("/v1/search", "/v1/embed", "/v1/embeddings")
+
+
+def _encodes(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    if scope.get("method") != "POST":
+        return False
+    return path in ENCODING_ROUTES or (
+        path.startswith("/v1/collections/") and path.endswith("/documents")
+    )
+
+
+class ShedLoad:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        service = self.runtime.service
+        if scope["type"] != "http" or service is None or not _encodes(scope):
+            await self.app(scope, receive, send)
+            return
+        queue = service.encode_queue
+        if not queue.full:
+            await self.app(scope, receive, send)
+            return
+        message = f"the encoder queue is full ({queue.capacity} waiting)"
+        body = json.dumps({"error": {"code": "overloaded", "message": message}}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(queue.retry_after_s()).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,54 @@
+"""Indexing throughput end to end: read JSONL → (chunk →) encode → upsert, durably stored.
+
+Model loading is left out for both stacks (it is a start-up cost, measured with the service);
+opening and closing the store is included, since closing is what makes the writes durable.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.encoder import OnnxEncoder
+from app.store.edge import QdrantEdgeStore
+from bench.naive_stack import SentenceTransformerEncoder, naive_index
+from indexer.pipeline import index_file
+
+
+@dataclass(frozen=True)
+class IndexFigure:
+    stack: str
+    records: int
+    points: int
+    seconds: float
+
+    @property
+    def passages_per_s(self) -> float:
+        return self.points / self.seconds if self.seconds > 0 else 0.0
+
+
+def _fresh(directory: Path) -> Path:
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def index_ours(corpus: Path, encoder: OnnxEncoder, store_dir: Path, collection: str) -> IndexFigure:
+    """The project's indexer (`python -m indexer` runs the same `index_file`) into qdrant-edge."""
+    began = time.perf_counter()
+    store = QdrantEdgeStore(_fresh(store_dir))
+    try:
+        summary = index_file(corpus, encoder=encoder, store=store, collection=collection)
+    finally:
+        store.close()
+    return IndexFigure("ours", summary.read, summary.chunks, time.perf_counter() - began)
+
+
+def index_naive(
+    corpus: Path, encoder: SentenceTransformerEncoder, store_dir: Path, collection: str
+) -> IndexFigure:
+    summary = naive_index(corpus, encoder, _fresh(store_dir), collection)
+    return IndexFigure("naive", summary.points, summary.points, summary.seconds)

@@ -1,0 +1,182 @@
+"""`python -m bench.load URL ...`: a closed-loop load generator for `POST /v1/search`.
+
+Runs in its own process so that its CPU time is not charged to the server's event loop.
+`concurrency` clients each send one request, wait for the answer, and send the next, until
+`duration_s` has passed or `max_requests` have been sent; then it prints one JSON object.
+Only loopback URLs are accepted: this is a benchmark, not a load-testing tool for others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+REQUEST_TIMEOUT_S = 60.0
+
+
+@dataclass
+class LoadResult:
+    concurrency: int
+    filtered: bool
+    requests: int = 0
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    qps: float = 0.0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    mean_ms: float | None = None
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in [0, 100]) of an ascending list."""
+    if not sorted_values:
+        raise ValueError("no values")
+    rank = max(1, -(-len(sorted_values) * q // 100))
+    return sorted_values[int(min(rank, len(sorted_values))) - 1]
+
+
+def summarise(
+    concurrency: int, filtered: bool, latencies: list[float], errors: Counter[str], seconds: float
+) -> LoadResult:
+    ordered = sorted(latencies)
+    result = LoadResult(concurrency, filtered, len(ordered) + sum(errors.values()), len(ordered))
+    result.errors = dict(errors)
+    result.seconds = round(seconds, 3)
+    if ordered and seconds > 0:
+        result.qps = round(len(ordered) / seconds, 2)
+        result.p50_ms = round(percentile(ordered, 50) * 1000, 2)
+        result.p95_ms = round(percentile(ordered, 95) * 1000, 2)
+        result.p99_ms = round(percentile(ordered, 99) * 1000, 2)
+        result.mean_ms = round(sum(ordered) / len(ordered) * 1000, 2)
+    return result
+
+
+def check_loopback(url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"only loopback URLs are load-tested, not {url!r}")
+
+
+@dataclass
+class _Budget:
+    left: int
+    deadline: float
+
+    def take(self) -> bool:
+        if self.left <= 0 or time.perf_counter() >= self.deadline:
+            return False
+        self.left -= 1
+        return True
+
+
+async def _client_loop(
+    client: httpx.AsyncClient,
+    url: str,
+    bodies: list[dict[str, Any]],
+    offset: int,
+    budget: _Budget,
+    latencies: list[float],
+    errors: Counter[str],
+) -> None:
+    sent = 0
+    while budget.take():
+        body = bodies[(offset + sent) % len(bodies)]
+        sent += 1
+        start = time.perf_counter()
+        try:
+            response = await client.post(url, json=body)
+        except httpx.HTTPError as error:
+            errors[type(error).__name__] += 1
+            continue
+        if response.status_code == 200:
+            latencies.append(time.perf_counter() - start)
+        else:
+            errors[f"http_{response.status_code}"] += 1
+
+
+async def generate_load(
+    base_url: str,
+    bodies: list[dict[str, Any]],
+    concurrency: int,
+    duration_s: float,
+    max_requests: int,
+    warmup: int,
+) -> LoadResult:
+    check_loopback(base_url)
+    url = base_url.rstrip("/") + "/v1/search"
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        limits=limits, timeout=REQUEST_TIMEOUT_S, trust_env=False
+    ) as client:
+        for body in bodies[:warmup]:  # first requests pay for lazy set-up: not measured
+            response = await client.post(url, json=body)
+            response.raise_for_status()
+            if not response.json()["results"]:  # an empty index would be fast and meaningless
+                raise RuntimeError(f"{url} found nothing for {body['query']!r}")
+        latencies: list[float] = []
+        errors: Counter[str] = Counter()
+        began = time.perf_counter()
+        budget = _Budget(max_requests, began + duration_s)
+        await asyncio.gather(
+            *(
+                _client_loop(client, url, bodies, i, budget, latencies, errors)
+                for i in range(concurrency)
+            )
+        )
+        seconds = time.perf_counter() - began
+    filtered = any("languages" in body for body in bodies)
+    return summarise(concurrency, filtered, latencies, errors, seconds)
+
+
+def request_bodies(
+    queries: list[str], top_k: int, languages: list[str] | None
+) -> list[dict[str, Any]]:
+    extra = {"languages": languages} if languages else {}
+    return [{"query": q, "top_k": top_k, **extra} for q in queries]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+    parser.add_argument("url", help="the service's base URL, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--queries", type=Path, required=True, help="JSON list of query strings")
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds")
+    parser.add_argument("--max-requests", type=int, default=10_000)
+    parser.add_argument("--top-k", type=int, default=10)
+    parser.add_argument("--languages", default="", help="comma-separated language filter")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests first")
+    args = parser.parse_args(argv)
+    if args.concurrency < 1 or args.max_requests < 1 or args.duration <= 0:
+        parser.error("concurrency, max-requests and duration must be positive")
+    queries = json.loads(args.queries.read_text(encoding="utf-8"))
+    languages = [code for code in args.languages.split(",") if code] or None
+    bodies = request_bodies(queries, args.top_k, languages)
+    result = asyncio.run(
+        generate_load(
+            args.url, bodies, args.concurrency, args.duration, args.max_requests, args.warmup
+        )
+    )
+    json.dump(asdict(result), sys.stdout)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Turning measured figures into ratios, goal lines, and the JSON + Markdown written to disk."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RSS_LIMIT_MB = 1500.0  # the issue's 1.5 GB
+
+
+@dataclass(frozen=True)
+class Goal:
+    text: str
+    measured: str
+    passed: bool | None  # None: not measured in this run
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"goal": self.text, "measured": self.measured, "pass": self.passed}
+
+
+def find_load(
+    results: dict[str, Any], stack: str, concurrency: int, filtered: bool
+) -> dict[str, Any] | None:
+    for phase in results["services"].get(stack, {}).get("load", []):
+        if phase["concurrency"] == concurrency and phase["filtered"] == filtered:
+            found: dict[str, Any] = phase
+            return found
+    return None
+
+
+def ratio(ours: float | None, naive: float | None) -> float | None:
+    if ours is None or not naive:
+        return None
+    return round(ours / naive, 2)
+
+
+def qps_ratios(results: dict[str, Any], concurrencies: tuple[int, ...]) -> dict[str, float | None]:
+    ratios: dict[str, float | None] = {}
+    for concurrency in concurrencies:
+        for filtered in (False, True):
+            ours = find_load(results, "ours", concurrency, filtered)
+            naive = find_load(results, "naive", concurrency, filtered)
+            key = f"qps_c{concurrency}" + ("_filtered" if filtered else "")
+            ratios[key] = ratio(ours["qps"] if ours else None, naive["qps"] if naive else None)
+    return ratios
+
+
+def _check(text: str, value: float | None, limit: float, unit: str, at_most: bool) -> Goal:
+    if value is None:
+        return Goal(text, "not measured", None)
+    passed = value <= limit if at_most else value >= limit
+    return Goal(text, f"{value:g} {unit}".strip(), passed)
+
+
+def goals(results: dict[str, Any]) -> list[Goal]:
+    c1 = find_load(results, "ours", 1, False) or {}
+    c8 = find_load(results, "ours", 8, False) or {}
+    ours_service = results["services"].get("ours", {})
+    return [
+        _check("p50 ≤ 10 ms at concurrency 1", c1.get("p50_ms"), 10, "ms", at_most=True),
+        _check("p99 ≤ 30 ms at concurrency 1", c1.get("p99_ms"), 30, "ms", at_most=True),
+        _check("≥ 150 QPS at concurrency 8", c8.get("qps"), 150, "QPS", at_most=False),
+        _check("p99 ≤ 100 ms at concurrency 8", c8.get("p99_ms"), 100, "ms", at_most=True),
+        _check("≥ 5x naive QPS (concurrency 8)", results["ratios"].get("qps_c8"), 5, "x", False),
+        _check("≥ 3x naive indexing", results["ratios"].get("indexing"), 3, "x", at_most=False),
+        _check(
+            "service RSS ≤ 1.5 GB (peak)",
+            ours_service.get("peak_rss_mb"),
+            RSS_LIMIT_MB,
+            "MB",
+            at_most=True,
+        ),
+    ]
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.2f}"
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta, corpus = results["meta"], results["corpus"]
+    lines = [
+        f"# Benchmark: polyglot-search vs. sentence-transformers + qdrant-client local"
+        f"{' (smoke)' if meta['smoke'] else ''}",
+        "",
+        f"*{meta['note']}*",
+        "",
+        f"- Run: {meta['started']} → {meta['finished']} ({meta['seconds']:.0f} s)",
+        f"- Machine: {meta['cpu']}, {meta['cores']} cores, {meta['memory_gb']:.0f} GB RAM",
+        f"- Load before: `{meta['uptime_before']}`",
+        f"- Load after: `{meta['uptime_after']}`",
+        f"- Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
+        f"- Corpus: `{corpus['source']}`: {corpus['passages']} passages in "
+        f"{corpus['languages']} languages; {corpus['queries']} queries in "
+        f"{corpus['query_languages']} languages; filter `languages={corpus['filter_languages']}`"
+        f" ({corpus['filtered_passages']} passages)",
+        "",
+        "## Goals (issue 5)",
+        "",
+    ]
+    lines += _table(
+        ["goal", "measured", "result"],
+        [
+            [g["goal"], g["measured"], {True: "PASS", False: "MISS", None: "-"}[g["pass"]]]
+            for g in results["goals"]
+        ],
+    )
+    lines += ["## Ratios (ours / naive)", ""]
+    lines += _table(["figure", "ratio"], [[k, v] for k, v in results["ratios"].items()])
+    lines += ["## Encode throughput (passages/s)", ""]
+    lines += _table(
+        ["stack", "variant", "batch", "passages", "seconds", "passages/s"],
+        [
+            [e["stack"], e["variant"], e["batch_size"], e["passages"], e["seconds"], e["per_s"]]
+            for e in results["encode"]
+        ],
+    )
+    lines += ["## Indexing (read → chunk → encode → upsert)", ""]
+    lines += _table(
+        ["stack", "records", "points", "seconds", "passages/s"],
+        [
+            [s, f["records"], f["points"], f["seconds"], f["per_s"]]
+            for s, f in results["indexing"].items()
+        ],
+    )
+    lines += ["## HTTP `POST /v1/search`", ""]
+    rows = []
+    for stack, service in results["services"].items():
+        for p in service["load"]:
+            errors = sum(p["errors"].values())
+            rows.append(
+                [stack, p["concurrency"], "yes" if p["filtered"] else "no", p["ok"], errors,
+                 p["qps"], p["p50_ms"], p["p95_ms"], p["p99_ms"]]
+            )  # fmt: skip
+    lines += _table(
+        ["stack", "concurrency", "filter", "ok", "errors", "QPS", "p50 ms", "p95 ms", "p99 ms"],
+        rows,
+    )
+    lines += ["## Service start-up and memory", ""]
+    lines += _table(
+        ["stack", "start-up to ready (s)", "RSS ready (MB)", "RSS after load (MB)", "peak (MB)"],
+        [
+            [s, v["startup_s"], v["rss_ready_mb"], v["rss_after_load_mb"], v["peak_rss_mb"]]
+            for s, v in results["services"].items()
+        ],
+    )
+    lines += [f"Service settings: `{results['service_env']}`", ""]
+    return "\n".join(lines)
+
+
+def write_report(results: dict[str, Any], out: Path, stem: str) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
+    json_path.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    md_path.write_text(markdown(results), "utf-8")
+    return json_path, md_path

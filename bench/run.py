@@ -1,0 +1,268 @@
+"""One benchmark run: both stacks, the same passages and queries, measured turn about."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.encoder import OnnxEncoder
+from app.model_card import Variant
+from app.settings import Settings
+from bench import machine
+from bench.config import BenchConfig
+from bench.corpus import Passage, read_passages, select_queries, take_passages, write_jsonl
+from bench.encode_throughput import EncodeFigure, measure_encode, shuffled
+from bench.indexing import IndexFigure, index_naive, index_ours
+from bench.load import REQUEST_TIMEOUT_S
+from bench.naive_stack import SentenceTransformerEncoder
+from bench.report import goals, qps_ratios, ratio, write_report
+from bench.services import RunningService, free_port, memory_mb, running_service
+from indexer.registry import DEFAULT_CACHE
+from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
+
+COLLECTION = "bench"
+PROVISIONAL = (
+    "Provisional figures: measured on a shared 2-core machine while other work ran (see the "
+    "load lines). Ratios between the stacks, measured in the same run, travel better than the "
+    "absolute figures. The issue's goals are set for a 150k-passage corpus."
+)
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _row(figure: EncodeFigure | IndexFigure) -> dict[str, Any]:
+    return {
+        **asdict(figure),
+        "seconds": round(figure.seconds, 3),
+        "per_s": round(figure.passages_per_s, 2),
+    }
+
+
+def _settings(config: BenchConfig) -> Settings:
+    return Settings(models_dir=config.model_dir.parent, model=config.model_dir.name)
+
+
+def measure_encoders(
+    config: BenchConfig, texts: list[str], naive: SentenceTransformerEncoder
+) -> list[dict[str, Any]]:
+    threads = _settings(config).encoder_threads or None
+    variants: tuple[Variant, ...] = ("fp32", "int8")
+    onnx = {v: OnnxEncoder(config.model_dir, v, threads=threads) for v in variants}
+    rows: list[dict[str, Any]] = []
+    for batch_size in config.batch_sizes:
+        for variant, encoder in onnx.items():
+
+            def run_onnx(batch: Sequence[str], size: int, encoder: OnnxEncoder = encoder) -> object:
+                encoder.batch_size = size
+                return encoder.encode(batch, "passage")
+
+            figure = measure_encode(
+                "ours", f"onnx-{variant}", run_onnx, texts, batch_size, config.encode_budget_s
+            )
+            rows.append(_row(figure))
+            _log(f"encode ours onnx-{variant} b={batch_size}: {figure.passages_per_s:.1f}/s")
+        figure = measure_encode(
+            "naive",
+            "torch-fp32",
+            lambda batch, size: naive.encode(batch, "passage", batch_size=size),
+            texts,
+            batch_size,
+            config.encode_budget_s,
+        )
+        rows.append(_row(figure))
+        _log(f"encode naive torch-fp32 b={batch_size}: {figure.passages_per_s:.1f}/s")
+    return rows
+
+
+def _load_phase(
+    config: BenchConfig, url: str, queries_file: Path, concurrency: int, languages: list[str]
+) -> dict[str, Any]:
+    command = [
+        sys.executable, "-m", "bench.load", url,
+        "--queries", str(queries_file),
+        "--concurrency", str(concurrency),
+        "--duration", str(config.duration_s),
+        "--max-requests", str(config.max_requests),
+        "--top-k", str(config.top_k),
+        "--languages", ",".join(languages),
+        "--warmup", str(config.warmup_requests),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=config.duration_s + 2 * REQUEST_TIMEOUT_S + 60,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _base_env() -> dict[str, str]:
+    """This process' environment without any service setting that could change the answer."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("POLYSEARCH_", "QDRANT_"))}
+
+
+Launch = tuple[list[str], dict[str, str]]  # command line and environment of a service
+
+
+def _ours_launch(config: BenchConfig, port: int) -> Launch:
+    """`python -m app` on the store the project's indexer wrote."""
+    return [sys.executable, "-m", "app"], {**_base_env(), **_ours_settings(config, port)}
+
+
+def _naive_launch(config: BenchConfig, port: int) -> Launch:
+    command = [
+        sys.executable, "-m", "bench.naive_service", "--port", str(port),
+        "--model-dir", str(config.model_dir.resolve()),
+        "--store", str((config.work_dir / "naive-store").resolve()), "--collection", COLLECTION,
+    ]  # fmt: skip
+    return command, _base_env()
+
+
+def _ours_settings(config: BenchConfig, port: int) -> dict[str, str]:
+    return {
+        "POLYSEARCH_MODELS_DIR": str(config.model_dir.parent.resolve()),
+        "POLYSEARCH_MODEL": config.model_dir.name,
+        "POLYSEARCH_DATA_DIR": str((config.work_dir / "ours-store").resolve()),
+        "POLYSEARCH_DEFAULT_COLLECTION": COLLECTION,
+        "POLYSEARCH_HOST": "127.0.0.1",
+        "POLYSEARCH_PORT": str(port),
+        # Admit every client of the busiest phase: the load test measures capacity, not the
+        # backpressure that refuses callers beyond the queue (a 503 storm is not throughput).
+        "POLYSEARCH_ENCODE_QUEUE_SIZE": str(max(config.concurrencies)),
+        "POLYSEARCH_LOG_FORMAT": "text",
+    }
+
+
+def measure_services(
+    config: BenchConfig, queries_file: Path, filter_languages: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Both services up at once (idle while the other is measured), phases alternating between
+    them, so that both meet the same background load on a shared machine."""
+    launches = {"ours": _ours_launch, "naive": _naive_launch}
+    figures: dict[str, dict[str, Any]] = {}
+    with ExitStack() as services:
+        running: dict[str, RunningService] = {}
+        for stack, launch in launches.items():
+            port = free_port()
+            command, env = launch(config, port)
+            log = config.work_dir / f"{stack}-service.log"
+            service = services.enter_context(
+                running_service(stack, command, env, port, log, config.start_timeout_s)
+            )
+            running[stack] = service
+            ready = memory_mb(service.pid)
+            figures[stack] = {
+                "startup_s": round(service.startup_s, 2),
+                "rss_ready_mb": ready["rss_mb"],
+                "load": [],
+            }
+            _log(f"{stack} service ready in {service.startup_s:.1f} s, {ready['rss_mb']} MB")
+        for concurrency in config.concurrencies:
+            for languages in ([], filter_languages):
+                for stack, service in running.items():
+                    phase = _load_phase(config, service.url, queries_file, concurrency, languages)
+                    figures[stack]["load"].append(phase)
+                    _log(
+                        f"{stack} c={concurrency} filter={bool(languages)}: {phase['qps']} QPS, "
+                        f"p50 {phase['p50_ms']} ms, p99 {phase['p99_ms']} ms, "
+                        f"errors {phase['errors']}"
+                    )
+        for stack, service in running.items():
+            after = memory_mb(service.pid)
+            figures[stack]["rss_after_load_mb"] = after["rss_mb"]
+            figures[stack]["peak_rss_mb"] = after["peak_rss_mb"]
+    return figures
+
+
+def _filter_languages(config: BenchConfig, passages: list[Passage]) -> list[str]:
+    present = {p.lang for p in passages if p.lang}
+    chosen = [lang for lang in config.filter_languages if lang in present]
+    return chosen or sorted(present)[:1]
+
+
+def _meta(config: BenchConfig, started: datetime, uptime_before: str) -> dict[str, Any]:
+    finished = datetime.now(UTC)
+    return {
+        "smoke": config.smoke,
+        "note": "Smoke run: checks the harness, not the figures." if config.smoke else PROVISIONAL,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "seconds": round((finished - started).total_seconds(), 1),
+        "cpu": machine.cpu_name(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(machine.memory_gb(), 1),
+        "uptime_before": uptime_before,
+        "uptime_after": machine.uptime(),
+        "versions": machine.versions(),
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+    }
+
+
+def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
+    started = datetime.now(UTC)
+    uptime_before = machine.uptime()
+    _log(f"machine load: {uptime_before}")
+    work = config.work_dir
+    source = config.corpus or ensure_corpus(DEFAULT_CORPUS, DEFAULT_CACHE)
+    passages = take_passages(read_passages(source), config.passages)
+    subset = write_jsonl(passages, work / "corpus.jsonl")
+    query_pairs = select_queries(config.queries)
+    queries = [text for _, text in query_pairs]
+    queries_file = work / "queries.json"
+    queries_file.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
+    filter_languages = _filter_languages(config, passages)
+
+    settings = _settings(config)
+    served = OnnxEncoder.from_settings(settings)  # what `python -m indexer` and the service use
+    limit = served.card.max_seq_length
+    texts = shuffled([p.text for p in passages if served.count_tokens(p.text, "passage") <= limit])
+    naive = SentenceTransformerEncoder(config.model_dir)
+
+    _log(f"encode throughput on {len(texts)} passages")
+    encode_rows = measure_encoders(config, texts, naive)
+    _log(f"indexing {len(passages)} passages")
+    ours_index = index_ours(subset, served, work / "ours-store", COLLECTION)
+    _log(f"indexing ours: {ours_index.passages_per_s:.1f} passages/s")
+    naive_index = index_naive(subset, naive, work / "naive-store", COLLECTION)
+    _log(f"indexing naive: {naive_index.passages_per_s:.1f} passages/s")
+    del naive, served  # free the bench process' models before the services start
+
+    services = measure_services(config, queries_file, filter_languages)
+
+    results: dict[str, Any] = {
+        "meta": _meta(config, started, uptime_before),
+        "corpus": {
+            "source": str(source),
+            "passages": len(passages),
+            "languages": len({p.lang for p in passages}),
+            "queries": len(queries),
+            "query_languages": len({lang for lang, _ in query_pairs}),
+            "filter_languages": filter_languages,
+            "filtered_passages": sum(p.lang in filter_languages for p in passages),
+        },
+        "encode": encode_rows,
+        "indexing": {"ours": _row(ours_index), "naive": _row(naive_index)},
+        "services": services,
+        "service_env": {
+            k: v for k, v in _ours_settings(config, 0).items() if "DIR" not in k and "PORT" not in k
+        },
+    }  # fmt: skip
+    results["ratios"] = {
+        **qps_ratios(results, config.concurrencies),
+        "indexing": ratio(ours_index.passages_per_s, naive_index.passages_per_s),
+    }
+    results["goals"] = [goal.as_dict() for goal in goals(results)]
+    return write_report(results, config.out, "smoke" if config.smoke else "results")

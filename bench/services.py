@@ -1,0 +1,95 @@
+"""Starting a service under test as a subprocess, timing it to ready, reading its memory.
+
+Every process started here is stopped in a `finally` block (SIGTERM, then SIGKILL), so an
+interrupted benchmark leaves no server behind.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+STOP_GRACE_S = 15.0
+
+
+@dataclass(frozen=True)
+class RunningService:
+    name: str
+    url: str
+    pid: int
+    startup_s: float  # from process start to the first 200 from /readyz
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident set size now and its peak (VmHWM), from /proc, in MB (10^6 bytes)."""
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in {"VmRSS", "VmHWM"}:
+            fields[key] = round(int(value.split()[0]) * 1024 / 1e6, 1)  # KiB → MB
+    return {"rss_mb": fields["VmRSS"], "peak_rss_mb": fields["VmHWM"]}
+
+
+def _log_tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{url} exited with {process.returncode}:\n{_log_tail(log)}")
+            try:
+                if client.get(url + "/readyz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass  # not listening yet
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready after {timeout_s:g} s:\n{_log_tail(log)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_service(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    timeout_s: float,
+) -> Iterator[RunningService]:
+    """Start `command` (serving on loopback `port`) with `env`; yield once /readyz says 200."""
+    url = f"http://127.0.0.1:{port}"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        began = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(process, url, log, timeout_s)
+            yield RunningService(name, url, process.pid, time.perf_counter() - began)
+        finally:
+            _stop(process)

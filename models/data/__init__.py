@@ -1,0 +1,1 @@
+"""Parallel (English, xx) text from registry packages: the distillation's training data."""

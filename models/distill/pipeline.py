@@ -1,0 +1,63 @@
+"""Recipe file -> trained, exported student: the `distill` command's whole job."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from indexer.registry import DEFAULT_CACHE
+from models.data.sources import pins
+from models.distill.export import export_student
+from models.distill.recipe import Recipe
+from models.distill.train import DEFAULT_WORK, distill
+
+DEFAULT_OUT = Path("artifacts/models")
+
+
+def run_recipe(
+    recipe_file: Path,
+    out_dir: Path = DEFAULT_OUT,
+    work_root: Path = DEFAULT_WORK,
+    package_cache: Path = DEFAULT_CACHE,
+    stop_after: int | None = None,
+) -> Path | None:
+    """Train (resuming if a checkpoint exists) and export; None when stopped early."""
+    recipe = Recipe.load(recipe_file)
+    return distill_and_export(
+        recipe, str(recipe_file), out_dir, work_root, package_cache, stop_after
+    )
+
+
+def distill_and_export(
+    recipe: Recipe,
+    recipe_label: str,
+    out_dir: Path = DEFAULT_OUT,
+    work_root: Path = DEFAULT_WORK,
+    package_cache: Path = DEFAULT_CACHE,
+    stop_after: int | None = None,
+) -> Path | None:
+    result = distill(recipe, work_root, package_cache, stop_after)
+    if result.state.step < recipe.train.steps:
+        print(f"stopped at step {result.state.step}; run again to resume")
+        return None
+    counts = result.mix.counts()
+    extra = {
+        "recipe_file": recipe_label,
+        "recipe": recipe.to_dict(),
+        "recipe_fingerprint": recipe.fingerprint,
+        "layers_kept": result.layers,
+        "data": {
+            "pairs": len(result.mix.pairs),
+            "languages": len({lang for per in counts.values() for lang in per}),
+            "per_source": {source: sum(per.values()) for source, per in counts.items()},
+            "per_source_language": counts,
+            "packages": [asdict(pin) for pin in pins(recipe.data.sources)],
+        },
+        "training": {
+            "steps": result.state.step,
+            "train_seconds": round(result.state.train_seconds, 1),
+            "history": result.state.history,
+        },
+    }
+    init_dir = Path(recipe.student.init)
+    return export_student(result.student, recipe.name, init_dir, out_dir, extra)

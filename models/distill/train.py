@@ -1,0 +1,200 @@
+"""`python -m models distill --recipe FILE`: the training loop, its checkpoints and resume.
+
+The batch at step s is a pure function of (seed, s), so a run resumed from a checkpoint sees
+the same batches as one that never stopped. Checkpoints are written beside and renamed into
+place, so an interruption never leaves a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import BertModel
+
+from indexer.registry import DEFAULT_CACHE
+from models.build import HF_DIR, TOKENIZER_FILE
+from models.distill.encoding import embed, load_tokenizer
+from models.distill.mix import DataMix, build_mix
+from models.distill.objective import hybrid_batch_loss, mse_loss
+from models.distill.recipe import Recipe
+from models.distill.student import layer_selection, load_student
+from models.distill.teacher import teacher_embeddings, teacher_inputs
+
+DEFAULT_WORK = Path(".cache/distill")
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class RunState:
+    """What a checkpoint restores besides the weights: the step and the loss history."""
+
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class DistillResult:
+    student: BertModel
+    layers: list[int]
+    mix: DataMix
+    state: RunState
+    work_dir: Path
+
+
+def batch_indices(size: int, batch: int, seed: int, step: int) -> list[int]:
+    """Rows of step `step`: consecutive slices of per-epoch permutations of range(size)."""
+    rows: list[int] = []
+    position = step * batch
+    while len(rows) < batch:
+        epoch, offset = divmod(position, size)
+        order = list(range(size))
+        random.Random(seed * 1_000_003 + epoch).shuffle(order)
+        take = order[offset : offset + batch - len(rows)]
+        rows.extend(take)
+        position += len(take)
+    return rows
+
+
+def _schedule(recipe: Recipe) -> Any:
+    warmup, total = recipe.train.warmup_steps, recipe.train.steps
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return factor
+
+
+def _save_checkpoint(
+    path: Path, student: BertModel, optimizer: Any, sched: Any, state: RunState
+) -> None:
+    partial = path.with_name(path.name + ".partial")
+    torch.save(
+        {
+            "student": _trainable_state(student),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": sched.state_dict(),
+            "step": state.step,
+            "history": state.history,
+            "train_seconds": state.train_seconds,
+        },
+        partial,
+    )
+    partial.replace(path)
+
+
+def _trainable_state(student: BertModel) -> dict[str, torch.Tensor]:
+    """Only what training changes: frozen tables come back from the init checkpoint."""
+    return {name: p.detach() for name, p in student.named_parameters() if p.requires_grad}
+
+
+def _load_checkpoint(path: Path, student: BertModel, optimizer: Any, sched: Any) -> RunState:
+    saved = torch.load(path, weights_only=True)
+    student.load_state_dict(saved["student"], strict=False)
+    optimizer.load_state_dict(saved["optimizer"])
+    sched.load_state_dict(saved["scheduler"])
+    return RunState(int(saved["step"]), list(saved["history"]), float(saved["train_seconds"]))
+
+
+def _log(state: RunState, total: int, losses: dict[str, float], texts_per_s: float) -> None:
+    parts = " ".join(f"{k} {v:.5g}" for k, v in losses.items())
+    print(
+        f"step {state.step}/{total} {parts} {texts_per_s:.0f} texts/s", file=sys.stderr, flush=True
+    )
+
+
+def distill(
+    recipe: Recipe,
+    work_root: Path = DEFAULT_WORK,
+    package_cache: Path = DEFAULT_CACHE,
+    stop_after: int | None = None,
+) -> DistillResult:
+    """Train (or resume) the recipe's student; `stop_after` ends early as an interruption would."""
+    train = recipe.train
+    work_dir = work_root / f"{recipe.name}-{recipe.fingerprint}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n")
+    torch.manual_seed(recipe.seed)
+    mix = build_mix(recipe.data, recipe.seed, package_cache)
+    print(f"data mix: {len(mix.pairs)} pairs", file=sys.stderr, flush=True)
+    inputs = teacher_inputs(recipe.teacher, [p.en for p in mix.pairs], mix.prefixes)
+    targets = torch.from_numpy(
+        teacher_embeddings(
+            recipe.teacher, inputs, train.max_seq_len, work_root / "teacher", package_cache
+        )
+    )
+    init = Path(recipe.student.init)
+    layers = layer_selection(recipe.student.layers, _layer_count(init))
+    student = load_student(init, layers, recipe.student.dropout)
+    if recipe.student.freeze_embeddings:
+        student.embeddings.word_embeddings.weight.requires_grad_(False)
+    trainable = [p for p in student.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=train.learning_rate)
+    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(recipe))
+    checkpoint = work_dir / CHECKPOINT
+    state = RunState()
+    if checkpoint.is_file():
+        state = _load_checkpoint(checkpoint, student, optimizer, sched)
+        print(f"resumed from {checkpoint} at step {state.step}", file=sys.stderr, flush=True)
+    tokenizer = load_tokenizer(init / TOKENIZER_FILE, train.max_seq_len)
+    student.train()
+    window: list[dict[str, float]] = []
+    window_start = time.perf_counter()
+    while state.step < train.steps and (stop_after is None or state.step < stop_after):
+        started = time.perf_counter()
+        rows = batch_indices(len(mix.pairs), train.batch_size, recipe.seed, state.step)
+        pairs = [mix.pairs[i] for i in rows]
+        prefixes = [mix.prefixes[i] for i in rows]
+        vectors = embed(
+            student,
+            tokenizer,
+            [p + x.en for p, x in zip(prefixes, pairs, strict=True)]
+            + [p + x.xx for p, x in zip(prefixes, pairs, strict=True)],
+        )
+        student_en, student_xx = vectors[: len(rows)], vectors[len(rows) :]
+        mse = mse_loss(student_en, student_xx, targets[rows])
+        loss = mse
+        losses = {"mse": mse.item()}
+        if train.contrastive_weight > 0:
+            english = [x.en for x in pairs]
+            same = torch.tensor([[a == b for b in english] for a in english])
+            contrastive = hybrid_batch_loss(
+                student_en, student_xx, same, train.contrastive_temperature
+            )
+            loss = mse + train.contrastive_weight * contrastive
+            losses["contrastive"] = contrastive.item()
+        optimizer.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        sched.step()
+        state.step += 1
+        state.train_seconds += time.perf_counter() - started
+        window.append({"loss": loss.item(), **losses})
+        if state.step % train.log_every == 0 or state.step == train.steps:
+            mean = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
+            speed = 2 * train.batch_size * len(window) / (time.perf_counter() - window_start)
+            state.history.append({"step": state.step, **mean, "texts_per_s": speed})
+            _log(state, train.steps, mean, speed)
+            window, window_start = [], time.perf_counter()
+        if state.step % train.checkpoint_every == 0 or state.step == train.steps:
+            _save_checkpoint(checkpoint, student, optimizer, sched, state)
+    if state.step % train.checkpoint_every:  # stopped between checkpoints
+        _save_checkpoint(checkpoint, student, optimizer, sched, state)
+    student.eval()  # type: ignore[no-untyped-call]
+    return DistillResult(student, layers, mix, state, work_dir)
+
+
+def _layer_count(init: Path) -> int:
+    config = json.loads((init / HF_DIR / "config.json").read_text())
+    return int(config["num_hidden_layers"])

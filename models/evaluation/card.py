@@ -1,0 +1,73 @@
+"""Write evaluation figures into the evaluated model's card, where the service reads them
+(`GET /v1/languages`, the demo page's reliability hint)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from app.model_card import CARD_FILE, ModelCard
+
+# The prefix protocol the service uses (query: / passage:), as named in the results.
+SERVED_PROTOCOL = "asymmetric"
+
+
+def model_identity(card: ModelCard) -> dict[str, Any]:
+    """What makes two builds the same model: name, builder and the sha256 of every source.
+    (File times and paths differ between machines; these do not.)"""
+    return {
+        "name": card.name,
+        "builder": card.extra.get("builder"),
+        "sources": sorted(source.sha256 for source in card.sources),
+    }
+
+
+def card_evaluation(
+    results: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
+    """(`extra["evaluation"]`, `extra["languages"]`) from a results document: the served
+    variant (fp32) when it was evaluated, else the model's first variant. None without the
+    UDHR bitext task."""
+    models = [e for e in results["encoders"] if e["role"] == "model"]
+    entry = next((e for e in models if e["variant"] == "fp32"), models[0] if models else None)
+    if entry is None or "udhr-bitext" not in entry["tasks"]:
+        return None
+    bitext = entry["tasks"]["udhr-bitext"][SERVED_PROTOCOL]
+    evaluation = {
+        "command": results["command"],
+        "encoder": entry["key"],
+        "variant": entry["variant"],
+        "languages_evaluated": results["languages"]["evaluated"],
+        "udhr_bitext_acc1": bitext["macro"],
+        "throughput_texts_per_s": entry["throughput_texts_per_s"],
+    }
+    return evaluation, card_languages(bitext["per_language"])
+
+
+def card_languages(per_language: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """{udhr_code: {name, accuracy (UDHR acc@1, mean of both directions), seen_in_pretraining}}."""
+    return {
+        row["code"]: {
+            "name": row["name"],
+            "accuracy": round(float(row["mean"]), 4),
+            "seen_in_pretraining": bool(row["seen_in_pretraining"]),
+        }
+        for row in per_language
+    }
+
+
+def write_card_evaluation(
+    model_dir: Path, evaluation: dict[str, Any], languages: dict[str, dict[str, Any]]
+) -> Path:
+    """Replace `extra["evaluation"]` and `extra["languages"]`; the card file is swapped in
+    atomically so a service reading it never sees half a file."""
+    card = ModelCard.load(model_dir)
+    extra = {**card.extra, "evaluation": evaluation, "languages": languages}
+    updated = dataclasses.replace(card, extra=extra)
+    path = model_dir / CARD_FILE
+    partial = path.with_name(f".{CARD_FILE}.{os.getpid()}.partial")
+    partial.write_text(updated.to_json(), encoding="utf-8")
+    partial.replace(path)
+    return path

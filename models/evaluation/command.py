@@ -1,0 +1,41 @@
+"""`python -m models evaluate`: run the suite, write the report, optionally the card."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from app.model_card import ModelCard
+from models.evaluation.card import card_evaluation, model_identity, write_card_evaluation
+from models.evaluation.report import write_report
+from models.evaluation.suite import RunConfig, run_suite
+
+
+def run(args: argparse.Namespace) -> int:
+    languages = None if args.languages == "all" else int(args.languages)
+    command = "python -m models evaluate " + shlex.join(
+        sys.argv[2:] if sys.argv[1:2] == ["evaluate"] else sys.argv[1:]
+    )
+    config = RunConfig(
+        model=args.model,
+        with_baselines=args.baselines,
+        tasks=args.tasks,
+        variants=args.variants,
+        languages=languages,
+        cache_dir=args.cache,
+        models_dir=args.models_dir,
+        command=command.strip(),
+    )
+    results = run_suite(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    results["model_identity"] = model_identity(ModelCard.load(Path(results["model_dir"])))
+    readme = write_report(results, args.out)
+    print(f"wrote {readme}")
+    if args.write_card:
+        evaluated = card_evaluation(results)
+        if evaluated is None:
+            raise SystemExit("--write-card needs the udhr-bitext task")
+        path = write_card_evaluation(Path(results["model_dir"]), *evaluated)
+        print(f"wrote {path}")
+    return 0

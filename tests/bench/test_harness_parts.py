@@ -1,0 +1,81 @@
+"""The benchmark's arithmetic and choices, without running it: percentiles, goals, sampling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.corpus import Passage, select_queries, take_passages
+from bench.load import check_loopback, percentile
+from bench.report import goals, qps_ratios
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert percentile([7.0], 99) == 7.0
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5:8000", "http://example.com", "http://0.0.0.0:1"])
+def test_load_generator_refuses_anything_but_loopback(url: str) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        check_loopback(url)
+    check_loopback("http://127.0.0.1:8000")
+    check_loopback("http://[::1]:8000")
+
+
+def _phase(concurrency: int, filtered: bool, qps: float, p50: float, p99: float) -> dict[str, Any]:
+    return {"concurrency": concurrency, "filtered": filtered, "qps": qps, "p50_ms": p50,
+            "p99_ms": p99}  # fmt: skip
+
+
+def _results(ours_c8_qps: float, naive_c8_qps: float, indexing: float) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "services": {
+            "ours": {
+                "peak_rss_mb": 900.0,
+                "load": [_phase(1, False, 100, 8, 25), _phase(8, False, ours_c8_qps, 40, 90)],
+            },
+            "naive": {"load": [_phase(1, False, 20, 50, 80), _phase(8, False, naive_c8_qps, 9, 9)]},
+        }
+    }
+    results["ratios"] = {**qps_ratios(results, (1, 8)), "indexing": indexing}
+    return results
+
+
+def test_goals_pass_and_miss_on_the_measured_figures() -> None:
+    passing = {g.text: g.passed for g in goals(_results(200, 30, 4.0))}
+    assert all(passing.values()), passing
+    missing = {g.text: g.passed for g in goals(_results(120, 30, 2.0))}
+    assert missing["≥ 150 QPS at concurrency 8"] is False
+    assert missing["≥ 5x naive QPS (concurrency 8)"] is False  # 4x
+    assert missing["≥ 3x naive indexing"] is False
+    assert missing["p50 ≤ 10 ms at concurrency 1"] is True
+
+
+def test_ratios_are_ours_over_naive_and_missing_phases_are_none() -> None:
+    ratios = qps_ratios(_results(200, 40, 4.0), (1, 8, 32))
+    assert ratios["qps_c1"] == 5.0
+    assert ratios["qps_c8"] == 5.0
+    assert ratios["qps_c32"] is None
+    unmeasured = [g for g in goals({"services": {}, "ratios": {}}) if g.passed is None]
+    assert len(unmeasured) == 7
+
+
+def test_corpus_slice_takes_whole_languages_query_languages_first() -> None:
+    passages = [
+        Passage(f"{lang}/{n}", f"text {n}", lang, {})
+        for lang in ("aaa", "zzz", "eng", "fra")
+        for n in range(3)
+    ]
+    chosen = take_passages(passages, 7)
+    assert [p.lang for p in chosen] == ["eng"] * 3 + ["fra"] * 3 + ["aaa"]
+
+
+def test_queries_cycle_through_languages() -> None:
+    first = select_queries(6)
+    assert len({lang for lang, _ in first}) == 6
+    assert len(select_queries(1000)) == len(set(select_queries(1000)))

@@ -1,0 +1,103 @@
+"""`python -m bench --smoke`: the harness runs both stacks end to end and writes its report.
+
+Checks that every figure is there and that no server outlives the run, not the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("sentence_transformers", reason="the naive stack is in the [train] extra")
+pytestmark = pytest.mark.torch
+
+ROOT = Path(__file__).resolve().parents[2]
+SMOKE_TIMEOUT_S = 170  # normally well under a minute; the bound is for a busy shared machine
+
+
+def _processes_mentioning(marker: str) -> list[int]:
+    """Our processes whose command line or environment names `marker` (a temporary path)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            text = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+        except OSError:
+            continue  # gone, or not ours
+        if marker.encode() in text:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def smoke(
+    tmp_path_factory: pytest.TempPathFactory, model_dir: Path, udhr_corpus: Path
+) -> tuple[Path, Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("bench-out")
+    work = tmp_path_factory.mktemp("bench-work")
+    command = [
+        sys.executable, "-m", "bench", "--smoke", "--out", str(out), "--work-dir", str(work),
+        "--corpus", str(udhr_corpus), "--model-dir", str(model_dir),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S, check=False
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out, work, json.loads((out / "smoke.json").read_text(encoding="utf-8"))
+
+
+def test_smoke_writes_json_and_markdown(smoke: tuple[Path, Path, dict[str, Any]]) -> None:
+    out, _, results = smoke
+    markdown = (out / "smoke.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# Benchmark")
+    for section in ("## Goals", "## Ratios", "## Encode", "## Indexing", "## HTTP"):
+        assert section in markdown
+    assert results["meta"]["smoke"] is True
+    assert "load average" in results["meta"]["uptime_before"]
+
+
+def test_smoke_measures_encoding_and_indexing_for_both_stacks(
+    smoke: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    _, _, results = smoke
+    variants = {(row["stack"], row["variant"]) for row in results["encode"]}
+    assert variants == {("ours", "onnx-fp32"), ("ours", "onnx-int8"), ("naive", "torch-fp32")}
+    assert all(row["passages"] >= 1 and row["per_s"] > 0 for row in results["encode"])
+    passages = results["corpus"]["passages"]
+    for stack in ("ours", "naive"):
+        figure = results["indexing"][stack]
+        assert figure["records"] == passages
+        assert figure["points"] >= passages
+        assert figure["per_s"] > 0
+
+
+def test_smoke_load_tests_both_services(smoke: tuple[Path, Path, dict[str, Any]]) -> None:
+    _, _, results = smoke
+    for stack in ("ours", "naive"):
+        service = results["services"][stack]
+        assert service["startup_s"] > 0
+        assert 0 < service["rss_ready_mb"] <= service["peak_rss_mb"]
+        phases = {(p["concurrency"], p["filtered"]) for p in service["load"]}
+        assert phases == {(c, f) for c in (1, 8) for f in (False, True)}
+        for phase in service["load"]:
+            assert phase["errors"] == {}
+            assert phase["ok"] >= 1 and phase["qps"] > 0
+            assert phase["p50_ms"] <= phase["p95_ms"] <= phase["p99_ms"]
+
+
+def test_smoke_reports_ratios_and_every_goal(smoke: tuple[Path, Path, dict[str, Any]]) -> None:
+    _, _, results = smoke
+    assert all(value is not None and value > 0 for value in results["ratios"].values())
+    assert len(results["goals"]) == 7
+    assert all(goal["pass"] in (True, False) for goal in results["goals"])
+
+
+def test_smoke_leaves_no_server_running(smoke: tuple[Path, Path, dict[str, Any]]) -> None:
+    _, work, _ = smoke
+    assert _processes_mentioning(str(work)) == []
