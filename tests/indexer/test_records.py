@@ -59,7 +59,7 @@ def test_jsonl_bad_records_are_rejected_with_their_line_and_the_rest_kept() -> N
     assert "text" in rejected[3].reason and "Field required" in rejected[3].reason
     assert "text is empty" in rejected[4].reason
     assert rejected[5].reason.startswith("id:")
-    assert "NUL" in rejected[6].reason
+    assert "U+0000" in rejected[6].reason
     assert "text" in rejected[7].reason
     assert "duplicate id 'a' (first on line 1)" in rejected[8].reason
     assert rejected[9].reason.startswith("lang:")

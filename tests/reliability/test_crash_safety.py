@@ -173,9 +173,10 @@ def test_service_keeps_every_acknowledged_write(
 def test_sigterm_drains_in_flight_requests(tmp_path: Path, model_dir: Path) -> None:
     service = start_service(tmp_path / "data", tmp_path / "service.log")
     service.wait_ready()
-    texts = [
-        f"a passage to embed while the service is asked to stop, number {i}" for i in range(64)
-    ]
+    # ~100 tokens each: a few seconds of encoding on 2 idle cores, well inside uvicorn's
+    # 10 s graceful-shutdown window, and long enough to still be in flight after 0.5 s.
+    sentence = "a passage to embed while the service is asked to stop, number {i}. "
+    texts = [(sentence * 6).format(i=i) for i in range(64)]
     result: dict[str, httpx.Response] = {}
 
     def slow_request() -> None:
