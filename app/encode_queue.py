@@ -4,14 +4,16 @@ The encoder is CPU-bound: running more calls at once than it has cores only make
 and letting callers pile up without bound turns a burst into minutes of latency and memory.
 `EncodeQueue.run` lets `concurrency` jobs run, up to `capacity` more wait, each for at most
 `wait_timeout_s`; anyone else gets `OverloadedError` at once, which the API answers with
-503 `overloaded` and a `Retry-After`. A dynamic batcher can sit behind the same `run`.
+503 `overloaded` and a `Retry-After`. `app/encode_combiner.py` batches concurrent queries
+behind the same admission and slots.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from app.settings import Settings
@@ -60,7 +62,13 @@ class EncodeQueue:
         per_slot = (self.capacity + self.concurrency) / self.concurrency
         return max(1, round(per_slot * self._last_job_s))
 
-    def run(self, job: Callable[[], T]) -> T:
+    def observe(self, seconds: float) -> None:
+        """Feed one encoder job's duration into the Retry-After estimate."""
+        self._last_job_s = 0.8 * self._last_job_s + 0.2 * seconds
+
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Count the caller in (running or waiting), or refuse it at once when full."""
         with self._lock:
             if self.full:
                 raise OverloadedError(
@@ -68,17 +76,27 @@ class EncodeQueue:
                 )
             self._admitted += 1
         try:
-            if not self._slots.acquire(timeout=self.wait_timeout_s):
-                raise OverloadedError(
-                    f"waited {self.wait_timeout_s:g} s for the encoder", self.retry_after_s()
-                )
-            try:
-                start = time.perf_counter()
-                result = job()
-                self._last_job_s = 0.8 * self._last_job_s + 0.2 * (time.perf_counter() - start)
-                return result
-            finally:
-                self._slots.release()
+            yield
         finally:
             with self._lock:
                 self._admitted -= 1
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the `concurrency` encoder slots; refuse after `wait_timeout_s`."""
+        if not self._slots.acquire(timeout=self.wait_timeout_s):
+            raise OverloadedError(
+                f"waited {self.wait_timeout_s:g} s for the encoder", self.retry_after_s()
+            )
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def run(self, job: Callable[[], T]) -> T:
+        """Run `job` in a slot, once admitted."""
+        with self.admitted(), self.slot():
+            start = time.perf_counter()
+            result = job()
+            self.observe(time.perf_counter() - start)
+            return result

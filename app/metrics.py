@@ -40,6 +40,13 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.encode_batch_texts = Histogram(
+            "polysearch_encode_batch_texts",
+            "Texts per encoder call (concurrent requests share calls), by kind.",
+            ["kind"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.registry,
+        )
         self.search_seconds = Histogram(
             "polysearch_vector_search_duration_seconds",
             "Time spent in the vector store per search.",

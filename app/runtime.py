@@ -11,7 +11,6 @@ import threading
 from enum import StrEnum
 
 from app.backup import GatedStore
-from app.encode_queue import EncodeQueue
 from app.encoder import OnnxEncoder
 from app.metrics import Metrics
 from app.service import SearchService
@@ -59,8 +58,7 @@ class Runtime:
             encoder = OnnxEncoder.from_settings(s)
             # Gated so that a backup can hold writes while it copies the data directory.
             self._store = GatedStore(open_store(s), None if s.qdrant_url else s.data_dir)
-            queue = EncodeQueue.from_settings(s)
-            self._set_ready(SearchService(encoder, self._store, self.metrics, queue))
+            self._set_ready(SearchService.from_settings(encoder, self._store, self.metrics, s))
             log.info("ready: model %s, dim %d", encoder.card.name, encoder.dim)
         except Exception as exc:  # any failure must surface in /readyz, not kill the server
             log.exception("loading failed")

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.documents.record import Record
+from app.documents.record import LANG_PATTERN, Record
 from app.text_rules import check_characters
 
-LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{1,8})*$")
+# A filter accepts every code a record may carry (UDHR codes such as "ell_monotonic", "009").
+LANGUAGE_CODE = re.compile(LANG_PATTERN)
 COLLECTION_NAME = r"^[A-Za-z0-9_-]{1,128}$"
 
 CollectionName = Annotated[str, StringConstraints(pattern=COLLECTION_NAME)]

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.documents.record import Record
 from app.documents.writer import index_records
+from app.encode_combiner import EncodeCombiner
 from app.encode_queue import EncodeQueue
 from app.encoder import Embeddings, Encoder, TextKind
 from app.metrics import Metrics
@@ -19,6 +20,7 @@ from app.schemas import (
     SearchResult,
     UpsertDocumentsResponse,
 )
+from app.settings import Settings
 from app.store import Filter, Hit, VectorStore
 
 
@@ -47,19 +49,35 @@ class SearchService:
         store: VectorStore,
         metrics: Metrics,
         encode_queue: EncodeQueue | None = None,
+        combine_max_texts: int | None = None,
     ) -> None:
         self.encoder = encoder
         self.store = store
         self.metrics = metrics
         # Every encoder call from a request waits here (bounded), see app/encode_queue.py.
         self.encode_queue = encode_queue or EncodeQueue()
+        # Concurrent requests share encoder calls unless None, see app/encode_combiner.py.
+        self.combiner = (
+            EncodeCombiner(self.encode_queue, self._encode, combine_max_texts)
+            if combine_max_texts
+            else None
+        )
         self._language_names: dict[tuple[str, str], str | None] = {}
+
+    @classmethod
+    def from_settings(
+        cls, encoder: Encoder, store: VectorStore, metrics: Metrics, settings: Settings
+    ) -> SearchService:
+        queue = EncodeQueue.from_settings(settings)
+        return cls(encoder, store, metrics, queue, settings.combined_batch_limit)
 
     @property
     def model_name(self) -> str:
         return self.encoder.card.name
 
     def embed(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+        if self.combiner is not None:
+            return self.combiner.encode(texts, kind)
         return self.encode_queue.run(lambda: self._encode(texts, kind))
 
     def _encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
@@ -67,6 +85,7 @@ class SearchService:
         vectors = self.encoder.encode(texts, kind)
         self.metrics.encode_seconds.labels(kind).observe(time.perf_counter() - start)
         self.metrics.encoded_texts.labels(kind).inc(len(texts))
+        self.metrics.encode_batch_texts.labels(kind).observe(len(texts))
         return vectors
 
     def count_tokens(self, texts: Sequence[str], kind: TextKind) -> int:

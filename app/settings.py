@@ -72,12 +72,25 @@ class Settings(BaseSettings):
     encode_concurrency: int = Field(default=1, ge=1, le=64)
     encode_queue_size: int = Field(default=8, ge=0, le=10_000)
     request_timeout_s: float = Field(default=10.0, gt=0)
+    # Dynamic batching (app/encode_combiner.py): concurrent requests share one encoder call of
+    # at most `combine_max_texts` texts. auto: on where vectors do not depend on the batch
+    # (fp32), off for dynamic int8, whose scale is picked per batch.
+    combine_requests: Literal["auto", "on", "off"] = "auto"
+    combine_max_texts: int = Field(default=64, ge=1, le=4096)
 
     log_format: Literal["json", "text"] = "json"
 
     @property
     def model_dir(self) -> Path:
         return self.models_dir / self.model
+
+    @property
+    def combined_batch_limit(self) -> int | None:
+        """Texts per shared encoder call, or None when requests are not combined."""
+        on = self.combine_requests == "on" or (
+            self.combine_requests == "auto" and self.model_variant == "fp32"
+        )
+        return self.combine_max_texts if on else None
 
 
 @lru_cache(maxsize=1)

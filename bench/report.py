@@ -102,10 +102,12 @@ def markdown(results: dict[str, Any]) -> str:
         f"- Load before: `{meta['uptime_before']}`",
         f"- Load after: `{meta['uptime_after']}`",
         f"- Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
-        f"- Corpus: `{corpus['source']}`: {corpus['passages']} passages in "
-        f"{corpus['languages']} languages; {corpus['queries']} queries in "
+        f"- Corpus: `{corpus['source']}`; encode and indexing figures on {corpus['passages']:,} "
+        f"passages in {corpus['languages']} languages",
+        f"- Search index: {corpus['searched_points']:,} points ({corpus['searched_passages']:,} "
+        f"passages in {corpus['searched_languages']} languages); {corpus['queries']} queries in "
         f"{corpus['query_languages']} languages; filter `languages={corpus['filter_languages']}`"
-        f" ({corpus['filtered_passages']} passages)",
+        f" ({corpus['filtered_passages']:,} passages)",
         "",
         "## Goals (issue 5)",
         "",

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from bench.config import BenchConfig
 from bench.corpus import Passage, read_passages, select_queries, take_passages, write_jsonl
 from bench.encode_throughput import EncodeFigure, measure_encode, shuffled
 from bench.indexing import IndexFigure, index_naive, index_ours
+from bench.large_index import ensure_large_index
 from bench.load import REQUEST_TIMEOUT_S
 from bench.naive_stack import SentenceTransformerEncoder
 from bench.report import goals, qps_ratios, ratio, write_report
@@ -30,11 +31,11 @@ from indexer.registry import DEFAULT_CACHE
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
 
 COLLECTION = "bench"
-PROVISIONAL = (
-    "Provisional figures: measured on a shared 2-core machine while other work ran (see the "
-    "load lines). Ratios between the stacks, measured in the same run, travel better than the "
-    "absolute figures. The issue's goals are set for a 150k-passage corpus."
+BUSY = (
+    "Provisional figures: the machine was busy with other work (see the load lines). Ratios "
+    "between the stacks, measured in the same run, travel better than the absolute figures."
 )
+QUIET = "Ratios between the stacks are measured in the same run, on the same data."
 
 
 def _log(message: str) -> None:
@@ -117,25 +118,33 @@ def _base_env() -> dict[str, str]:
 Launch = tuple[list[str], dict[str, str]]  # command line and environment of a service
 
 
-def _ours_launch(config: BenchConfig, port: int) -> Launch:
+@dataclass(frozen=True)
+class SearchStores:
+    ours: Path  # qdrant-edge data dir
+    naive: Path  # qdrant-client local path
+    points: int
+
+
+def _ours_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch:
     """`python -m app` on the store the project's indexer wrote."""
-    return [sys.executable, "-m", "app"], {**_base_env(), **_ours_settings(config, port)}
+    env = {**_base_env(), **_ours_settings(config, port, stores.ours)}
+    return [sys.executable, "-m", "app"], env
 
 
-def _naive_launch(config: BenchConfig, port: int) -> Launch:
+def _naive_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch:
     command = [
         sys.executable, "-m", "bench.naive_service", "--port", str(port),
         "--model-dir", str(config.model_dir.resolve()),
-        "--store", str((config.work_dir / "naive-store").resolve()), "--collection", COLLECTION,
+        "--store", str(stores.naive.resolve()), "--collection", COLLECTION,
     ]  # fmt: skip
     return command, _base_env()
 
 
-def _ours_settings(config: BenchConfig, port: int) -> dict[str, str]:
+def _ours_settings(config: BenchConfig, port: int, data_dir: Path) -> dict[str, str]:
     return {
         "POLYSEARCH_MODELS_DIR": str(config.model_dir.parent.resolve()),
         "POLYSEARCH_MODEL": config.model_dir.name,
-        "POLYSEARCH_DATA_DIR": str((config.work_dir / "ours-store").resolve()),
+        "POLYSEARCH_DATA_DIR": str(data_dir.resolve()),
         "POLYSEARCH_DEFAULT_COLLECTION": COLLECTION,
         "POLYSEARCH_HOST": "127.0.0.1",
         "POLYSEARCH_PORT": str(port),
@@ -147,7 +156,7 @@ def _ours_settings(config: BenchConfig, port: int) -> dict[str, str]:
 
 
 def measure_services(
-    config: BenchConfig, queries_file: Path, filter_languages: list[str]
+    config: BenchConfig, stores: SearchStores, queries_file: Path, filter_languages: list[str]
 ) -> dict[str, dict[str, Any]]:
     """Both services up at once (idle while the other is measured), phases alternating between
     them, so that both meet the same background load on a shared machine."""
@@ -157,7 +166,7 @@ def measure_services(
         running: dict[str, RunningService] = {}
         for stack, launch in launches.items():
             port = free_port()
-            command, env = launch(config, port)
+            command, env = launch(config, stores, port)
             log = config.work_dir / f"{stack}-service.log"
             service = services.enter_context(
                 running_service(stack, command, env, port, log, config.start_timeout_s)
@@ -187,17 +196,25 @@ def measure_services(
     return figures
 
 
-def _filter_languages(config: BenchConfig, passages: list[Passage]) -> list[str]:
+def _filter_languages(config: BenchConfig, passages: Sequence[Passage]) -> list[str]:
     present = {p.lang for p in passages if p.lang}
     chosen = [lang for lang in config.filter_languages if lang in present]
     return chosen or sorted(present)[:1]
 
 
-def _meta(config: BenchConfig, started: datetime, uptime_before: str) -> dict[str, Any]:
+def _note(config: BenchConfig, load_before: float) -> str:
+    if config.smoke:
+        return "Smoke run: checks the harness, not the figures."
+    return BUSY if load_before > 0.5 * (os.cpu_count() or 1) else QUIET
+
+
+def _meta(
+    config: BenchConfig, started: datetime, uptime_before: str, load_before: float
+) -> dict[str, Any]:
     finished = datetime.now(UTC)
     return {
         "smoke": config.smoke,
-        "note": "Smoke run: checks the harness, not the figures." if config.smoke else PROVISIONAL,
+        "note": _note(config, load_before),
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "seconds": round((finished - started).total_seconds(), 1),
@@ -214,17 +231,17 @@ def _meta(config: BenchConfig, started: datetime, uptime_before: str) -> dict[st
 def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
     started = datetime.now(UTC)
     uptime_before = machine.uptime()
+    load_before = os.getloadavg()[0]
     _log(f"machine load: {uptime_before}")
     work = config.work_dir
     source = config.corpus or ensure_corpus(DEFAULT_CORPUS, DEFAULT_CACHE)
     passages = take_passages(read_passages(source), config.passages)
-    subset = write_jsonl(passages, work / "corpus.jsonl")
+    # A name of its own: --corpus may lie in the work dir and must not be overwritten.
+    subset = write_jsonl(passages, work / "slice.jsonl")
     query_pairs = select_queries(config.queries)
     queries = [text for _, text in query_pairs]
     queries_file = work / "queries.json"
     queries_file.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
-    filter_languages = _filter_languages(config, passages)
-
     settings = _settings(config)
     served = OnnxEncoder.from_settings(settings)  # what `python -m indexer` and the service use
     limit = served.card.max_seq_length
@@ -238,26 +255,42 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
     _log(f"indexing ours: {ours_index.passages_per_s:.1f} passages/s")
     naive_index = index_naive(subset, naive, work / "naive-store", COLLECTION)
     _log(f"indexing naive: {naive_index.passages_per_s:.1f} passages/s")
-    del naive, served  # free the bench process' models before the services start
+    del naive  # free the bench process' torch model before the services start
 
-    services = measure_services(config, queries_file, filter_languages)
+    searched = passages
+    stores = SearchStores(work / "ours-store", work / "naive-store", ours_index.points)
+    if config.search_whole_corpus:
+        searched = read_passages(source)
+        _log(f"search index: all {len(searched):,} passages of {source} (built once, reused)")
+        large = ensure_large_index(source, served, work / "whole-corpus", COLLECTION)
+        stores = SearchStores(large.ours, large.naive, large.points)
+        if large.build_s is not None:
+            _log(f"search index built in {large.build_s / 60:.1f} min")
+    del served
+    filter_languages = _filter_languages(config, searched)
+    services = measure_services(config, stores, queries_file, filter_languages)
 
     results: dict[str, Any] = {
-        "meta": _meta(config, started, uptime_before),
+        "meta": _meta(config, started, uptime_before, load_before),
         "corpus": {
             "source": str(source),
             "passages": len(passages),
             "languages": len({p.lang for p in passages}),
+            "searched_passages": len(searched),
+            "searched_points": stores.points,
+            "searched_languages": len({p.lang for p in searched}),
             "queries": len(queries),
             "query_languages": len({lang for lang, _ in query_pairs}),
             "filter_languages": filter_languages,
-            "filtered_passages": sum(p.lang in filter_languages for p in passages),
+            "filtered_passages": sum(p.lang in filter_languages for p in searched),
         },
         "encode": encode_rows,
         "indexing": {"ours": _row(ours_index), "naive": _row(naive_index)},
         "services": services,
         "service_env": {
-            k: v for k, v in _ours_settings(config, 0).items() if "DIR" not in k and "PORT" not in k
+            k: v
+            for k, v in _ours_settings(config, 0, work).items()
+            if "DIR" not in k and "PORT" not in k
         },
     }  # fmt: skip
     results["ratios"] = {

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from app.backup import GatedStore
 from app.documents.record import Record
 from app.documents.writer import ChunkingOptions, index_records
-from app.encode_queue import EncodeQueue
 from app.encoder import OnnxEncoder
 from app.main import create_app
 from app.metrics import Metrics
@@ -38,7 +37,7 @@ def serve_while_indexing(
     # Gated, so that a backup taken through the API holds the indexer's writes too.
     store = GatedStore(open_store(settings), None if settings.qdrant_url else settings.data_dir)
     store.create_collection(collection, encoder.dim)
-    service = SearchService(encoder, store, Metrics(), EncodeQueue.from_settings(settings))
+    service = SearchService.from_settings(encoder, store, Metrics(), settings)
 
     def index() -> None:
         try:

@@ -6,6 +6,8 @@
   const DEFAULT_COLLECTION = "udhr";
   const DEFAULT_TOP_K = "10";
   const LANGUAGE_RETRIES = 30;
+  // sessionStorage, not localStorage: the key is forgotten when the tab closes.
+  const KEY_STORAGE = "polysearch.apiKey";
 
   const form = document.getElementById("search-form");
   const queryInput = document.getElementById("q");
@@ -17,6 +19,9 @@
   const emptyState = document.getElementById("empty");
   const modelInfo = document.getElementById("model-info");
   const reliability = document.getElementById("reliability");
+  const keyForm = document.getElementById("key-form");
+  const keyInput = document.getElementById("api-key");
+  const keyError = document.getElementById("key-error");
 
   const pageParams = new URLSearchParams(window.location.search);
   const collection = pageParams.get("collection") || DEFAULT_COLLECTION;
@@ -25,6 +30,26 @@
   let inFlight = null;
   // The served model's per-language evaluation (GET /v1/languages), once loaded.
   let modelLanguages = null;
+  // The API key sent as X-API-Key, when the server asked for one (a 401).
+  let apiKey = readStoredKey();
+
+  function readStoredKey() {
+    try {
+      return window.sessionStorage.getItem(KEY_STORAGE) || null;
+    } catch (_) {
+      return null; // Storage disabled: the key lives in this page only.
+    }
+  }
+
+  function storeKey(key) {
+    apiKey = key;
+    try {
+      if (key) window.sessionStorage.setItem(KEY_STORAGE, key);
+      else window.sessionStorage.removeItem(KEY_STORAGE);
+    } catch (_) {
+      // Storage disabled: keep the key in memory.
+    }
+  }
 
   /** Turns an API error body {"error": {"code", "message"}} into a readable line. */
   async function errorMessage(response) {
@@ -40,6 +65,47 @@
       // Not JSON (e.g. a proxy error page): keep the HTTP status line.
     }
     return message;
+  }
+
+  /** Shows the key form; `problem` is the server's word on a key that was sent. */
+  function askForKey(problem) {
+    const wasHidden = keyForm.hidden;
+    keyForm.hidden = false;
+    keyError.textContent = problem ? `Error: ${problem}` : "";
+    keyError.hidden = !problem;
+    if (problem) keyInput.setAttribute("aria-invalid", "true");
+    else keyInput.removeAttribute("aria-invalid");
+    if (wasHidden || problem) {
+      keyInput.focus();
+      keyInput.select();
+    }
+  }
+
+  function keyAccepted() {
+    if (keyForm.hidden) return;
+    const hadFocus = keyForm.contains(document.activeElement);
+    keyForm.hidden = true;
+    keyInput.value = "";
+    keyInput.removeAttribute("aria-invalid");
+    keyError.hidden = true;
+    if (hadFocus) queryInput.focus();
+  }
+
+  /** fetch() for the API: sends the tab's key, and asks for one when the server says 401. */
+  async function api(url, options = {}) {
+    const sentKey = apiKey;
+    const headers = new Headers(options.headers);
+    headers.set("Accept", "application/json");
+    if (sentKey) headers.set("X-API-Key", sentKey);
+    const response = await fetch(url, { ...options, headers });
+    if (sentKey !== apiKey) return response; // The key changed meanwhile: a stale answer.
+    if (response.status === 401) {
+      if (sentKey) storeKey(null); // A wrong or revoked key: stop sending it.
+      askForKey(sentKey ? await errorMessage(response.clone()) : "");
+    } else if (response.ok && sentKey) {
+      keyAccepted();
+    }
+    return response;
   }
 
   function setStatus(text, kind) {
@@ -153,9 +219,9 @@
     setStatus("Searching…", "busy");
     const started = performance.now();
     try {
-      const response = await fetch("/v1/search", {
+      const response = await api("/v1/search", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        headers: { "Content-Type": "application/json" },
         body: JSON.stringify({
           query,
           top_k: Number(topK),
@@ -183,10 +249,7 @@
 
   async function loadLanguages(attempt = 0) {
     try {
-      const response = await fetch(
-        `/v1/collections/${encodeURIComponent(collection)}/languages`,
-        { headers: { Accept: "application/json" } },
-      );
+      const response = await api(`/v1/collections/${encodeURIComponent(collection)}/languages`);
       if (response.status === 503 && attempt < LANGUAGE_RETRIES) {
         // The service loads its model in the background; ask again once it may be ready.
         window.setTimeout(() => loadLanguages(attempt + 1), 2000);
@@ -198,7 +261,8 @@
       }
       const body = await response.json();
       const wanted = languageSelect.value;
-      languageSelect.querySelectorAll("option[data-placeholder]").forEach((o) => o.remove());
+      // Everything but "All languages": loading twice (e.g. after a key) must not duplicate.
+      languageSelect.querySelectorAll("option:not([value=''])").forEach((o) => o.remove());
       const options = body.languages.map((language) => {
         const option = el("option", null,
           language.name ? `${language.name} (${language.code})` : language.code);
@@ -246,7 +310,7 @@
 
   async function loadModelLanguages(attempt = 0) {
     try {
-      const response = await fetch("/v1/languages", { headers: { Accept: "application/json" } });
+      const response = await api("/v1/languages");
       if (response.status === 503 && attempt < LANGUAGE_RETRIES) {
         window.setTimeout(() => loadModelLanguages(attempt + 1), 2000);
         return;
@@ -285,6 +349,25 @@
     topKSelect.value = topK;
   }
 
+  keyForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = keyInput.value.trim();
+    // fetch() cannot send other characters in a header.
+    const problem = !key ? "Enter an API key."
+      : /^[\x20-\x7e]+$/.test(key) ? "" : "An API key is made of printable ASCII characters.";
+    if (problem) {
+      keyError.textContent = problem;
+      keyError.hidden = false;
+      keyInput.setAttribute("aria-invalid", "true");
+      return;
+    }
+    storeKey(key);
+    keyError.hidden = true;
+    // Try again everything the missing key stopped.
+    loadLanguages();
+    loadModelLanguages();
+    if (queryInput.value.trim()) search(false);
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     search(true);

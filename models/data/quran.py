@@ -18,7 +18,7 @@ SOURCE = "quran"
 TRANSLATIONS = ("bn", "es", "fr", "id", "ru", "sv", "tr", "ur", "zh")
 
 
-def _verses(path: Path, field: str) -> dict[str, str]:
+def read_verses(path: Path, field: str) -> dict[str, str]:
     chapters: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
     return {
         f"{chapter['id']}:{verse['id']}": verse[field]
@@ -27,11 +27,19 @@ def _verses(path: Path, field: str) -> dict[str, str]:
     }
 
 
-def quran_pairs(package_dir: Path, codes: LanguageCodes) -> Iterator[ParallelPair]:
+def quran_texts(package_dir: Path) -> dict[str, dict[str, str]]:
+    """Language code (as the package names it) -> verse ref ("2:255") -> text."""
     dist = package_dir / "dist"
-    english = _verses(dist / "quran_en.json", "translation")
-    others = {"ar": _verses(dist / "quran_en.json", "text")}
-    others |= {lang: _verses(dist / f"quran_{lang}.json", "translation") for lang in TRANSLATIONS}
+    texts = {"en": read_verses(dist / "quran_en.json", "translation")}
+    texts["ar"] = read_verses(dist / "quran_en.json", "text")
+    for lang in TRANSLATIONS:
+        texts[lang] = read_verses(dist / f"quran_{lang}.json", "translation")
+    return texts
+
+
+def quran_pairs(package_dir: Path, codes: LanguageCodes) -> Iterator[ParallelPair]:
+    others = quran_texts(package_dir)
+    english = others.pop("en")
     for lang, verses in others.items():
         tag = codes.normalise(lang)
         assert tag is not None, lang

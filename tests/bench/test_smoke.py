@@ -1,4 +1,5 @@
-"""`python -m bench --smoke`: the harness runs both stacks end to end and writes its report.
+"""`python -m bench --smoke --large`: the harness runs both stacks end to end, searches the
+whole (here: small) corpus rather than the slice, and writes its report.
 
 Checks that every figure is there and that no server outlives the run, not the figures.
 """
@@ -17,6 +18,7 @@ pytest.importorskip("sentence_transformers", reason="the naive stack is in the [
 pytestmark = pytest.mark.torch
 
 ROOT = Path(__file__).resolve().parents[2]
+SEARCHED = 40  # passages in the smoke run's search index; the slice takes 8 of them
 SMOKE_TIMEOUT_S = 170  # normally well under a minute; the bound is for a busy shared machine
 
 
@@ -41,9 +43,13 @@ def smoke(
 ) -> tuple[Path, Path, dict[str, Any]]:
     out = tmp_path_factory.mktemp("bench-out")
     work = tmp_path_factory.mktemp("bench-work")
+    corpus = tmp_path_factory.mktemp("bench-corpus") / "corpus.jsonl"
+    with udhr_corpus.open(encoding="utf-8") as lines:  # 10 passages in each of 4 languages
+        kept = [line for line in lines if json.loads(line)["lang"] in {"eng", "fra", "swh", "rus"}]
+    corpus.write_text("".join(sorted(kept)[:: len(kept) // SEARCHED][:SEARCHED]))
     command = [
-        sys.executable, "-m", "bench", "--smoke", "--out", str(out), "--work-dir", str(work),
-        "--corpus", str(udhr_corpus), "--model-dir", str(model_dir),
+        sys.executable, "-m", "bench", "--smoke", "--large", "--out", str(out),
+        "--work-dir", str(work), "--corpus", str(corpus), "--model-dir", str(model_dir),
     ]  # fmt: skip
     done = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S, check=False
@@ -75,6 +81,8 @@ def test_smoke_measures_encoding_and_indexing_for_both_stacks(
         assert figure["records"] == passages
         assert figure["points"] >= passages
         assert figure["per_s"] > 0
+    assert passages < results["corpus"]["searched_passages"] == SEARCHED
+    assert results["corpus"]["searched_points"] >= SEARCHED
 
 
 def test_smoke_load_tests_both_services(smoke: tuple[Path, Path, dict[str, Any]]) -> None:

@@ -7,6 +7,15 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from pydantic import SecretStr
+
+from app.encoder import OnnxEncoder
+from app.main import create_app
+from app.metrics import Metrics
+from app.service import SearchService
+from app.settings import Settings
+from app.store.edge import QdrantEdgeStore
+from tests.conftest import DEMO_COLLECTION, _free_port, serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Offline and quiet: no GPU, no QUIC, no background calls home.
@@ -19,6 +28,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# The one read key of `keyed_server_url`.
+READ_KEY = "browser-test-read-key"
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +52,14 @@ def page(browser: Browser) -> Iterator[Page]:
     yield new_page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="session")
+def keyed_server_url(encoder: OnnxEncoder, demo_store: QdrantEdgeStore) -> Iterator[str]:
+    """`live_server_url` with `READ_KEY` configured: the API answers 401 without it.
+
+    Session-scoped like the store it shares: the server closes the store when it stops.
+    """
+    settings = Settings(default_collection=DEMO_COLLECTION, api_keys_read=SecretStr(READ_KEY))
+    service = SearchService(encoder, demo_store, Metrics())
+    yield from serve_in_thread(create_app(settings, service), _free_port())

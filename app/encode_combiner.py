@@ -1,0 +1,120 @@
+"""Concurrent encode requests share one encoder call (dynamic batching by flat combining).
+
+While the encoder is busy, requests wait for its slot (app/encode_queue.py). Whoever gets the
+slot next encodes every waiting request of its kind in one call, up to `max_texts` texts, and
+hands each request its rows; the others find their vectors ready when they wake. Nothing waits
+on a timer: a lone request goes straight through at no cost, and batches grow exactly as fast
+as requests pile up behind a busy encoder. One call over eight short queries costs little
+more than one call over one, so throughput under concurrency rises several-fold.
+
+Only for model variants whose vectors do not depend on the batch: dynamic int8 quantisation
+picks its scale per batch, so there a query's vector would depend on its neighbours
+(`Settings.combine_requests`, auto: on for fp32, off for int8).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from app.encode_queue import EncodeQueue, OverloadedError
+from app.encoder import Embeddings, TextKind
+
+EncodeFn = Callable[[Sequence[str], TextKind], Embeddings]
+
+
+@dataclass(eq=False)
+class _Request:
+    texts: Sequence[str]
+    kind: TextKind
+    done: threading.Event = field(default_factory=threading.Event)
+    taken: bool = False  # a leader has it (set under the combiner's lock)
+    vectors: Embeddings | None = None
+    error: BaseException | None = None
+
+    def outcome(self) -> Embeddings:
+        if self.error is not None:
+            raise self.error
+        assert self.vectors is not None
+        return self.vectors
+
+
+class EncodeCombiner:
+    def __init__(self, queue: EncodeQueue, encode: EncodeFn, max_texts: int = 64) -> None:
+        if max_texts < 1:
+            raise ValueError("max_texts must be at least 1")
+        self.queue = queue
+        self.max_texts = max_texts
+        self._encode = encode
+        self._lock = threading.Lock()
+        self._pending: list[_Request] = []
+
+    @property
+    def waiting(self) -> int:
+        """Requests not yet taken into an encoder call."""
+        return len(self._pending)
+
+    def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+        """Like `encode(texts, kind)`, sharing the call with whoever waits alongside."""
+        request = _Request(texts, kind)
+        with self.queue.admitted():
+            with self._lock:
+                self._pending.append(request)
+            try:
+                with self.queue.slot():
+                    batch = self._take(request)
+                    if batch:
+                        self._run(batch)
+            except OverloadedError:
+                with self._lock:
+                    if not request.taken:  # nobody will answer it: give up
+                        self._pending.remove(request)
+                        raise
+            request.done.wait()  # set by whichever leader took it, error or not
+        return request.outcome()
+
+    def _take(self, leader: _Request) -> list[_Request]:
+        """The leader's request and the oldest others of its kind that fit; [] if taken."""
+        with self._lock:
+            if leader.taken:
+                return []
+            batch, texts = [leader], len(leader.texts)
+            for other in self._pending:
+                if other is leader or other.kind != leader.kind:
+                    continue
+                if texts + len(other.texts) > self.max_texts:
+                    break
+                batch.append(other)
+                texts += len(other.texts)
+            for request in batch:
+                request.taken = True
+                self._pending.remove(request)
+            return batch
+
+    def _run(self, batch: list[_Request]) -> None:
+        try:
+            self._answer(batch)
+        finally:  # whatever happened, nobody is left waiting
+            for request in batch:
+                if request.vectors is None and request.error is None:
+                    request.error = RuntimeError("the encoder call was interrupted")
+                request.done.set()
+
+    def _answer(self, batch: list[_Request]) -> None:
+        start = time.perf_counter()
+        try:
+            vectors = self._encode([t for r in batch for t in r.texts], batch[0].kind)
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0].error = error
+            else:  # one bad request must not fail its neighbours: answer each on its own
+                for request in batch:
+                    self._answer([request])
+            return
+        self.queue.observe(time.perf_counter() - start)
+        offset = 0
+        for request in batch:
+            request.vectors = vectors[offset : offset + len(request.texts)]
+            offset += len(request.texts)

@@ -1,0 +1,129 @@
+"""The large search index: a whole corpus indexed once by the project's indexer, then reused.
+
+Both services search the same points: ours in qdrant-edge, the naive stack's in qdrant-client
+local mode, filled with the very vectors our indexer computed, since encoding 150k passages
+with torch would take hours here and who computed a vector does not change how fast it is
+found. Indexing speed is compared separately, on a slice, each stack encoding its own.
+
+The stores are reused while a marker records that they hold every passage of this corpus;
+an interrupted build starts over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qdrant_client import QdrantClient
+
+from app.encoder import Encoder
+from app.store import CollectionInfo, Filter, Hit, Point, VectorStore
+from app.store.base import Vector
+from app.store.edge import QdrantEdgeStore
+from app.store.remote import QdrantClientStore
+from indexer.pipeline import index_file
+
+MARKER = "complete.json"
+
+
+class MirroredStore:
+    """Writes go to both stores, reads to the first."""
+
+    def __init__(self, primary: VectorStore, mirror: VectorStore) -> None:
+        self.primary = primary
+        self.mirror = mirror
+
+    def create_collection(self, name: str, dim: int) -> None:
+        self.primary.create_collection(name, dim)
+        self.mirror.create_collection(name, dim)
+
+    def delete_collection(self, name: str) -> None:
+        self.primary.delete_collection(name)
+        self.mirror.delete_collection(name)
+
+    def upsert(self, collection: str, points: Sequence[Point]) -> None:
+        self.primary.upsert(collection, points)
+        self.mirror.upsert(collection, points)
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        self.primary.delete(collection, ids)
+        self.mirror.delete(collection, ids)
+
+    def delete_where(self, collection: str, where: Filter) -> None:
+        self.primary.delete_where(collection, where)
+        self.mirror.delete_where(collection, where)
+
+    def list_collections(self) -> list[CollectionInfo]:
+        return self.primary.list_collections()
+
+    def collection_info(self, name: str) -> CollectionInfo:
+        return self.primary.collection_info(name)
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
+        return self.primary.retrieve(collection, ids)
+
+    def find(self, collection: str, where: Filter, limit: int = 10_000) -> list[Hit]:
+        return self.primary.find(collection, where, limit)
+
+    def count(self, collection: str, where: Filter | None = None) -> int:
+        return self.primary.count(collection, where)
+
+    def facet(self, collection: str, key: str) -> dict[str, int]:
+        return self.primary.facet(collection, key)
+
+    def search(
+        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        return self.primary.search(collection, vector, limit, where)
+
+    def close(self) -> None:
+        self.primary.close()
+        self.mirror.close()
+
+
+@dataclass(frozen=True)
+class LargeIndex:
+    ours: Path  # qdrant-edge data dir, served by `python -m app`
+    naive: Path  # qdrant-client local path, served by bench.naive_service
+    points: int
+    build_s: float | None  # None: reused from an earlier run
+
+
+def _fingerprint(corpus: Path, model: str) -> str:
+    digest = hashlib.sha256(model.encode())
+    with corpus.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_large_index(
+    corpus: Path, encoder: Encoder, work_dir: Path, collection: str
+) -> LargeIndex:
+    """Both stores holding every passage of `corpus`, built now unless already complete."""
+    ours, naive, marker = work_dir / "ours", work_dir / "naive", work_dir / MARKER
+    fingerprint = _fingerprint(corpus, encoder.card.name)
+    if marker.is_file():
+        done = json.loads(marker.read_text(encoding="utf-8"))
+        if done.get("fingerprint") == fingerprint:
+            return LargeIndex(ours, naive, int(done["points"]), None)
+    if work_dir.exists():
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True)
+    began = time.perf_counter()
+    store = MirroredStore(QdrantEdgeStore(ours), QdrantClientStore(QdrantClient(path=str(naive))))
+    try:
+        summary = index_file(
+            corpus, encoder=encoder, store=store, collection=collection, progress=True
+        )
+    finally:
+        store.close()
+    build_s = time.perf_counter() - began
+    record = {"fingerprint": fingerprint, "points": summary.chunks, "seconds": round(build_s)}
+    marker.write_text(json.dumps(record), encoding="utf-8")
+    return LargeIndex(ours, naive, summary.chunks, build_s)
