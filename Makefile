@@ -53,10 +53,13 @@ test: $(VENV)/.dev-installed ## set up and run the whole test suite
 # The project against sentence-transformers + qdrant-client local mode, same data, one run:
 # prints the figures and writes docs/bench/results.{json,md}. Searches run on the ~154k-passage
 # verse corpus (python -m bench.verses), indexed once into data/bench/whole-corpus and reused.
-# BENCH_ARGS="--passages 2000" etc.
+# Then recall of approximate vs exact search per vector storage (docs/bench/recall.*) and the
+# capacity tables of docs/scaling.md. BENCH_ARGS="--passages 2000" etc.
 bench: $(VENV)/.dev-installed ## benchmark vs. the naive stack (first run also indexes 154k verses)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m bench --large $(BENCH_ARGS)
+	$(BIN)/python -m bench.recall --index data/bench/whole-corpus --out docs/bench
+	$(BIN)/python -m bench.capacity --results docs/bench/results.json --doc docs/scaling.md
 
 # The large corpus on its own: ~154k verses in 13 languages from registry packages, indexed
 # with the project's indexer into the default data dir (collection `verses`).

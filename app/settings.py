@@ -17,6 +17,9 @@ from app.model_card import Variant
 
 DEFAULT_MODEL = "multilingual-e5-small"
 
+# How a vector store keeps the vectors of the collections it creates (see `vector_quantization`).
+Quantization = Literal["none", "int8"]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POLYSEARCH_", extra="ignore")
@@ -44,6 +47,10 @@ class Settings(BaseSettings):
     # Collections created on a Qdrant cluster get these shard and replica counts.
     qdrant_shards: int = Field(default=1, ge=1, le=1024)
     qdrant_replicas: int = Field(default=1, ge=1, le=16)
+    # Applies to collections created from then on; each keeps the setting it was created with.
+    # int8 keeps 1 byte per dimension in RAM (always_ram) instead of 4, leaves the fp32 originals
+    # on disk, and rescores the top candidates (2x oversampled) with the originals.
+    vector_quantization: Quantization = "none"
 
     default_collection: str = "udhr"
     host: str = "127.0.0.1"

@@ -91,7 +91,8 @@ class LargeIndex:
     ours: Path  # qdrant-edge data dir, served by `python -m app`
     naive: Path  # qdrant-client local path, served by bench.naive_service
     points: int
-    build_s: float | None  # None: reused from an earlier run
+    build_s: float  # how long the build took, now or in the run that made it
+    reused: bool  # built by an earlier run
 
 
 def _fingerprint(corpus: Path, model: str) -> str:
@@ -111,7 +112,7 @@ def ensure_large_index(
     if marker.is_file():
         done = json.loads(marker.read_text(encoding="utf-8"))
         if done.get("fingerprint") == fingerprint:
-            return LargeIndex(ours, naive, int(done["points"]), None)
+            return LargeIndex(ours, naive, int(done["points"]), float(done["seconds"]), True)
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
@@ -124,6 +125,6 @@ def ensure_large_index(
     finally:
         store.close()
     build_s = time.perf_counter() - began
-    record = {"fingerprint": fingerprint, "points": summary.chunks, "seconds": round(build_s)}
+    record = {"fingerprint": fingerprint, "points": summary.chunks, "seconds": round(build_s, 1)}
     marker.write_text(json.dumps(record), encoding="utf-8")
-    return LargeIndex(ours, naive, summary.chunks, build_s)
+    return LargeIndex(ours, naive, summary.chunks, build_s, False)

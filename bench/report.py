@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,8 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A Markdown table and the blank line after it."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
     return [*lines, ""]
@@ -105,14 +107,15 @@ def markdown(results: dict[str, Any]) -> str:
         f"- Corpus: `{corpus['source']}`; encode and indexing figures on {corpus['passages']:,} "
         f"passages in {corpus['languages']} languages",
         f"- Search index: {corpus['searched_points']:,} points ({corpus['searched_passages']:,} "
-        f"passages in {corpus['searched_languages']} languages); {corpus['queries']} queries in "
+        f"passages in {corpus['searched_languages']} languages, "
+        f"{corpus['searched_store_mb']:,.0f} MB on disk); {corpus['queries']} queries in "
         f"{corpus['query_languages']} languages; filter `languages={corpus['filter_languages']}`"
         f" ({corpus['filtered_passages']:,} passages)",
         "",
         "## Goals (issue 5)",
         "",
     ]
-    lines += _table(
+    lines += markdown_table(
         ["goal", "measured", "result"],
         [
             [g["goal"], g["measured"], {True: "PASS", False: "MISS", None: "-"}[g["pass"]]]
@@ -120,9 +123,9 @@ def markdown(results: dict[str, Any]) -> str:
         ],
     )
     lines += ["## Ratios (ours / naive)", ""]
-    lines += _table(["figure", "ratio"], [[k, v] for k, v in results["ratios"].items()])
+    lines += markdown_table(["figure", "ratio"], [[k, v] for k, v in results["ratios"].items()])
     lines += ["## Encode throughput (passages/s)", ""]
-    lines += _table(
+    lines += markdown_table(
         ["stack", "variant", "batch", "passages", "seconds", "passages/s"],
         [
             [e["stack"], e["variant"], e["batch_size"], e["passages"], e["seconds"], e["per_s"]]
@@ -130,7 +133,7 @@ def markdown(results: dict[str, Any]) -> str:
         ],
     )
     lines += ["## Indexing (read → chunk → encode → upsert)", ""]
-    lines += _table(
+    lines += markdown_table(
         ["stack", "records", "points", "seconds", "passages/s"],
         [
             [s, f["records"], f["points"], f["seconds"], f["per_s"]]
@@ -146,12 +149,12 @@ def markdown(results: dict[str, Any]) -> str:
                 [stack, p["concurrency"], "yes" if p["filtered"] else "no", p["ok"], errors,
                  p["qps"], p["p50_ms"], p["p95_ms"], p["p99_ms"]]
             )  # fmt: skip
-    lines += _table(
+    lines += markdown_table(
         ["stack", "concurrency", "filter", "ok", "errors", "QPS", "p50 ms", "p95 ms", "p99 ms"],
         rows,
     )
     lines += ["## Service start-up and memory", ""]
-    lines += _table(
+    lines += markdown_table(
         ["stack", "start-up to ready (s)", "RSS ready (MB)", "RSS after load (MB)", "peak (MB)"],
         [
             [s, v["startup_s"], v["rss_ready_mb"], v["rss_after_load_mb"], v["peak_rss_mb"]]

@@ -42,6 +42,11 @@ def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def _disk_bytes(directory: Path) -> int:
+    """What a store takes on disk (vectors, HNSW graph, payloads, write-ahead log)."""
+    return sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
+
+
 def _row(figure: EncodeFigure | IndexFigure) -> dict[str, Any]:
     return {
         **asdict(figure),
@@ -123,6 +128,7 @@ class SearchStores:
     ours: Path  # qdrant-edge data dir
     naive: Path  # qdrant-client local path
     points: int
+    build_s: float  # encode + upsert of every point, both stores written at once
 
 
 def _ours_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch:
@@ -258,13 +264,15 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
     del naive  # free the bench process' torch model before the services start
 
     searched = passages
-    stores = SearchStores(work / "ours-store", work / "naive-store", ours_index.points)
+    stores = SearchStores(
+        work / "ours-store", work / "naive-store", ours_index.points, ours_index.seconds
+    )
     if config.search_whole_corpus:
         searched = read_passages(source)
         _log(f"search index: all {len(searched):,} passages of {source} (built once, reused)")
         large = ensure_large_index(source, served, work / "whole-corpus", COLLECTION)
-        stores = SearchStores(large.ours, large.naive, large.points)
-        if large.build_s is not None:
+        stores = SearchStores(large.ours, large.naive, large.points, large.build_s)
+        if not large.reused:
             _log(f"search index built in {large.build_s / 60:.1f} min")
     del served
     filter_languages = _filter_languages(config, searched)
@@ -278,6 +286,8 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
             "languages": len({p.lang for p in passages}),
             "searched_passages": len(searched),
             "searched_points": stores.points,
+            "searched_store_mb": round(_disk_bytes(stores.ours) / 2**20, 1),
+            "searched_index_build_s": round(stores.build_s, 1),
             "searched_languages": len({p.lang for p in searched}),
             "queries": len(queries),
             "query_languages": len({lang for lang, _ in query_pairs}),

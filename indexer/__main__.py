@@ -21,7 +21,7 @@ from app.documents.writer import (
 from app.encoder import OnnxEncoder
 from app.settings import Settings, get_settings
 from app.store.factory import open_store
-from indexer.pipeline import index_file
+from indexer.pipeline import estimated_records, index_file
 from indexer.records import Accepted, InputFormatError, input_format, read_records
 from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
 from indexer.serve import serve_while_indexing
@@ -43,7 +43,10 @@ def _options(parser: argparse.ArgumentParser, settings: Settings) -> None:
         help="collection to index into (default: %(default)s)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="passages per encode call"
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help="records per batch, sorted by length before encoding (default: %(default)s)",
     )
     parser.add_argument(
         "--chunk-tokens",
@@ -139,8 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
             records = (item.record for item in read_records(source) if isinstance(item, Accepted))
             chunking = ChunkingOptions(args.chunk_tokens, args.overlap_tokens)
-            with Path(source).open("rb") as lines:
-                total = sum(1 for _ in lines)
+            total = estimated_records(source)
             serve_while_indexing(
                 records, total, settings, args.collection, args.batch_size, chunking
             )

@@ -10,7 +10,7 @@ from app.documents.record import Record
 from app.documents.writer import DEFAULT_BATCH_SIZE, ChunkingOptions, IndexSummary, index_records
 from app.encoder import Encoder
 from app.store.base import VectorStore
-from indexer.records import Accepted, Rejected, read_records
+from indexer.records import Accepted, Rejected, input_format, read_records
 from indexer.sharding import Shard
 
 
@@ -34,6 +34,18 @@ def _accepted(source: Path | str, sink: _RejectSink, shard: Shard | None) -> Ite
                 yield item.record
         elif shard is None or shard.owns_line(item.line):
             sink.add(item)
+
+
+def estimated_records(source: Path | str, shard: Shard | None = None) -> int | None:
+    """About how many records `source` holds (for the progress bar's total and ETA): its
+    non-blank lines, less a CSV header, shared out between shards. None for stdin."""
+    if str(source) == "-":
+        return None
+    with Path(source).open("rb") as lines:
+        count = sum(1 for line in lines if line.strip())
+    if input_format(source) == "csv":
+        count = max(count - 1, 0)  # quoted fields spanning lines make this an upper bound
+    return count if shard is None else -(-count // shard.count)
 
 
 def index_file(
@@ -63,6 +75,7 @@ def index_file(
             chunking=chunking,
             skip_unchanged=skip_unchanged,
             progress=progress,
+            total=estimated_records(source, shard) if progress else None,
         )
     finally:
         if handle is not None:

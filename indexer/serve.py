@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def serve_while_indexing(
     records: Iterable[Record],
-    total: int,
+    total: int | None,
     settings: Settings,
     collection: str,
     batch_size: int,

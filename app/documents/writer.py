@@ -27,7 +27,10 @@ from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
 from app.store.base import Filter, Point, VectorStore
 
-DEFAULT_BATCH_SIZE = 64
+# Documents per batch. The encoder sorts each call's texts by length before it cuts them into
+# model batches, so a larger window wastes less padding: on the verse corpus 512 encodes
+# 1.7x as many passages per second as 64 (bench/verses, fp32, 2 cores).
+DEFAULT_BATCH_SIZE = 512
 DEFAULT_OVERLAP_TOKENS = 32
 # Upper bound on points fetched when checking which documents of a batch are current.
 FIND_LIMIT = 100_000

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast, get_args
 
 import numpy as np
 import numpy.typing as npt
 
+from app.settings import Quantization
+
 Vector = npt.NDArray[np.float32]
 PayloadValue = str | int
 INDEXED_FIELDS = ("language", "doc_id")
+# int8 scalar quantisation (`Settings.vector_quantization`): the quantile of each collection's
+# values that maps to the int8 range, and how many candidates per requested hit a search takes
+# from the quantised vectors before rescoring them with the fp32 originals.
+INT8_QUANTILE = 0.99
+RESCORE_OVERSAMPLING = 2.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,13 @@ class Filter:
 
     def is_empty(self) -> bool:
         return not (self.equals or self.not_equals or self.any_of)
+
+
+def check_quantization(quantization: str) -> Quantization:
+    """The value itself; ValueError unless it is a known `Quantization`."""
+    if quantization not in get_args(Quantization):
+        raise ValueError(f"unknown vector quantization {quantization!r}")
+    return cast(Quantization, quantization)
 
 
 class CollectionNotFoundError(KeyError):

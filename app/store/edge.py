@@ -1,9 +1,10 @@
 """The embedded default backend: the Qdrant engine in-process (qdrant-edge), a shard per collection.
 
 Layout under `data_dir`: `<name>/shard/` holds the engine's files (segments and write-ahead log)
-and `<name>/collection.json` our metadata (the dimension). The metadata is written last on create
-and removed first on delete, so a collection half-created or half-deleted by a crash is never
-listed, and its directory is cleared when the name is created again.
+and `<name>/collection.json` our metadata (the dimension and the vector quantisation). The
+metadata is written last on create and removed first on delete, so a collection half-created or
+half-deleted by a crash is never listed, and its directory is cleared when the name is created
+again.
 
 Durability: the engine appends every update to its write-ahead log before `update` returns and
 replays the log on load, so acknowledged writes survive the process being killed; `close` also
@@ -35,22 +36,30 @@ from qdrant_edge import (
     MatchAny,
     MatchValue,
     PayloadSchemaType,
+    QuantizationSearchParams,
     Query,
     QueryRequest,
+    ScalarQuantizationConfig,
+    ScalarType,
     ScrollRequest,
+    SearchParams,
     UpdateOperation,
 )
 from qdrant_edge import Filter as EdgeFilter
 from qdrant_edge import Point as EdgePoint
 
+from app.settings import Quantization
 from app.store.base import (
     INDEXED_FIELDS,
+    INT8_QUANTILE,
+    RESCORE_OVERSAMPLING,
     CollectionInfo,
     CollectionNotFoundError,
     Filter,
     Hit,
     Point,
     Vector,
+    check_quantization,
 )
 from app.store.validation import (
     canonical_point_id,
@@ -71,13 +80,16 @@ class _Collection:
     name: str
     dim: int
     shard: EdgeShard
+    quantization: Quantization = "none"
     optimizing: threading.Lock = field(default_factory=threading.Lock)
 
 
 class QdrantEdgeStore:
     """Collections as qdrant-edge shards under `data_dir`, reopened with all their data."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, quantization: Quantization = "none") -> None:
+        """`quantization` applies to collections this store creates; the others keep theirs."""
+        self._quantization = check_quantization(quantization)
         self._root = data_dir
         self._root.mkdir(parents=True, exist_ok=True)
         self._registry_lock = threading.Lock()
@@ -106,19 +118,20 @@ class QdrantEdgeStore:
             directory = self._root / name
             if directory.exists():  # left over from an interrupted create or delete
                 shutil.rmtree(directory)
-            shard = EdgeShard.create(
-                str(directory / SHARD_DIR),
-                EdgeConfig(vectors=EdgeVectorParams(size=dim, distance=Distance.Cosine)),
-            )
+            quantization = self._quantization
+            shard = EdgeShard.create(str(directory / SHARD_DIR), _edge_config(dim, quantization))
             try:
                 for key in INDEXED_FIELDS:
                     shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Keyword))
                 shard.flush()
-                _write_metadata(directory, {"name": name, "dim": dim, "distance": "cosine"})
+                _write_metadata(
+                    directory,
+                    {"name": name, "dim": dim, "distance": "cosine", "quantization": quantization},
+                )
             except BaseException:
                 shard.close()
                 raise
-            self._collections[name] = _Collection(name, dim, shard)
+            self._collections[name] = _Collection(name, dim, shard, quantization)
 
     def delete_collection(self, name: str) -> None:
         with self._registry_lock:
@@ -228,6 +241,7 @@ class QdrantEdgeStore:
                 filter=_edge_filter(where),
                 with_payload=True,
                 with_vector=False,
+                params=_search_params(target.quantization),
             )
             return [
                 Hit(id=str(p.id), score=p.score, payload=p.payload or {})
@@ -256,6 +270,29 @@ class QdrantEdgeStore:
             if self._collections.get(name) is not collection:
                 raise CollectionNotFoundError(name) from error
             raise
+
+
+def _edge_config(dim: int, quantization: Quantization) -> EdgeConfig:
+    if quantization == "none":
+        return EdgeConfig(vectors=EdgeVectorParams(size=dim, distance=Distance.Cosine))
+    # The int8 copies stay in RAM; the fp32 originals are memory-mapped from disk (page cache)
+    # and read only to rescore candidates. The engine builds the int8 copies when it optimises
+    # a segment (past the indexing threshold); the newest, appendable segment stays fp32.
+    return EdgeConfig(
+        vectors=EdgeVectorParams(size=dim, distance=Distance.Cosine, on_disk=True),
+        quantization_config=ScalarQuantizationConfig(
+            type=ScalarType.Int8, quantile=INT8_QUANTILE, always_ram=True
+        ),
+    )
+
+
+def _search_params(quantization: Quantization) -> SearchParams | None:
+    """Rescoring must be asked for: without it qdrant-edge returns the int8 approximations."""
+    if quantization == "none":
+        return None
+    return SearchParams(
+        quantization=QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
+    )
 
 
 def _optimize(collection: _Collection) -> None:
@@ -299,11 +336,17 @@ def _lock_directory(directory: Path) -> TextIO:
 
 def _load_collection(directory: Path) -> _Collection:
     metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+    try:  # metadata written before quantisation was configurable has no key: none
+        quantization = check_quantization(metadata.get("quantization", "none"))
+    except ValueError as error:
+        raise RuntimeError(f"cannot open the collection stored in {directory}: {error}") from error
     try:
         shard = EdgeShard.load(str(directory / SHARD_DIR))
     except Exception as error:  # the engine raises bare Exception, e.g. when the log is locked
         raise RuntimeError(f"cannot open the collection stored in {directory}: {error}") from error
-    return _Collection(name=directory.name, dim=int(metadata["dim"]), shard=shard)
+    return _Collection(
+        name=directory.name, dim=int(metadata["dim"]), shard=shard, quantization=quantization
+    )
 
 
 def _write_metadata(directory: Path, metadata: dict[str, Any]) -> None:

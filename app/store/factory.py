@@ -15,5 +15,10 @@ def open_store(settings: Settings) -> VectorStore:
         from qdrant_client import QdrantClient
 
         client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)
-        return QdrantClientStore(client, settings.qdrant_shards, settings.qdrant_replicas)
-    return QdrantEdgeStore(settings.data_dir)
+        return QdrantClientStore(
+            client,
+            settings.qdrant_shards,
+            settings.qdrant_replicas,
+            quantization=settings.vector_quantization,
+        )
+    return QdrantEdgeStore(settings.data_dir, quantization=settings.vector_quantization)

@@ -1,7 +1,8 @@
 """The backend for a Qdrant server or cluster, through qdrant-client (`QdrantClient(url=...)`).
 
 Tests drive it through the client's local mode (`QdrantClient(location=":memory:")`), which speaks
-the same API but ignores payload indexes and must not be shared by several writing threads.
+the same API but ignores payload indexes and quantisation (it keeps no quantisation config and
+searches exactly) and must not be shared by several writing threads.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from typing import Any
 
 from qdrant_client import QdrantClient, models
 
+from app.settings import Quantization
 from app.store.base import (
     INDEXED_FIELDS,
+    INT8_QUANTILE,
+    RESCORE_OVERSAMPLING,
     CollectionInfo,
     CollectionNotFoundError,
     Filter,
     Hit,
     Point,
     Vector,
+    check_quantization,
 )
 from app.store.validation import (
     canonical_point_id,
@@ -31,32 +36,56 @@ from app.store.validation import (
 )
 
 SCROLL_PAGE = 1_000
+INT8 = models.ScalarQuantization(
+    scalar=models.ScalarQuantizationConfig(
+        type=models.ScalarType.INT8, quantile=INT8_QUANTILE, always_ram=True
+    )
+)
+RESCORED = models.SearchParams(
+    quantization=models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
+)
 
 
 class QdrantClientStore:
     """Collections on a Qdrant server: one unnamed cosine vector each, keyword-indexed fields."""
 
-    def __init__(self, client: QdrantClient, shards: int = 1, replicas: int = 1) -> None:
-        """`shards` and `replicas` apply to collections this store creates (cluster mode)."""
+    def __init__(
+        self,
+        client: QdrantClient,
+        shards: int = 1,
+        replicas: int = 1,
+        *,
+        quantization: Quantization = "none",
+    ) -> None:
+        """`shards`, `replicas` and `quantization` apply to collections this store creates."""
         if shards < 1 or replicas < 1:
             raise ValueError(f"shards and replicas must be positive, got {shards}, {replicas}")
         self._client = client
         self._shards = shards
         self._replicas = replicas
+        self._quantization = check_quantization(quantization)
         # Dimensions seen so far, to refuse a wrong vector before sending it; re-read on doubt.
         self._dims: dict[str, int] = {}
+        # Whether each collection seen so far keeps quantised vectors (read with the dimension).
+        self._quantized: dict[str, bool] = {}
 
     def create_collection(self, name: str, dim: int) -> None:
         check_collection_name(name)
         if dim < 1:
             raise ValueError(f"dimension must be positive, got {dim}")
         if not self._client.collection_exists(name):
+            int8 = self._quantization == "int8"
             try:
                 self._client.create_collection(
                     name,
-                    vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
+                    vectors_config=models.VectorParams(
+                        size=dim,
+                        distance=models.Distance.COSINE,
+                        on_disk=True if int8 else None,  # int8: fp32 originals only to rescore
+                    ),
                     shard_number=self._shards,
                     replication_factor=self._replicas,
+                    quantization_config=INT8 if int8 else None,
                 )
             except Exception:
                 if not self._client.collection_exists(name):
@@ -73,6 +102,7 @@ class QdrantClientStore:
 
     def delete_collection(self, name: str) -> None:
         self._dims.pop(name, None)
+        self._quantized.pop(name, None)
         if not self._client.delete_collection(name):
             raise CollectionNotFoundError(name)
 
@@ -164,6 +194,7 @@ class QdrantClientStore:
                 query_filter=_qdrant_filter(where),
                 limit=limit,
                 with_payload=True,
+                search_params=RESCORED if self._quantized.get(collection) else None,
             )
         return [Hit(id=str(p.id), score=p.score, payload=p.payload or {}) for p in response.points]
 
@@ -173,10 +204,14 @@ class QdrantClientStore:
     def _dim(self, collection: str, *, fresh: bool = False) -> int:
         if fresh or collection not in self._dims:
             with self._errors(collection):
-                vectors = self._client.get_collection(collection).config.params.vectors
+                config = self._client.get_collection(collection).config
+            vectors = config.params.vectors
             if not isinstance(vectors, models.VectorParams):
                 raise ValueError(f"collection {collection!r} does not hold one unnamed vector")
             self._dims[collection] = vectors.size
+            self._quantized[collection] = (
+                config.quantization_config is not None or vectors.quantization_config is not None
+            )
         return self._dims[collection]
 
     def _values(self, collection: str, vector: Vector) -> list[float]:
@@ -198,6 +233,7 @@ class QdrantClientStore:
         except Exception as error:
             if not self._client.collection_exists(collection):
                 self._dims.pop(collection, None)
+                self._quantized.pop(collection, None)
                 raise CollectionNotFoundError(collection) from error
             raise
 

@@ -45,7 +45,7 @@ def test_large_index_mirrors_our_points_and_is_reused(tmp_path: Path, encoder: O
     texts = ["the right to rest", "freedom of movement", "education shall be free", "asylum"]
     corpus = _corpus(tmp_path / "corpus.jsonl", texts)
     built = ensure_large_index(corpus, encoder, tmp_path / "index", "bench")
-    assert built.points == 4 and built.build_s is not None
+    assert built.points == 4 and not built.reused and built.build_s > 0
     store = QdrantEdgeStore(built.ours)
     try:
         assert store.count("bench") == 4
@@ -60,10 +60,10 @@ def test_large_index_mirrors_our_points_and_is_reused(tmp_path: Path, encoder: O
     finally:
         client.close()
     reused = ensure_large_index(corpus, encoder, tmp_path / "index", "bench")
-    assert reused.build_s is None and reused.points == 4
+    assert reused.reused and reused.points == 4 and reused.build_s == round(built.build_s, 1)
     changed = _corpus(corpus, [*texts, "work and leisure"])
     rebuilt = ensure_large_index(changed, encoder, tmp_path / "index", "bench")
-    assert rebuilt.build_s is not None and rebuilt.points == 5
+    assert not rebuilt.reused and rebuilt.points == 5
 
 
 @pytest.mark.parametrize("missing", ["marker", "nothing"])
@@ -74,4 +74,4 @@ def test_an_unfinished_index_is_rebuilt(tmp_path: Path, encoder: OnnxEncoder, mi
     if missing == "marker":
         (work / "complete.json").unlink()  # as if the build had been interrupted
     again = ensure_large_index(corpus, encoder, work, "bench")
-    assert (again.build_s is not None) == (missing == "marker")
+    assert again.reused == (missing != "marker")

@@ -83,6 +83,7 @@ def test_smoke_measures_encoding_and_indexing_for_both_stacks(
         assert figure["per_s"] > 0
     assert passages < results["corpus"]["searched_passages"] == SEARCHED
     assert results["corpus"]["searched_points"] >= SEARCHED
+    assert results["corpus"]["searched_store_mb"] > 0
 
 
 def test_smoke_load_tests_both_services(smoke: tuple[Path, Path, dict[str, Any]]) -> None:

@@ -19,7 +19,8 @@ from app.encoder import OnnxEncoder
 from app.store.base import Filter, Point, VectorStore
 from app.store.edge import QdrantEdgeStore
 from app.store.remote import QdrantClientStore
-from indexer.pipeline import index_file
+from indexer.pipeline import estimated_records, index_file
+from indexer.sharding import Shard
 from indexer.udhr import UdhrDeclaration, article_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,3 +202,14 @@ def test_command_line_indexes_a_file(tmp_path: Path, encoder: OnnxEncoder) -> No
         assert hit.payload["metadata"] == {"topic": "life"}
     finally:
         store.close()
+
+
+def test_progress_total_counts_records_not_blank_lines_or_the_csv_header(tmp_path: Path) -> None:
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text('{"id": "a", "text": "x"}\n\n{"id": "b", "text": "y"}\n  \n')
+    csv = tmp_path / "in.csv"
+    csv.write_text("id,text\na,x\nb,y\nc,z\n")
+    assert estimated_records(jsonl) == 2
+    assert estimated_records(csv) == 3
+    assert estimated_records(csv, Shard(0, 2)) == 2  # rounded up: a share, not a promise
+    assert estimated_records("-") is None  # stdin cannot be counted ahead

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from qdrant_client import QdrantClient
 
+from app.settings import Quantization
 from app.store.base import VectorStore
 from app.store.edge import QdrantEdgeStore
 from app.store.remote import QdrantClientStore
@@ -15,10 +16,10 @@ from app.store.remote import QdrantClientStore
 BACKENDS = ("edge", "client")
 
 
-def open_backend(kind: str, data_dir: Path) -> VectorStore:
+def open_backend(kind: str, data_dir: Path, quantization: Quantization = "none") -> VectorStore:
     if kind == "edge":
-        return QdrantEdgeStore(data_dir)
-    return QdrantClientStore(QdrantClient(location=":memory:"))
+        return QdrantEdgeStore(data_dir, quantization=quantization)
+    return QdrantClientStore(QdrantClient(location=":memory:"), quantization=quantization)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from app.settings import Settings
 from app.store import open_store
@@ -70,3 +72,38 @@ def test_shard_and_replica_settings_come_from_the_environment(
     monkeypatch.setenv("POLYSEARCH_QDRANT_REPLICAS", "2")
     settings = Settings()
     assert (settings.qdrant_shards, settings.qdrant_replicas) == (6, 2)
+
+
+def test_vector_quantization_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("POLYSEARCH_VECTOR_QUANTIZATION", raising=False)
+    assert Settings().vector_quantization == "none"
+    monkeypatch.setenv("POLYSEARCH_VECTOR_QUANTIZATION", "int8")
+    assert Settings().vector_quantization == "int8"
+    monkeypatch.setenv("POLYSEARCH_VECTOR_QUANTIZATION", "int4")
+    with pytest.raises(ValidationError, match="vector_quantization"):
+        Settings()
+
+
+def test_both_backends_get_the_vector_quantization(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLYSEARCH_VECTOR_QUANTIZATION", "int8")
+    monkeypatch.delenv("QDRANT_URL", raising=False)
+    monkeypatch.setenv("POLYSEARCH_DATA_DIR", str(tmp_path / "qdrant"))
+    store = open_store(Settings())
+    store.create_collection("docs", 4)
+    store.close()
+    metadata = json.loads((tmp_path / "qdrant" / "docs" / "collection.json").read_text("utf-8"))
+    assert metadata["quantization"] == "int8"
+
+    opened: list[dict[str, object]] = []
+
+    def recording_store(*args: object, **kwargs: object) -> object:
+        opened.append(kwargs)
+        return object()
+
+    monkeypatch.setenv("QDRANT_URL", "http://127.0.0.1:9")
+    monkeypatch.setattr("qdrant_client.QdrantClient", lambda **kwargs: object())  # no connection
+    monkeypatch.setattr("app.store.factory.QdrantClientStore", recording_store)
+    open_store(Settings())
+    assert opened == [{"quantization": "int8"}]

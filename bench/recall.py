@@ -1,0 +1,207 @@
+"""How close the store's approximate search comes to exact search, per vector storage.
+
+`python -m bench.recall [--index data/bench/whole-corpus] [--queries 300]` takes the points of
+the large search index that `make bench` built (vectors, ids, payloads: no re-encoding), loads
+them into a fresh embedded store per storage (`POLYSEARCH_VECTOR_QUANTIZATION`: fp32, and int8
+with rescoring), and for held-out queries compares each store's top 10 with the exact top 10
+computed by brute force in numpy. Writes recall@10 and search latency per storage to
+`--out`/recall.{json,md}.
+
+Queries: the benchmark's hand-written questions plus passages of the corpus encoded as
+queries (with the query prefix, so not the stored vectors), a fixed random sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qdrant_client import QdrantClient
+from tqdm import tqdm
+
+from app.encoder import Embeddings, OnnxEncoder
+from app.settings import DEFAULT_MODEL, Quantization, Settings
+from app.store.base import Point
+from app.store.edge import QdrantEdgeStore
+from bench.capacity import DIM, ram_bytes_per_vector
+from bench.queries import QUERIES
+from bench.report import markdown_table
+
+COLLECTION = "bench"
+TOP_K = 10
+SCROLL_PAGE = 10_000
+UPSERT_BATCH = 1_000
+STORAGES: tuple[tuple[Quantization, str, float], ...] = (
+    ("none", "fp32 vectors, HNSW (default)", 4.0),
+    ("int8", "scalar int8 in RAM, rescored with fp32", 1.0),
+)
+
+
+@dataclass(frozen=True)
+class RecallFigure:
+    quantization: str
+    storage: str
+    ram_bytes_per_vector: float
+    build_s: float
+    recall_at_10: float
+    worst_recall_at_10: float
+    p50_ms: float
+    mean_ms: float
+
+
+def _points(path: Path, collection: str) -> Iterator[Point]:
+    """Every point of a qdrant-client local store, vectors and payloads included."""
+    client = QdrantClient(path=str(path))
+    try:
+        offset: Any = None
+        while True:
+            records, offset = client.scroll(
+                collection, limit=SCROLL_PAGE, offset=offset, with_vectors=True, with_payload=True
+            )
+            for record in records:
+                vector = np.asarray(record.vector, dtype=np.float32)
+                yield Point(id=str(record.id), vector=vector, payload=dict(record.payload or {}))
+            if offset is None:
+                return
+    finally:
+        client.close()
+
+
+def _query_texts(points: Sequence[Point], count: int, seed: int) -> list[str]:
+    written = [text for _, text in QUERIES]
+    texts = [str(p.payload["text"]) for p in points if p.payload.get("text")]
+    sampled = random.Random(seed).sample(texts, max(0, min(count - len(written), len(texts))))
+    return (written + sampled)[:count]
+
+
+def exact_top_ids(matrix: Embeddings, ids: Sequence[str], queries: Embeddings) -> list[set[str]]:
+    """The true top 10 of each query by cosine (the vectors are normalised): brute force."""
+    scores = queries @ matrix.T
+    best = np.argpartition(-scores, TOP_K, axis=1)[:, :TOP_K]
+    return [{ids[i] for i in row} for row in best]
+
+
+def measure_storage(
+    points: Sequence[Point],
+    queries: Embeddings,
+    truth: Sequence[set[str]],
+    directory: Path,
+    quantization: Quantization,
+) -> tuple[float, list[float], list[float]]:
+    """(build seconds, recall@10 per query, milliseconds per search) for one storage."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    store = QdrantEdgeStore(directory, quantization=quantization)
+    try:
+        began = time.perf_counter()
+        store.create_collection(COLLECTION, queries.shape[1])
+        for start in tqdm(range(0, len(points), UPSERT_BATCH), desc=f"store {quantization}"):
+            store.upsert(COLLECTION, points[start : start + UPSERT_BATCH])
+        build_s = time.perf_counter() - began
+        store.search(COLLECTION, queries[0], TOP_K)  # warm-up
+        recalls, latencies = [], []
+        for query, expected in zip(queries, truth, strict=True):
+            started = time.perf_counter()
+            hits = store.search(COLLECTION, query, TOP_K)
+            latencies.append((time.perf_counter() - started) * 1000)
+            recalls.append(len({hit.id for hit in hits} & expected) / TOP_K)
+        return build_s, recalls, latencies
+    finally:
+        store.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    lines = [
+        "# Recall of approximate search against exact search",
+        "",
+        f"`{meta['command']}`: {meta['points']:,} points of `{meta['index']}`, {meta['queries']} "
+        f"queries ({len(QUERIES)} hand-written, the rest corpus passages encoded as queries), "
+        f"top {TOP_K}; exact neighbours by brute force in numpy. Latency: one search at a time "
+        f"through the embedded store, {meta['cores']} cores. Run {meta['started']}.",
+        "",
+    ]
+    lines += markdown_table(
+        ["storage", "RAM bytes/vector", "build s", "recall@10", "worst query", "p50 ms", "mean ms"],
+        [
+            [
+                f["storage"], f"{f['ram_bytes_per_vector']:,.0f}", f["build_s"],
+                f["recall_at_10"], f["worst_recall_at_10"], f["p50_ms"], f["mean_ms"],
+            ]
+            for f in results["storages"]
+        ],
+    )  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.recall", description=__doc__)
+    parser.add_argument("--index", type=Path, default=Path("data/bench/whole-corpus"))
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--out", type=Path, default=Path("docs/bench"))
+    parser.add_argument("--work-dir", type=Path, default=Path("data/bench/recall"))
+    parser.add_argument("--model-dir", type=Path, default=Path("artifacts/models") / DEFAULT_MODEL)
+    args = parser.parse_args(argv)
+    naive = args.index / "naive"
+    if not naive.is_dir():
+        parser.error(f"no index at {naive}: run `make bench` (python -m bench --large) first")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    points = list(tqdm(_points(naive, COLLECTION), desc="reading points", unit="pt"))
+    matrix = np.stack([p.vector for p in points]).astype(np.float32)
+    ids = [p.id for p in points]
+    settings = Settings(models_dir=args.model_dir.parent, model=args.model_dir.name)
+    encoder = OnnxEncoder.from_settings(settings)
+    queries = encoder.encode(_query_texts(points, args.queries, args.seed), "query")
+    truth = exact_top_ids(matrix, ids, queries)
+    figures = []
+    for quantization, storage, bytes_per_dim in STORAGES:
+        build_s, recalls, latencies = measure_storage(
+            points, queries, truth, args.work_dir / quantization, quantization
+        )
+        figure = RecallFigure(
+            quantization=quantization,
+            storage=storage,
+            ram_bytes_per_vector=ram_bytes_per_vector(DIM, bytes_per_dim),
+            build_s=round(build_s, 1),
+            recall_at_10=round(statistics.fmean(recalls), 4),
+            worst_recall_at_10=min(recalls),
+            p50_ms=round(statistics.median(latencies), 3),
+            mean_ms=round(statistics.fmean(latencies), 3),
+        )
+        print(figure, file=sys.stderr)
+        figures.append(asdict(figure))
+    results = {
+        "meta": {
+            "command": "python -m bench.recall " + " ".join(argv or sys.argv[1:]),
+            "index": str(args.index),
+            "points": len(points),
+            "queries": len(queries),
+            "cores": os.cpu_count() or 1,
+            "started": started,
+        },
+        "storages": figures,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "recall.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    report = markdown(results)
+    (args.out / "recall.md").write_text(report, encoding="utf-8")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
