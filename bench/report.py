@@ -153,6 +153,26 @@ def markdown(results: dict[str, Any]) -> str:
         ["stack", "concurrency", "filter", "ok", "errors", "QPS", "p50 ms", "p95 ms", "p99 ms"],
         rows,
     )
+    lines += [
+        "## Where the time goes (ours, server side, ms per search)",
+        "",
+        "From the service's `/metrics`, before and after each phase: `server` is the request's "
+        "time inside the service; `encode` the encoder's time per search (a call shared by "
+        "concurrent queries counts once, split between them); `rest` is waiting for the "
+        "encoder, parsing, validation and JSON. Client mean minus server is the HTTP path.",
+        "",
+    ]
+    lines += markdown_table(
+        ["concurrency", "filter", "client mean", "server", "encode", "vector search", "rest",
+         "ms per encoder call", "queries per call"],
+        [
+            [p["concurrency"], "yes" if p["filtered"] else "no", p["mean_ms"],
+             t["server_ms"], t["encode_ms"], t["vector_search_ms"], t["rest_ms"],
+             t["encode_call_ms"], t["queries_per_encode_call"]]
+            for p in results["services"]["ours"]["load"]
+            if (t := p.get("server"))
+        ],
+    )  # fmt: skip
     lines += ["## Service start-up and memory", ""]
     lines += markdown_table(
         ["stack", "start-up to ready (s)", "RSS ready (MB)", "RSS after load (MB)", "peak (MB)"],

@@ -17,7 +17,7 @@ from typing import Any
 from app.encoder import OnnxEncoder
 from app.model_card import Variant
 from app.settings import Settings
-from bench import machine
+from bench import machine, server_time
 from bench.config import BenchConfig
 from bench.corpus import Passage, read_passages, select_queries, take_passages, write_jsonl
 from bench.encode_throughput import EncodeFigure, measure_encode, shuffled
@@ -188,7 +188,13 @@ def measure_services(
         for concurrency in config.concurrencies:
             for languages in ([], filter_languages):
                 for stack, service in running.items():
+                    ours = stack == "ours"  # only our service has /metrics
+                    before = server_time.scrape(service.url) if ours else {}
                     phase = _load_phase(config, service.url, queries_file, concurrency, languages)
+                    if ours:
+                        phase["server"] = server_time.breakdown(
+                            before, server_time.scrape(service.url)
+                        )
                     figures[stack]["load"].append(phase)
                     _log(
                         f"{stack} c={concurrency} filter={bool(languages)}: {phase['qps']} QPS, "

@@ -98,6 +98,8 @@ def test_smoke_load_tests_both_services(smoke: tuple[Path, Path, dict[str, Any]]
             assert phase["errors"] == {}
             assert phase["ok"] >= 1 and phase["qps"] > 0
             assert phase["p50_ms"] <= phase["p95_ms"] <= phase["p99_ms"]
+    for phase in results["services"]["ours"]["load"]:  # split from the service's /metrics
+        assert phase["server"]["server_ms"] > phase["server"]["encode_ms"] > 0
 
 
 def test_smoke_reports_ratios_and_every_goal(smoke: tuple[Path, Path, dict[str, Any]]) -> None:
