@@ -91,6 +91,9 @@ class GatedStore:
     def collection_info(self, name: str) -> CollectionInfo:
         return self.inner.collection_info(name)
 
+    def dimension(self, name: str) -> int:
+        return self.inner.dimension(name)
+
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
         return self.inner.retrieve(collection, ids)
 

@@ -2,10 +2,11 @@
 
 While the encoder is busy, requests wait for its slot (app/encode_queue.py). Whoever gets the
 slot next encodes every waiting request of its kind in one call, up to `max_texts` texts, and
-hands each request its rows; the others find their vectors ready when they wake. Nothing waits
-on a timer: a lone request goes straight through at no cost, and batches grow exactly as fast
-as requests pile up behind a busy encoder. One call over eight short queries costs little
-more than one call over one, so throughput under concurrency rises several-fold.
+hands each request its rows; the requests it took stop waiting for the slot at once and wait
+for their rows instead. Nothing waits on a timer: a lone request goes straight through at no
+cost, and batches grow exactly as fast as requests pile up behind a busy encoder. One call over
+eight short queries costs little more than one call over one, so throughput under concurrency
+rises several-fold.
 
 Only for model variants whose vectors do not depend on the batch: dynamic int8 quantisation
 picks its scale per batch, so there a query's vector would depend on its neighbours
@@ -63,9 +64,11 @@ class EncodeCombiner:
             with self._lock:
                 self._pending.append(request)
             try:
-                with self.queue.slot():
-                    batch = self._take(request)
+                # Wait for the encoder's slot until a leader takes this request into its call.
+                with self.queue.slot(unless=lambda: request.taken) as leading:
+                    batch = self._take(request) if leading else []
                     if batch:
+                        self.queue.wake()  # those taken along stop waiting for a slot
                         self._run(batch)
             except OverloadedError:
                 with self._lock:

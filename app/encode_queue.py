@@ -36,7 +36,8 @@ class EncodeQueue:
         self.concurrency = concurrency
         self.capacity = capacity
         self.wait_timeout_s = wait_timeout_s
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._slot_free = threading.Condition()  # guards `_running`; notified on release
+        self._running = 0  # slots held
         self._lock = threading.Lock()
         self._admitted = 0  # running + waiting
         self._last_job_s = 0.05  # moving estimate of one job's duration, for Retry-After
@@ -82,16 +83,39 @@ class EncodeQueue:
                 self._admitted -= 1
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one of the `concurrency` encoder slots; refuse after `wait_timeout_s`."""
-        if not self._slots.acquire(timeout=self.wait_timeout_s):
-            raise OverloadedError(
-                f"waited {self.wait_timeout_s:g} s for the encoder", self.retry_after_s()
-            )
+    def slot(self, unless: Callable[[], bool] = lambda: False) -> Iterator[bool]:
+        """Hold one of the `concurrency` encoder slots (yields True), or stop waiting for one
+        as soon as `unless()` holds (yields False; see `wake`). Refuses after
+        `wait_timeout_s`."""
+        held = self._acquire(unless)
         try:
-            yield
+            yield held
         finally:
-            self._slots.release()
+            if held:
+                with self._slot_free:
+                    self._running -= 1
+                    self._slot_free.notify_all()
+
+    def wake(self) -> None:
+        """Let waiters re-check their `unless` (it may hold now)."""
+        with self._slot_free:
+            self._slot_free.notify_all()
+
+    def _acquire(self, unless: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + self.wait_timeout_s
+        with self._slot_free:
+            while True:
+                if unless():
+                    return False
+                if self._running < self.concurrency:
+                    self._running += 1
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise OverloadedError(
+                        f"waited {self.wait_timeout_s:g} s for the encoder", self.retry_after_s()
+                    )
+                self._slot_free.wait(remaining)
 
     def run(self, job: Callable[[], T]) -> T:
         """Run `job` in a slot, once admitted."""

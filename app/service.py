@@ -94,7 +94,7 @@ class SearchService:
     def search(
         self, collection: str, query: str, top_k: int, languages: Sequence[str] | None
     ) -> list[SearchResult]:
-        self.store.collection_info(collection)  # unknown collection: fail before encoding
+        self.store.dimension(collection)  # unknown collection: fail before encoding
         vector = self.embed([query], "query")[0]
         where = Filter(any_of={"language": list(languages)}) if languages else None
         start = time.perf_counter()

@@ -64,6 +64,9 @@ class MirroredStore:
     def collection_info(self, name: str) -> CollectionInfo:
         return self.primary.collection_info(name)
 
+    def dimension(self, name: str) -> int:
+        return self.primary.dimension(name)
+
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
         return self.primary.retrieve(collection, ids)
 

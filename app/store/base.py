@@ -83,6 +83,10 @@ class VectorStore(Protocol):
     def collection_info(self, name: str) -> CollectionInfo:
         """CollectionNotFoundError if missing."""
 
+    def dimension(self, name: str) -> int:
+        """The collection's vector size, without counting its points (cheap enough for every
+        search); CollectionNotFoundError if missing."""
+
     def upsert(self, collection: str, points: Sequence[Point]) -> None:
         """Insert or replace points by id. Durable when it returns."""
 

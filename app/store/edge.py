@@ -152,6 +152,10 @@ class QdrantEdgeStore:
                 continue
         return infos
 
+    def dimension(self, name: str) -> int:
+        with self._using(name) as collection:
+            return collection.dim
+
     def collection_info(self, name: str) -> CollectionInfo:
         with self._using(name) as collection:
             points = collection.shard.count(CountRequest(exact=True))

@@ -115,6 +115,9 @@ class QdrantClientStore:
                 continue
         return infos
 
+    def dimension(self, name: str) -> int:
+        return self._dim(name)  # cached after the first call: no round trip per search
+
     def collection_info(self, name: str) -> CollectionInfo:
         dim = self._dim(name, fresh=True)
         return CollectionInfo(name=name, dim=dim, points=self.count(name))

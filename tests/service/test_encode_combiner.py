@@ -167,3 +167,26 @@ def test_combining_is_on_only_where_vectors_ignore_the_batch(
 ) -> None:
     settings = Settings.model_validate({"model_variant": variant, "combine_requests": setting})
     assert settings.combined_batch_limit == expected
+
+
+def test_a_waiter_leaves_the_slot_queue_once_its_condition_holds() -> None:
+    queue = EncodeQueue(concurrency=1, capacity=4, wait_timeout_s=10.0)
+    answered = threading.Event()
+    outcome: list[bool] = []
+
+    def wait_for_slot() -> None:
+        with queue.slot(unless=answered.is_set) as held:
+            outcome.append(held)
+
+    with queue.slot() as held:  # the slot stays busy throughout
+        assert held
+        waiter = threading.Thread(target=wait_for_slot)
+        waiter.start()
+        time.sleep(0.05)
+        assert not outcome  # still waiting for the slot
+        answered.set()
+        queue.wake()
+        waiter.join(timeout=2.0)  # long before the 10 s timeout
+        assert outcome == [False]
+    with queue.slot() as held:  # a waiter that gave up held nothing: the slot is free
+        assert held

@@ -33,10 +33,13 @@ def test_create_list_info_and_delete_collections(store: VectorStore) -> None:
         CollectionInfo(name="b-docs", dim=8, points=0),
     ]
     assert store.collection_info("b-docs") == CollectionInfo(name="b-docs", dim=8, points=0)
+    assert store.dimension("b-docs") == 8
     store.delete_collection("a_docs")
     assert [c.name for c in store.list_collections()] == ["b-docs"]
     with pytest.raises(CollectionNotFoundError):
         store.collection_info("a_docs")
+    with pytest.raises(CollectionNotFoundError):
+        store.dimension("a_docs")
 
 
 def test_create_collection_is_idempotent_but_refuses_another_dimension(store: VectorStore) -> None:
