@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -22,6 +23,22 @@ def uptime() -> str:
     """`uptime`'s line: how busy the machine was (other users share these cores)."""
     done = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
     return done.stdout.strip() or f"load average {os.getloadavg()}"
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies over all cores since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_share(seconds: float = 3.0) -> float:
+    """The share of all cores' time spent busy over the next `seconds`: how much else runs
+    right now (the load average lags by minutes)."""
+    busy_before, total_before = _cpu_times()
+    time.sleep(seconds)
+    busy_after, total_after = _cpu_times()
+    return (busy_after - busy_before) / max(total_after - total_before, 1)
 
 
 def cpu_name() -> str:

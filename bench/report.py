@@ -101,7 +101,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"- Run: {meta['started']} → {meta['finished']} ({meta['seconds']:.0f} s)",
         f"- Machine: {meta['cpu']}, {meta['cores']} cores, {meta['memory_gb']:.0f} GB RAM",
-        f"- Load before: `{meta['uptime_before']}`",
+        f"- Load before: `{meta['uptime_before']}`; cores {meta['cpu_busy_before']:.0%} busy "
+        "in the seconds before the run",
         f"- Load after: `{meta['uptime_after']}`",
         f"- Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}",
         f"- Corpus: `{corpus['source']}`; encode and indexing figures on {corpus['passages']:,} "

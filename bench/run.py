@@ -214,19 +214,20 @@ def _filter_languages(config: BenchConfig, passages: Sequence[Passage]) -> list[
     return chosen or sorted(present)[:1]
 
 
-def _note(config: BenchConfig, load_before: float) -> str:
+def _note(config: BenchConfig, busy_before: float) -> str:
     if config.smoke:
         return "Smoke run: checks the harness, not the figures."
-    return BUSY if load_before > 0.5 * (os.cpu_count() or 1) else QUIET
+    return BUSY if busy_before > 0.25 else QUIET
 
 
 def _meta(
-    config: BenchConfig, started: datetime, uptime_before: str, load_before: float
+    config: BenchConfig, started: datetime, uptime_before: str, busy_before: float
 ) -> dict[str, Any]:
     finished = datetime.now(UTC)
     return {
         "smoke": config.smoke,
-        "note": _note(config, load_before),
+        "note": _note(config, busy_before),
+        "cpu_busy_before": round(busy_before, 3),  # share of all cores busy just before
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "seconds": round((finished - started).total_seconds(), 1),
@@ -243,8 +244,8 @@ def _meta(
 def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
     started = datetime.now(UTC)
     uptime_before = machine.uptime()
-    load_before = os.getloadavg()[0]
-    _log(f"machine load: {uptime_before}")
+    busy_before = machine.busy_share(1.0 if config.smoke else 5.0)
+    _log(f"machine load: {uptime_before}; cores {busy_before:.0%} busy just before")
     work = config.work_dir
     source = config.corpus or ensure_corpus(DEFAULT_CORPUS, DEFAULT_CACHE)
     passages = take_passages(read_passages(source), config.passages)
@@ -285,7 +286,7 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
     services = measure_services(config, stores, queries_file, filter_languages)
 
     results: dict[str, Any] = {
-        "meta": _meta(config, started, uptime_before, load_before),
+        "meta": _meta(config, started, uptime_before, busy_before),
         "corpus": {
             "source": str(source),
             "passages": len(passages),

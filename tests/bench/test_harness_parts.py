@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from typing import Any
 
 import pytest
 
+from bench import machine
 from bench.corpus import Passage, select_queries, take_passages
 from bench.load import check_loopback, percentile
 from bench.report import goals, qps_ratios
@@ -79,3 +83,18 @@ def test_queries_cycle_through_languages() -> None:
     first = select_queries(6)
     assert len({lang for lang, _ in first}) == 6
     assert len(select_queries(1000)) == len(set(select_queries(1000)))
+
+
+def test_busy_share_sees_a_spinning_core() -> None:
+    stop = time.monotonic() + 0.6
+
+    def spin() -> None:
+        while time.monotonic() < stop:
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    share = machine.busy_share(0.4)
+    spinner.join()
+    cores = os.cpu_count() or 1
+    assert 0.5 / cores < share <= 1.0  # one of the cores was busy the whole time

@@ -66,6 +66,7 @@ def test_smoke_writes_json_and_markdown(smoke: tuple[Path, Path, dict[str, Any]]
         assert section in markdown
     assert results["meta"]["smoke"] is True
     assert "load average" in results["meta"]["uptime_before"]
+    assert 0.0 <= results["meta"]["cpu_busy_before"] <= 1.0
 
 
 def test_smoke_measures_encoding_and_indexing_for_both_stacks(
