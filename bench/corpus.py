@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +41,15 @@ def read_passages(corpus: Path) -> list[Passage]:
 
 
 def take_passages(passages: list[Passage], limit: int) -> list[Passage]:
-    """Up to `limit` passages: the query languages first, then the rest by code, in order."""
+    """Up to `limit` passages, a turn per language (the query languages first, then the rest
+    by code), each language's in corpus order: a slice as multilingual as the corpus."""
     by_lang: dict[str, list[Passage]] = defaultdict(list)
     for passage in passages:
         by_lang[passage.lang or ""].append(passage)
     order = [lang for lang in FIRST_LANGUAGES if lang in by_lang]
     order += sorted(lang for lang in by_lang if lang not in FIRST_LANGUAGES)
-    chosen: list[Passage] = []
-    for lang in order:
-        chosen.extend(by_lang[lang][: limit - len(chosen)])
-        if len(chosen) >= limit:
-            break
-    return chosen
+    turns = zip_longest(*(by_lang[lang] for lang in order))
+    return [p for turn in turns for p in turn if p is not None][:limit]
 
 
 def write_jsonl(passages: list[Passage], path: Path) -> Path:

@@ -41,6 +41,7 @@ from bench.report import markdown_table
 
 COLLECTION = "bench"
 TOP_K = 10
+TIE = 1e-5  # exact cosines this close to the 10th best count as reaching it
 SCROLL_PAGE = 10_000
 UPSERT_BATCH = 1_000
 STORAGES: tuple[tuple[Quantization, str, float], ...] = (
@@ -86,17 +87,26 @@ def _query_texts(points: Sequence[Point], count: int, seed: int) -> list[str]:
     return (written + sampled)[:count]
 
 
-def exact_top_ids(matrix: Embeddings, ids: Sequence[str], queries: Embeddings) -> list[set[str]]:
-    """The true top 10 of each query by cosine (the vectors are normalised): brute force."""
-    scores = queries @ matrix.T
-    best = np.argpartition(-scores, TOP_K, axis=1)[:, :TOP_K]
-    return [{ids[i] for i in row} for row in best]
+class ExactNeighbours:
+    """The truth by brute force (cosine: the vectors are normalised). A hit counts when its
+    exact score reaches the 10th best one, so that any of several identical passages (verses
+    repeated word for word) is as right as another."""
+
+    def __init__(self, matrix: Embeddings, ids: Sequence[str], queries: Embeddings) -> None:
+        self.scores = queries @ matrix.T
+        self.kth = -np.partition(-self.scores, TOP_K - 1, axis=1)[:, TOP_K - 1]
+        self.row_of = {point_id: row for row, point_id in enumerate(ids)}
+
+    def recall(self, query: int, hit_ids: Sequence[str]) -> float:
+        rows = [self.row_of[point_id] for point_id in hit_ids]
+        reached = self.scores[query, rows] >= self.kth[query] - TIE
+        return float(np.count_nonzero(reached)) / TOP_K
 
 
 def measure_storage(
     points: Sequence[Point],
     queries: Embeddings,
-    truth: Sequence[set[str]],
+    truth: ExactNeighbours,
     directory: Path,
     quantization: Quantization,
 ) -> tuple[float, list[float], list[float]]:
@@ -112,11 +122,11 @@ def measure_storage(
         build_s = time.perf_counter() - began
         store.search(COLLECTION, queries[0], TOP_K)  # warm-up
         recalls, latencies = [], []
-        for query, expected in zip(queries, truth, strict=True):
+        for number, query in enumerate(queries):
             started = time.perf_counter()
             hits = store.search(COLLECTION, query, TOP_K)
             latencies.append((time.perf_counter() - started) * 1000)
-            recalls.append(len({hit.id for hit in hits} & expected) / TOP_K)
+            recalls.append(truth.recall(number, [hit.id for hit in hits]))
         return build_s, recalls, latencies
     finally:
         store.close()
@@ -130,8 +140,10 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"`{meta['command']}`: {meta['points']:,} points of `{meta['index']}`, {meta['queries']} "
         f"queries ({len(QUERIES)} hand-written, the rest corpus passages encoded as queries), "
-        f"top {TOP_K}; exact neighbours by brute force in numpy. Latency: one search at a time "
-        f"through the embedded store, {meta['cores']} cores. Run {meta['started']}.",
+        f"top {TOP_K}; exact neighbours by brute force in numpy (a hit counts when its exact "
+        f"score reaches the {TOP_K}th best, so one of several identical verses is as right as "
+        f"another). Latency: one search at a time through the embedded store, {meta['cores']} "
+        f"cores. Run {meta['started']}.",
         "",
     ]
     lines += markdown_table(
@@ -166,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(models_dir=args.model_dir.parent, model=args.model_dir.name)
     encoder = OnnxEncoder.from_settings(settings)
     queries = encoder.encode(_query_texts(points, args.queries, args.seed), "query")
-    truth = exact_top_ids(matrix, ids, queries)
+    truth = ExactNeighbours(matrix, ids, queries)
     figures = []
     for quantization, storage, bytes_per_dim in STORAGES:
         build_s, recalls, latencies = measure_storage(

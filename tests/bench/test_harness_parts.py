@@ -69,14 +69,15 @@ def test_ratios_are_ours_over_naive_and_missing_phases_are_none() -> None:
     assert len(unmeasured) == 7
 
 
-def test_corpus_slice_takes_whole_languages_query_languages_first() -> None:
+def test_corpus_slice_takes_a_turn_per_language_query_languages_first() -> None:
     passages = [
         Passage(f"{lang}/{n}", f"text {n}", lang, {})
         for lang in ("aaa", "zzz", "eng", "fra")
-        for n in range(3)
+        for n in range(3 if lang != "fra" else 1)
     ]
-    chosen = take_passages(passages, 7)
-    assert [p.lang for p in chosen] == ["eng"] * 3 + ["fra"] * 3 + ["aaa"]
+    chosen = take_passages(passages, 8)
+    assert [p.lang for p in chosen] == ["eng", "fra", "aaa", "zzz", "eng", "aaa", "zzz", "eng"]
+    assert [p.id for p in chosen if p.lang == "eng"] == ["eng/0", "eng/1", "eng/2"]
 
 
 def test_queries_cycle_through_languages() -> None:

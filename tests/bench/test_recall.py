@@ -14,12 +14,18 @@ from bench import recall
 from bench.large_index import ensure_large_index
 
 
-def test_exact_top_ids_are_the_highest_scores() -> None:
-    matrix = np.eye(12, dtype=np.float32)
-    ids = [f"p{i}" for i in range(12)]
-    query = np.zeros((1, 12), dtype=np.float32)
+def test_recall_counts_hits_that_reach_the_tenth_best_score() -> None:
+    matrix = np.eye(13, dtype=np.float32)
+    matrix[12] = matrix[9]  # p12 is a duplicate of p9: tied for 10th place
+    ids = [f"p{i}" for i in range(13)]
+    query = np.zeros((1, 13), dtype=np.float32)
     query[0, :10] = np.arange(10, 0, -1)  # p0..p9 score, p10 and p11 do not
-    assert recall.exact_top_ids(matrix, ids, query) == [{f"p{i}" for i in range(10)}]
+    truth = recall.ExactNeighbours(matrix, ids, query)
+    top = [f"p{i}" for i in range(10)]
+    assert truth.recall(0, top) == 1.0
+    assert truth.recall(0, [*top[:9], "p12"]) == 1.0  # the tie is as good
+    assert truth.recall(0, [*top[:9], "p10"]) == 0.9
+    assert truth.recall(0, ["p10", "p11"]) == 0.0
 
 
 def test_recall_run_writes_a_row_per_storage(
