@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # int8 keeps 1 byte per dimension in RAM (always_ram) instead of 4, leaves the fp32 originals
     # on disk, and rescores the top candidates (2x oversampled) with the originals.
     vector_quantization: Quantization = "none"
+    # HNSW beam width of a search: higher finds more of the exact top k, a little slower. 256:
+    # recall@10 0.95 vs 0.91 with the engine's default, for +0.5 ms per search over 154k
+    # verses (docs/bench/recall.md, `python -m bench.recall`). None: the engine's default.
+    search_hnsw_ef: int | None = Field(default=256, ge=1, le=4096)
 
     default_collection: str = "udhr"
     host: str = "127.0.0.1"

@@ -4,8 +4,9 @@
 the large search index that `make bench` built (vectors, ids, payloads: no re-encoding), loads
 them into a fresh embedded store per storage (`POLYSEARCH_VECTOR_QUANTIZATION`: fp32, and int8
 with rescoring), and for held-out queries compares each store's top 10 with the exact top 10
-computed by brute force in numpy. Writes recall@10 and search latency per storage to
-`--out`/recall.{json,md}.
+computed by brute force in numpy, searching each store with several HNSW beam widths
+(`POLYSEARCH_SEARCH_HNSW_EF`). Writes recall@10 and search latency per storage and beam width
+to `--out`/recall.{json,md}.
 
 Queries: the benchmark's hand-written questions plus passages of the corpus encoded as
 queries (with the query prefix, so not the stored vectors), a fixed random sample.
@@ -44,6 +45,7 @@ TOP_K = 10
 TIE = 1e-5  # exact cosines this close to the 10th best count as reaching it
 SCROLL_PAGE = 10_000
 UPSERT_BATCH = 1_000
+HNSW_EFS = (None, 128, 256, 512)  # search beam widths (POLYSEARCH_SEARCH_HNSW_EF)
 STORAGES: tuple[tuple[Quantization, str, float], ...] = (
     ("none", "fp32 vectors, HNSW (default)", 4.0),
     ("int8", "scalar int8 in RAM, rescored with fp32", 1.0),
@@ -54,6 +56,7 @@ STORAGES: tuple[tuple[Quantization, str, float], ...] = (
 class RecallFigure:
     quantization: str
     storage: str
+    hnsw_ef: int | None  # None: the engine's default
     ram_bytes_per_vector: float
     build_s: float
     recall_at_10: float
@@ -103,23 +106,28 @@ class ExactNeighbours:
         return float(np.count_nonzero(reached)) / TOP_K
 
 
-def measure_storage(
-    points: Sequence[Point],
-    queries: Embeddings,
-    truth: ExactNeighbours,
-    directory: Path,
-    quantization: Quantization,
-) -> tuple[float, list[float], list[float]]:
-    """(build seconds, recall@10 per query, milliseconds per search) for one storage."""
+def build_store(points: Sequence[Point], directory: Path, quantization: Quantization) -> float:
+    """A fresh embedded store holding `points`, as the indexer would write it; seconds taken."""
     if directory.exists():
         shutil.rmtree(directory)
     store = QdrantEdgeStore(directory, quantization=quantization)
     try:
         began = time.perf_counter()
-        store.create_collection(COLLECTION, queries.shape[1])
+        store.create_collection(COLLECTION, len(points[0].vector))
         for start in tqdm(range(0, len(points), UPSERT_BATCH), desc=f"store {quantization}"):
             store.upsert(COLLECTION, points[start : start + UPSERT_BATCH])
-        build_s = time.perf_counter() - began
+        return time.perf_counter() - began
+    finally:
+        store.close()
+
+
+def measure_search(
+    directory: Path, queries: Embeddings, truth: ExactNeighbours, hnsw_ef: int | None
+) -> tuple[list[float], list[float]]:
+    """(recall@10 per query, milliseconds per search) of the store in `directory`, searched
+    with the beam width `hnsw_ef`, one query at a time."""
+    store = QdrantEdgeStore(directory, hnsw_ef=hnsw_ef)
+    try:
         store.search(COLLECTION, queries[0], TOP_K)  # warm-up
         recalls, latencies = [], []
         for number, query in enumerate(queries):
@@ -127,10 +135,9 @@ def measure_storage(
             hits = store.search(COLLECTION, query, TOP_K)
             latencies.append((time.perf_counter() - started) * 1000)
             recalls.append(truth.recall(number, [hit.id for hit in hits]))
-        return build_s, recalls, latencies
+        return recalls, latencies
     finally:
         store.close()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -147,11 +154,13 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     lines += markdown_table(
-        ["storage", "RAM bytes/vector", "build s", "recall@10", "worst query", "p50 ms", "mean ms"],
+        ["storage", "search ef", "RAM bytes/vector", "build s", "recall@10", "worst query",
+         "p50 ms", "mean ms"],
         [
             [
-                f["storage"], f"{f['ram_bytes_per_vector']:,.0f}", f["build_s"],
-                f["recall_at_10"], f["worst_recall_at_10"], f["p50_ms"], f["mean_ms"],
+                f["storage"], f["hnsw_ef"] or "default", f"{f['ram_bytes_per_vector']:,.0f}",
+                f["build_s"], f["recall_at_10"], f["worst_recall_at_10"], f["p50_ms"],
+                f["mean_ms"],
             ]
             for f in results["storages"]
         ],
@@ -181,21 +190,24 @@ def main(argv: list[str] | None = None) -> int:
     truth = ExactNeighbours(matrix, ids, queries)
     figures = []
     for quantization, storage, bytes_per_dim in STORAGES:
-        build_s, recalls, latencies = measure_storage(
-            points, queries, truth, args.work_dir / quantization, quantization
-        )
-        figure = RecallFigure(
-            quantization=quantization,
-            storage=storage,
-            ram_bytes_per_vector=ram_bytes_per_vector(DIM, bytes_per_dim),
-            build_s=round(build_s, 1),
-            recall_at_10=round(statistics.fmean(recalls), 4),
-            worst_recall_at_10=min(recalls),
-            p50_ms=round(statistics.median(latencies), 3),
-            mean_ms=round(statistics.fmean(latencies), 3),
-        )
-        print(figure, file=sys.stderr)
-        figures.append(asdict(figure))
+        directory = args.work_dir / quantization
+        build_s = build_store(points, directory, quantization)
+        for hnsw_ef in HNSW_EFS:
+            recalls, latencies = measure_search(directory, queries, truth, hnsw_ef)
+            figure = RecallFigure(
+                quantization=quantization,
+                storage=storage,
+                hnsw_ef=hnsw_ef,
+                ram_bytes_per_vector=ram_bytes_per_vector(DIM, bytes_per_dim),
+                build_s=round(build_s, 1),
+                recall_at_10=round(statistics.fmean(recalls), 4),
+                worst_recall_at_10=min(recalls),
+                p50_ms=round(statistics.median(latencies), 3),
+                mean_ms=round(statistics.fmean(latencies), 3),
+            )
+            print(figure, file=sys.stderr)
+            figures.append(asdict(figure))
+        shutil.rmtree(directory)
     results = {
         "meta": {
             "command": "python -m bench.recall " + " ".join(argv or sys.argv[1:]),

@@ -65,6 +65,13 @@ def check_quantization(quantization: str) -> Quantization:
     return cast(Quantization, quantization)
 
 
+def check_hnsw_ef(hnsw_ef: int | None) -> int | None:
+    """The value itself; ValueError unless None or positive."""
+    if hnsw_ef is not None and hnsw_ef < 1:
+        raise ValueError(f"hnsw_ef must be positive, got {hnsw_ef}")
+    return hnsw_ef
+
+
 class CollectionNotFoundError(KeyError):
     """Raised for an operation on a collection that does not exist."""
 

@@ -59,6 +59,7 @@ from app.store.base import (
     Hit,
     Point,
     Vector,
+    check_hnsw_ef,
     check_quantization,
 )
 from app.store.validation import (
@@ -87,9 +88,13 @@ class _Collection:
 class QdrantEdgeStore:
     """Collections as qdrant-edge shards under `data_dir`, reopened with all their data."""
 
-    def __init__(self, data_dir: Path, *, quantization: Quantization = "none") -> None:
-        """`quantization` applies to collections this store creates; the others keep theirs."""
+    def __init__(
+        self, data_dir: Path, *, quantization: Quantization = "none", hnsw_ef: int | None = None
+    ) -> None:
+        """`quantization` applies to collections this store creates; the others keep theirs.
+        `hnsw_ef`: the search beam width (None: the engine's default)."""
         self._quantization = check_quantization(quantization)
+        self._hnsw_ef = check_hnsw_ef(hnsw_ef)
         self._root = data_dir
         self._root.mkdir(parents=True, exist_ok=True)
         self._registry_lock = threading.Lock()
@@ -245,7 +250,7 @@ class QdrantEdgeStore:
                 filter=_edge_filter(where),
                 with_payload=True,
                 with_vector=False,
-                params=_search_params(target.quantization),
+                params=_search_params(target.quantization, self._hnsw_ef),
             )
             return [
                 Hit(id=str(p.id), score=p.score, payload=p.payload or {})
@@ -290,13 +295,12 @@ def _edge_config(dim: int, quantization: Quantization) -> EdgeConfig:
     )
 
 
-def _search_params(quantization: Quantization) -> SearchParams | None:
+def _search_params(quantization: Quantization, hnsw_ef: int | None) -> SearchParams | None:
     """Rescoring must be asked for: without it qdrant-edge returns the int8 approximations."""
-    if quantization == "none":
+    if quantization == "none" and hnsw_ef is None:
         return None
-    return SearchParams(
-        quantization=QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
-    )
+    rescored = QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
+    return SearchParams(hnsw_ef=hnsw_ef, quantization=None if quantization == "none" else rescored)
 
 
 def _optimize(collection: _Collection) -> None:

@@ -20,5 +20,10 @@ def open_store(settings: Settings) -> VectorStore:
             settings.qdrant_shards,
             settings.qdrant_replicas,
             quantization=settings.vector_quantization,
+            hnsw_ef=settings.search_hnsw_ef,
         )
-    return QdrantEdgeStore(settings.data_dir, quantization=settings.vector_quantization)
+    return QdrantEdgeStore(
+        settings.data_dir,
+        quantization=settings.vector_quantization,
+        hnsw_ef=settings.search_hnsw_ef,
+    )

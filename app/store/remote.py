@@ -25,6 +25,7 @@ from app.store.base import (
     Hit,
     Point,
     Vector,
+    check_hnsw_ef,
     check_quantization,
 )
 from app.store.validation import (
@@ -41,9 +42,7 @@ INT8 = models.ScalarQuantization(
         type=models.ScalarType.INT8, quantile=INT8_QUANTILE, always_ram=True
     )
 )
-RESCORED = models.SearchParams(
-    quantization=models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
-)
+RESCORED = models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
 
 
 class QdrantClientStore:
@@ -56,14 +55,17 @@ class QdrantClientStore:
         replicas: int = 1,
         *,
         quantization: Quantization = "none",
+        hnsw_ef: int | None = None,
     ) -> None:
-        """`shards`, `replicas` and `quantization` apply to collections this store creates."""
+        """`shards`, `replicas` and `quantization` apply to collections this store creates;
+        `hnsw_ef` is the search beam width (None: the server's default)."""
         if shards < 1 or replicas < 1:
             raise ValueError(f"shards and replicas must be positive, got {shards}, {replicas}")
         self._client = client
         self._shards = shards
         self._replicas = replicas
         self._quantization = check_quantization(quantization)
+        self._hnsw_ef = check_hnsw_ef(hnsw_ef)
         # Dimensions seen so far, to refuse a wrong vector before sending it; re-read on doubt.
         self._dims: dict[str, int] = {}
         # Whether each collection seen so far keeps quantised vectors (read with the dimension).
@@ -197,9 +199,17 @@ class QdrantClientStore:
                 query_filter=_qdrant_filter(where),
                 limit=limit,
                 with_payload=True,
-                search_params=RESCORED if self._quantized.get(collection) else None,
+                search_params=self._search_params(collection),
             )
         return [Hit(id=str(p.id), score=p.score, payload=p.payload or {}) for p in response.points]
+
+    def _search_params(self, collection: str) -> models.SearchParams | None:
+        quantized = self._quantized.get(collection, False)
+        if not quantized and self._hnsw_ef is None:
+            return None
+        return models.SearchParams(
+            hnsw_ef=self._hnsw_ef, quantization=RESCORED if quantized else None
+        )
 
     def close(self) -> None:
         self._client.close()

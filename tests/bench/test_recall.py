@@ -46,10 +46,10 @@ def test_recall_run_writes_a_row_per_storage(
     assert code == 0
     results = json.loads((out / "recall.json").read_text(encoding="utf-8"))
     assert results["meta"]["points"] == 40 and results["meta"]["queries"] == 6
-    rows = {row["quantization"]: row for row in results["storages"]}
-    assert set(rows) == {"none", "int8"}
+    rows = {(row["quantization"], row["hnsw_ef"]): row for row in results["storages"]}
+    assert set(rows) == {(q, ef) for q in ("none", "int8") for ef in recall.HNSW_EFS}
     # 40 points sit in one small segment, searched exactly: recall must be perfect.
-    assert rows["none"]["recall_at_10"] == 1.0
+    assert all(rows[("none", ef)]["recall_at_10"] == 1.0 for ef in recall.HNSW_EFS)
     assert all(row["p50_ms"] > 0 for row in rows.values())
     assert (out / "recall.md").read_text(encoding="utf-8").startswith("# Recall")
     assert not (tmp_path / "work" / "none").exists()  # the per-storage stores are removed

@@ -103,7 +103,8 @@ def test_both_backends_get_the_vector_quantization(
         return object()
 
     monkeypatch.setenv("QDRANT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("POLYSEARCH_SEARCH_HNSW_EF", "128")
     monkeypatch.setattr("qdrant_client.QdrantClient", lambda **kwargs: object())  # no connection
     monkeypatch.setattr("app.store.factory.QdrantClientStore", recording_store)
     open_store(Settings())
-    assert opened == [{"quantization": "int8"}]
+    assert opened == [{"quantization": "int8", "hnsw_ef": 128}]
