@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def test_the_client_store_sends_the_beam_width(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(client, "query_points", recording_query)
     store = QdrantClientStore(client, hnsw_ef=300)
     store.create_collection("docs", DIM)
-    with pytest.warns(UserWarning, match="search_params"):  # local mode ignores them
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # local mode: "search_params has no effect"
         store.search("docs", np.ones(DIM, np.float32), 3)
     assert asked == [models.SearchParams(hnsw_ef=300)]
     store.close()
