@@ -20,7 +20,7 @@ import app.store.edge as edge_module
 from app.store.base import Filter, Point, VectorStore
 from app.store.edge import SHARD_DIR, QdrantEdgeStore
 from app.store.remote import QdrantClientStore
-from tests.store.conftest import BACKENDS, open_backend
+from tests.store.conftest import BACKENDS, open_backend, record_search_params
 from tests.store.points import random_points
 
 DIM = 384
@@ -231,15 +231,8 @@ def test_searches_on_a_quantised_server_collection_ask_for_rescoring(
             info.config.quantization_config = INT8
         return info
 
-    asked: list[Any] = []
-    query_points = client.query_points
-
-    def recording_query(*args: Any, **kwargs: Any) -> models.QueryResponse:
-        asked.append(kwargs.get("search_params"))
-        return query_points(*args, **kwargs)
-
     monkeypatch.setattr(client, "get_collection", as_a_server)
-    monkeypatch.setattr(client, "query_points", recording_query)
+    asked = record_search_params(monkeypatch, client)
     store = QdrantClientStore(client)  # what it knows about a collection comes from the server
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # local mode: "search_params has no effect"

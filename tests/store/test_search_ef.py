@@ -15,6 +15,7 @@ import app.store.edge as edge_module
 from app.settings import Settings
 from app.store.edge import QdrantEdgeStore
 from app.store.remote import QdrantClientStore
+from tests.store.conftest import record_search_params
 from tests.store.points import random_points
 
 DIM = 8
@@ -58,14 +59,7 @@ def test_the_edge_store_searches_with_the_beam_width(tmp_path: Path) -> None:
 
 def test_the_client_store_sends_the_beam_width(monkeypatch: pytest.MonkeyPatch) -> None:
     client = QdrantClient(location=":memory:")
-    asked: list[Any] = []
-    query_points = client.query_points
-
-    def recording_query(*args: Any, **kwargs: Any) -> models.QueryResponse:
-        asked.append(kwargs.get("search_params"))
-        return query_points(*args, **kwargs)
-
-    monkeypatch.setattr(client, "query_points", recording_query)
+    asked = record_search_params(monkeypatch, client)
     store = QdrantClientStore(client, hnsw_ef=300)
     store.create_collection("docs", DIM)
     with warnings.catch_warnings():
