@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from qdrant_client import QdrantClient, models
@@ -45,6 +46,12 @@ INT8 = models.ScalarQuantization(
 RESCORED = models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
 
 
+@dataclass(frozen=True)
+class _Known:
+    dim: int
+    quantized: bool
+
+
 class QdrantClientStore:
     """Collections on a Qdrant server: one unnamed cosine vector each, keyword-indexed fields."""
 
@@ -66,10 +73,9 @@ class QdrantClientStore:
         self._replicas = replicas
         self._quantization = check_quantization(quantization)
         self._hnsw_ef = check_hnsw_ef(hnsw_ef)
-        # Dimensions seen so far, to refuse a wrong vector before sending it; re-read on doubt.
-        self._dims: dict[str, int] = {}
-        # Whether each collection seen so far keeps quantised vectors (read with the dimension).
-        self._quantized: dict[str, bool] = {}
+        # What each collection seen so far is (its dimension, to refuse a wrong vector before
+        # sending it; whether it keeps quantised vectors); re-read on doubt.
+        self._known: dict[str, _Known] = {}
 
     def create_collection(self, name: str, dim: int) -> None:
         check_collection_name(name)
@@ -103,8 +109,7 @@ class QdrantClientStore:
                 )
 
     def delete_collection(self, name: str) -> None:
-        self._dims.pop(name, None)
-        self._quantized.pop(name, None)
+        self._known.pop(name, None)
         if not self._client.delete_collection(name):
             raise CollectionNotFoundError(name)
 
@@ -204,7 +209,8 @@ class QdrantClientStore:
         return [Hit(id=str(p.id), score=p.score, payload=p.payload or {}) for p in response.points]
 
     def _search_params(self, collection: str) -> models.SearchParams | None:
-        quantized = self._quantized.get(collection, False)
+        known = self._known.get(collection)
+        quantized = known is not None and known.quantized
         if not quantized and self._hnsw_ef is None:
             return None
         return models.SearchParams(
@@ -215,17 +221,17 @@ class QdrantClientStore:
         self._client.close()
 
     def _dim(self, collection: str, *, fresh: bool = False) -> int:
-        if fresh or collection not in self._dims:
+        if fresh or collection not in self._known:
             with self._errors(collection):
                 config = self._client.get_collection(collection).config
             vectors = config.params.vectors
             if not isinstance(vectors, models.VectorParams):
                 raise ValueError(f"collection {collection!r} does not hold one unnamed vector")
-            self._dims[collection] = vectors.size
-            self._quantized[collection] = (
+            quantized = (
                 config.quantization_config is not None or vectors.quantization_config is not None
             )
-        return self._dims[collection]
+            self._known[collection] = _Known(vectors.size, quantized)
+        return self._known[collection].dim
 
     def _values(self, collection: str, vector: Vector) -> list[float]:
         """The vector checked against the collection's dimension, re-read once before refusing
@@ -245,8 +251,7 @@ class QdrantClientStore:
             raise
         except Exception as error:
             if not self._client.collection_exists(collection):
-                self._dims.pop(collection, None)
-                self._quantized.pop(collection, None)
+                self._known.pop(collection, None)
                 raise CollectionNotFoundError(collection) from error
             raise
 
