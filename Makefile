@@ -6,11 +6,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 MODELS_DIR ?= artifacts/models
-MODEL ?= multilingual-e5-small
+# The served model: the packaged multilingual-e5-small, or a distilled student named by its
+# recipe (`make run MODEL=e5-l6` trains recipes/e5-l6.toml once, then serves it, with its own
+# data dir so that vectors of two models never share a collection).
+BASE_MODEL := multilingual-e5-small
+MODEL ?= $(BASE_MODEL)
+RECIPE ?= recipes/$(MODEL).toml
+DATA_DIR ?= $(if $(filter $(BASE_MODEL),$(MODEL)),data/qdrant,data/qdrant-$(MODEL))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test lint format model demo-data clean help bench bench-smoke eval verses
+.PHONY: run serve test lint format model student demo-data clean help bench bench-smoke eval study verses
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,24 +30,38 @@ $(VENV)/.build-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --progress-bar on -e '.[build]'
 	touch $@
 
+# Distillation: adds torch (CPU) and transformers.
+$(VENV)/.train-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --progress-bar on -e '.[train]'
+	touch $@ $(VENV)/.build-installed
+
 # Everything for tests: adds the torch reference, linters and the browser driver.
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --progress-bar on -e '.[dev]'
-	touch $@ $(VENV)/.build-installed
+	touch $@ $(VENV)/.build-installed $(VENV)/.train-installed
 
-model: $(VENV)/.build-installed ## build the ONNX model artifacts if missing
+model: $(VENV)/.build-installed ## build the ONNX model artifacts if missing (and MODEL's student)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
+ifneq ($(MODEL),$(BASE_MODEL))
+	$(MAKE) student
+endif
+
+student: $(VENV)/.train-installed ## train + export the student of RECIPE (kept once exported)
+	$(BIN)/python -m models build --out $(MODELS_DIR)
+	$(BIN)/python -m models distill --recipe $(RECIPE) --out $(MODELS_DIR)
 
 demo-data: model ## fetch the UDHR and index all of it into the `udhr` collection (idempotent)
-	$(BIN)/python -m indexer demo
+	$(SERVE_ENV) $(BIN)/python -m indexer demo
 
 # Serves at once; the demo corpus is indexed in the same process in the background (featured
 # languages first), resuming where an earlier run stopped.
+SERVE_ENV = POLYSEARCH_MODEL=$(MODEL) POLYSEARCH_DATA_DIR=$(DATA_DIR) \
+	POLYSEARCH_HOST=$(HOST) POLYSEARCH_PORT=$(PORT)
 run: model ## set up, build, then serve API + demo page while indexing the demo corpus
-	POLYSEARCH_HOST=$(HOST) POLYSEARCH_PORT=$(PORT) $(BIN)/python -m indexer demo --serve
+	$(SERVE_ENV) $(BIN)/python -m indexer demo --serve
 
 serve: ## serve without the set-up steps
-	POLYSEARCH_HOST=$(HOST) POLYSEARCH_PORT=$(PORT) $(BIN)/python -m app
+	$(SERVE_ENV) $(BIN)/python -m app
 
 test: $(VENV)/.dev-installed ## set up and run the whole test suite
 	$(BIN)/python -m models build --out $(MODELS_DIR)
@@ -77,9 +97,19 @@ bench-smoke: $(VENV)/.dev-installed ## seconds of every benchmark step: checks t
 # Default: the 22 named low-resource languages (minutes); EVAL_ARGS="--languages all" runs
 # every aligned UDHR language (hours on 2 cores).
 EVAL_ARGS ?= --languages 22
-eval: $(VENV)/.dev-installed ## evaluation report into docs/eval/ (see EVAL_ARGS)
-	$(BIN)/python -m models build --out $(MODELS_DIR)
+eval: $(VENV)/.dev-installed model ## evaluation report into docs/eval/ (see EVAL_ARGS)
 	$(BIN)/python -m models evaluate --model $(MODEL) --baselines --write-card $(EVAL_ARGS)
+
+# The distillation size study: every student below (trained where no export of its recipe
+# exists: about 15-25 min per trained recipe on 2 cores), evaluated beside the packaged model
+# in one run; docs/study/ (README, JSON, plot). STUDY_CANDIDATE is checked against the goals.
+STUDY_RECIPES ?= recipes/e5-l6-untrained.toml recipes/e5-l4-untrained.toml \
+	recipes/e5-l3-untrained.toml recipes/e5-l6-every2-untrained.toml recipes/e5-l6.toml \
+	recipes/e5-l6-hybrid.toml recipes/minilm-l6.toml recipes/mpnet-l6.toml
+STUDY_CANDIDATE ?= e5-l6
+study: $(VENV)/.dev-installed ## distillation size study into docs/study/ (hours on 2 cores)
+	$(BIN)/python -m models build --out $(MODELS_DIR)
+	$(BIN)/python -m models study --recipes $(STUDY_RECIPES) --candidate $(STUDY_CANDIDATE)
 
 lint: $(VENV)/.dev-installed ## ruff + mypy
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
 """Command line: `python -m models build [--out DIR] [--force]`,
 `python -m models data --table docs/data.md`, `python -m models distill --recipe FILE`,
-`python -m models evaluate --model NAME_OR_PATH [--baselines] [--languages N|all]`."""
+`python -m models evaluate --model NAME_OR_PATH [--baselines] [--languages N|all]`,
+`python -m models study --recipes FILE... [--candidate NAME]`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     distill.add_argument(
         "--stop-after", type=int, default=None, help="stop at this step (resume later)"
     )
+    study = commands.add_parser(
+        "study", help="size study: train recipes, evaluate them side by side with the base"
+    )
+    study.add_argument("--recipes", type=Path, nargs="+", required=True, help="recipe files")
+    study.add_argument("--languages", default="22", help="UDHR languages: N or 'all'")
+    study.add_argument("--out", type=Path, default=Path("docs/study"), help="report folder")
+    study.add_argument("--candidate", default=None, help="student checked against the goals")
     evaluate = commands.add_parser(
         "evaluate", help="held-out retrieval benchmark: writes docs/eval/ (see --help)"
     )
@@ -51,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         from models.distill.pipeline import run_recipe
 
         run_recipe(args.recipe, args.out, stop_after=args.stop_after)
+    elif args.command == "study":
+        from models.distill.study import main as study_main
+
+        study_main(args.recipes, args.languages, args.out, args.candidate)
     elif args.command == "evaluate":
         from models.evaluation.command import run
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from app.model_card import CARD_FILE, ModelCard
 from indexer.registry import DEFAULT_CACHE
 from models.data.sources import pins
 from models.distill.export import export_student
@@ -21,10 +23,21 @@ def run_recipe(
     package_cache: Path = DEFAULT_CACHE,
     stop_after: int | None = None,
 ) -> Path | None:
-    """Train (resuming if a checkpoint exists) and export; None when stopped early."""
+    """Train (resuming if a checkpoint exists) and export; None when stopped early. An export
+    of this very recipe (same fingerprint in its card) is kept as it is."""
     recipe = Recipe.load(recipe_file)
+    if is_export_of(recipe, out_dir / recipe.name):
+        print(f"{out_dir / recipe.name} is up to date", file=sys.stderr)
+        return out_dir / recipe.name
     return distill_and_export(
         recipe, str(recipe_file), out_dir, work_root, package_cache, stop_after
+    )
+
+
+def is_export_of(recipe: Recipe, model_dir: Path) -> bool:
+    card = model_dir / CARD_FILE
+    return card.is_file() and (
+        ModelCard.load(model_dir).extra.get("recipe_fingerprint") == recipe.fingerprint
     )
 
 

