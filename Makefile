@@ -104,9 +104,10 @@ eval: $(VENV)/.dev-installed model ## evaluation report into docs/eval/ (see EVA
 # exists: about 15-25 min per trained recipe on 2 cores), evaluated beside the packaged model
 # in one run; docs/study/ (README, JSON, plot). STUDY_CANDIDATE is checked against the goals.
 STUDY_RECIPES ?= recipes/e5-l6-untrained.toml recipes/e5-l4-untrained.toml \
-	recipes/e5-l3-untrained.toml recipes/e5-l6-every2-untrained.toml recipes/e5-l6.toml \
-	recipes/e5-l6-hybrid.toml recipes/minilm-l6.toml recipes/mpnet-l6.toml
-STUDY_CANDIDATE ?= e5-l6
+	recipes/e5-l3-untrained.toml recipes/e5-l6-every2-untrained.toml \
+	recipes/e5-l6-phrases.toml recipes/e5-l6.toml recipes/e5-l6-hybrid.toml \
+	recipes/e5-l6-hybrid-long.toml recipes/minilm-l6.toml
+STUDY_CANDIDATE ?= e5-l6-hybrid-long
 study: $(VENV)/.dev-installed ## distillation size study into docs/study/ (hours on 2 cores)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m models study --recipes $(STUDY_RECIPES) --candidate $(STUDY_CANDIDATE)

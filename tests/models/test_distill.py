@@ -16,6 +16,7 @@ from app.model_card import ModelCard
 from models.data.pairs import ParallelPair
 from models.distill import mix, teacher
 from models.distill.encoding import embed, load_tokenizer
+from models.distill.margins import margins
 from models.distill.pipeline import distill_and_export
 from models.distill.recipe import DataSpec, Recipe
 from models.distill.student import layer_selection
@@ -205,3 +206,9 @@ def test_mix_caps_each_source_and_language(monkeypatch: pytest.MonkeyPatch) -> N
     )
     counts = mix.build_mix(spec, seed=1, package_cache=Path("unused")).counts()
     assert counts == {"cldr-names": {"fra": 5, "swh": 5}, "quran": {"fra": 20, "swh": 20}}
+
+
+def test_margins_measure_how_far_the_translation_stands_out(model_dir: Path) -> None:
+    measured = margins(model_dir, "swh")
+    assert measured.mean_wrong < measured.best_wrong < 1
+    assert measured.margin > 0 and measured.accuracy > 0.5  # the packaged model reads Swahili
