@@ -106,7 +106,8 @@ eval: $(VENV)/.dev-installed model ## evaluation report into docs/eval/ (see EVA
 STUDY_RECIPES ?= recipes/e5-l6-untrained.toml recipes/e5-l4-untrained.toml \
 	recipes/e5-l3-untrained.toml recipes/e5-l6-every2-untrained.toml \
 	recipes/e5-l6-phrases.toml recipes/e5-l6.toml recipes/e5-l6-hybrid.toml \
-	recipes/e5-l6-hybrid-long.toml recipes/minilm-l6.toml
+	recipes/e5-l6-hybrid-long.toml recipes/e5-l5-hybrid.toml recipes/minilm-l6.toml \
+	recipes/minilm-l6-hybrid.toml
 STUDY_CANDIDATE ?= e5-l6-hybrid-long
 study: $(VENV)/.dev-installed ## distillation size study into docs/study/ (hours on 2 cores)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
