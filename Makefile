@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODELS_DIR ?= artifacts/models
 # The served model: the packaged multilingual-e5-small, or a distilled student named by its
-# recipe (`make run MODEL=e5-l6` trains recipes/e5-l6.toml once, then serves it, with its own
+# recipe (`make run MODEL=e5-l6-hybrid-long` trains that recipe once, then serves it, with its own
 # data dir so that vectors of two models never share a collection).
 BASE_MODEL := multilingual-e5-small
 MODEL ?= $(BASE_MODEL)
@@ -101,7 +101,7 @@ eval: $(VENV)/.dev-installed model ## evaluation report into docs/eval/ (see EVA
 	$(BIN)/python -m models evaluate --model $(MODEL) --baselines --write-card $(EVAL_ARGS)
 
 # The distillation size study: every student below (trained where no export of its recipe
-# exists: about 15-25 min per trained recipe on 2 cores), evaluated beside the packaged model
+# exists: 6-25 min per trained recipe on 2 cores), evaluated beside the packaged model
 # in one run; docs/study/ (README, JSON, plot). STUDY_CANDIDATE is checked against the goals.
 STUDY_RECIPES ?= recipes/e5-l6-untrained.toml recipes/e5-l4-untrained.toml \
 	recipes/e5-l3-untrained.toml recipes/e5-l6-every2-untrained.toml \

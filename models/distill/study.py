@@ -26,6 +26,7 @@ from indexer.udhr import fetch_udhr, load_declarations
 from models.distill.pipeline import DEFAULT_OUT, run_recipe
 from models.distill.recipe import Recipe
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
+from models.evaluation.card import card_evaluation, write_card_evaluation
 from models.evaluation.suite import BASELINE_MODEL, RunConfig, run_suite, throughput_sample
 from models.evaluation.udhr_data import aligned_texts, evaluation_order
 
@@ -133,8 +134,10 @@ def run_study(
     variant: Variant = "int8",
     cache_dir: Path = DEFAULT_EMBEDDING_CACHE,
     log: Callable[[str], None] = print,
+    command: str = "",
 ) -> dict[str, Any]:
-    """Every row on the same tasks (served protocol), then their speeds side by side."""
+    """Every row on the same tasks (served protocol), then their speeds side by side. Each
+    student's card gets its per-language figures (the base model's card keeps its own)."""
     load_at_start = round(os.getloadavg()[0], 1)
     entries: list[dict[str, Any]] = []
     for row in rows:
@@ -145,9 +148,14 @@ def run_study(
             variants=(variant,),
             languages=languages,
             cache_dir=cache_dir,
+            command=command,
             served_protocol_only=True,
         )
-        entries.append(run_suite(config, log=log)["encoders"][0])
+        results = run_suite(config, log=log)
+        entries.append(results["encoders"][0])
+        evaluated = card_evaluation(results)
+        if row.recipe_file is not None and evaluated is not None:
+            write_card_evaluation(row.model_dir, *evaluated)
     log("encode speed, side by side")
     speeds = encode_speeds(rows, variant, speed_sample(languages))
     table = []
@@ -193,9 +201,8 @@ def main(
         print(line, file=sys.stderr, flush=True)
 
     rows = study_rows(recipe_files, log=log)
-    results = {
-        "command": "python -m models study " + shlex.join(sys.argv[2:]),
-        **run_study(rows, None if languages == "all" else int(languages), log=log),
-    }
+    command = "python -m models study " + shlex.join(sys.argv[2:])
+    languages_wanted = None if languages == "all" else int(languages)
+    results = {"command": command, **run_study(rows, languages_wanted, log=log, command=command)}
     write_results(results, out_dir)
     print(f"wrote {write_study_report(results, out_dir, candidate)}")

@@ -12,7 +12,7 @@ import torch
 from transformers import BertModel
 
 from app.encoder import OnnxEncoder
-from app.model_card import ModelCard
+from app.model_card import CARD_FILE, ModelCard
 from models.data.pairs import ParallelPair
 from models.distill import mix, teacher
 from models.distill.encoding import embed, load_tokenizer
@@ -155,6 +155,7 @@ def test_study_sets_students_beside_the_base_model(
 ) -> None:
     recipe, student, _ = interrupted_run
     rows = [StudyRow("base", model_dir), StudyRow(recipe.name, student, TINY_RECIPE)]
+    base_card = (model_dir / CARD_FILE).read_bytes()
     results = run_study(
         rows, languages=2, tasks=("udhr-bitext",), cache_dir=tmp_path / "cache", log=print
     )
@@ -164,6 +165,10 @@ def test_study_sets_students_beside_the_base_model(
     assert 0 <= tiny["udhr_all"] < base["udhr_all"] <= 1  # 12 steps do not make a 2-layer model
     assert tiny["encode_passages_per_s"] > base["encode_passages_per_s"] > 0
     assert tiny["pool_map"] is None  # a task not run is reported as missing, not as zero
+    card = ModelCard.load(student).extra  # the student's figures travel with it
+    assert set(card["languages"]) == {"swh", "yor"}
+    assert card["evaluation"]["udhr_bitext_acc1"]["all"]["mean"] == tiny["udhr_all"]
+    assert (model_dir / CARD_FILE).read_bytes() == base_card  # the base keeps its own
     results["command"] = "python -m models study --recipes recipes/tiny-l2.toml"
     readme = write_study_report(results, tmp_path / "study", candidate=recipe.name)
     text = readme.read_text()
