@@ -26,14 +26,13 @@ from indexer.udhr import fetch_udhr, load_declarations
 from models.distill.pipeline import DEFAULT_OUT, run_recipe
 from models.distill.recipe import Recipe
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
-from models.evaluation.card import card_evaluation, write_card_evaluation
+from models.evaluation.card import SERVED_PROTOCOL, card_evaluation, write_card_evaluation
 from models.evaluation.suite import BASELINE_MODEL, RunConfig, run_suite, throughput_sample
 from models.evaluation.udhr_data import aligned_texts, evaluation_order
 
 STUDY_TASKS = ("udhr-bitext", "multilingual-pool", "bible-nt")
 SPEED_TEXTS = 256
 SPEED_ROUNDS = 3
-SERVED = "asymmetric"
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def encode_speeds(
 
 def _served(task: dict[str, Any]) -> dict[str, Any]:
     """The served protocol's figures (encoders without prefixes have one protocol)."""
-    figures: dict[str, Any] = task.get(SERVED) or next(iter(task.values()))
+    figures: dict[str, Any] = task.get(SERVED_PROTOCOL) or next(iter(task.values()))
     return figures
 
 
