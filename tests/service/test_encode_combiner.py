@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,8 +143,8 @@ def test_a_full_queue_refuses_at_once() -> None:
     assert queue.depth == 0
 
 
-def test_combined_real_vectors_match_single_calls(encoder: OnnxEncoder) -> None:
-    assert encoder.variant == "fp32"  # combining is on only where vectors ignore the batch
+def test_combined_real_vectors_match_single_calls(model_dir: Path) -> None:
+    encoder = OnnxEncoder(model_dir, "fp32")  # auto combining is on only for fp32
     queries = [
         "Wer hat das Recht auf Bildung?",
         "haki ya kupumzika",
