@@ -44,9 +44,7 @@ class EncodeQueue:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EncodeQueue:
-        return cls(
-            settings.encode_concurrency, settings.encode_queue_size, settings.request_timeout_s
-        )
+        return cls(settings.encode_calls, settings.encode_queue_size, settings.request_timeout_s)
 
     @property
     def depth(self) -> int:

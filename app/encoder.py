@@ -7,7 +7,6 @@ callers (the indexer) chunk long documents first.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
 from app.model_card import ModelCard, Variant
-from app.settings import DEFAULT_BATCH_TOKENS, Settings
+from app.settings import DEFAULT_BATCH_TOKENS, Settings, usable_cores
 
 TextKind = Literal["query", "passage"]
 Embeddings = npt.NDArray[np.float32]
@@ -115,7 +114,7 @@ class OnnxEncoder:
             )
         }
         self._special_tokens = self._tokenizer.num_special_tokens_to_add(is_pair=False)
-        n_threads = threads or min(os.cpu_count() or 1, 4)
+        n_threads = threads or usable_cores()
         self._session = ort.InferenceSession(
             str(model_dir / self._card.onnx_files[variant]),
             sess_options=_session_options(n_threads),
@@ -124,11 +123,13 @@ class OnnxEncoder:
         self._lock = threading.Lock()  # tokenizer batch calls are not re-entrant-safe enough
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OnnxEncoder:
+    def from_settings(cls, settings: Settings, concurrent_calls: int = 1) -> OnnxEncoder:
+        """The configured encoder; unless `encoder_threads` says otherwise, the cores (at most
+        4) are shared out among the `concurrent_calls` that will run at once."""
         return cls(
             settings.model_dir,
             settings.model_variant,
-            threads=settings.encoder_threads or None,
+            threads=settings.encoder_threads or max(1, usable_cores() // concurrent_calls),
             batch_size=settings.encode_batch_size,
             batch_tokens=settings.encode_batch_tokens,
         )

@@ -55,7 +55,7 @@ class Runtime:
         s = self.settings
         try:
             log.info("loading model %s (%s) from %s", s.model, s.model_variant, s.model_dir)
-            encoder = OnnxEncoder.from_settings(s)
+            encoder = OnnxEncoder.from_settings(s, concurrent_calls=s.encode_calls)
             # Gated so that a backup can hold writes while it copies the data directory.
             self._store = GatedStore(open_store(s), None if s.qdrant_url else s.data_dir)
             self._set_ready(SearchService.from_settings(encoder, self._store, self.metrics, s))

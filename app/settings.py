@@ -6,6 +6,7 @@ Every variable is prefixed `POLYSEARCH_` (e.g. `POLYSEARCH_MODEL_DIR`), except `
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,12 @@ DEFAULT_MODEL = "multilingual-e5-small"
 # 32-text calls do, sorted by length as they are (bench: the encode rows).
 DEFAULT_BATCH_TOKENS = 512
 
+
+def usable_cores() -> int:
+    """Cores the encoder may use: all of them, up to 4 (more barely speeds up a small model)."""
+    return min(os.cpu_count() or 1, 4)
+
+
 # How a vector store keeps the vectors of the collections it creates (see `vector_quantization`).
 Quantization = Literal["none", "int8"]
 
@@ -31,11 +38,14 @@ class Settings(BaseSettings):
     # Where built models live; `model` names a sub-directory holding a model card.
     models_dir: Path = Path("artifacts/models")
     model: str = DEFAULT_MODEL
-    # int8 by default: ~2x the encode speed of fp32 on 2 cores (a query in ~3 ms), at -0.6
-    # points of UDHR acc@1 (docs/eval). Each int8 text gets its own onnxruntime call, so its
-    # vector does not depend on the texts encoded beside it (see `encode_batch_size`).
+    # int8 by default: ~1.5x fp32's encode speed on UDHR paragraphs on 2 cores, for 1.3 points
+    # of UDHR acc@1 over 511 languages (docs/eval). Each int8 text gets its own onnxruntime
+    # call, so its vector does not depend on the texts encoded beside it (`encode_batch_size`).
     model_variant: Variant = "int8"
-    encoder_threads: int = Field(default=0, ge=0, description="0: one per core, at most 4")
+    # onnxruntime threads per encoder call. 0: the cores (at most 4) shared out among the calls
+    # that run at once: one each in the service (see `encode_concurrency`), all of them in the
+    # indexer, which encodes one call at a time.
+    encoder_threads: int = Field(default=0, ge=0)
     # Texts per onnxruntime call; None: 1 for int8 (dynamic quantisation scales per call), 32
     # for fp32. A call also stops at `encode_batch_tokens` padded tokens.
     encode_batch_size: int | None = Field(default=None, ge=1, le=1024)
@@ -87,7 +97,10 @@ class Settings(BaseSettings):
 
     # Backpressure (app/encode_queue.py): encoder calls running at once, callers allowed to
     # wait for one, and how long a caller waits before it gets 503 `overloaded`.
-    encode_concurrency: int = Field(default=1, ge=1, le=64)
+    # 0: one call per core (at most 4), each on one thread. A query is too short for threads to
+    # speed it up, so on 2 cores two single-thread calls serve ~1.5x the queries of one call on
+    # both (c=8: 173 vs 114 QPS, p99 82 vs 176 ms; docs/bench).
+    encode_concurrency: int = Field(default=0, ge=0, le=64)
     encode_queue_size: int = Field(default=8, ge=0, le=10_000)
     request_timeout_s: float = Field(default=10.0, gt=0)
     # Dynamic batching (app/encode_combiner.py): concurrent requests share one encoder call of
@@ -101,6 +114,11 @@ class Settings(BaseSettings):
     @property
     def model_dir(self) -> Path:
         return self.models_dir / self.model
+
+    @property
+    def encode_calls(self) -> int:
+        """Encoder calls the service runs at once."""
+        return self.encode_concurrency or usable_cores()
 
     @property
     def combined_batch_limit(self) -> int | None:

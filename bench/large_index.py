@@ -5,8 +5,8 @@ local mode, filled with the very vectors our indexer computed, since encoding 15
 with torch would take hours here and who computed a vector does not change how fast it is
 found. Indexing speed is compared separately, on a slice, each stack encoding its own.
 
-The stores are reused while a marker records that they hold every passage of this corpus;
-an interrupted build starts over.
+The stores are reused while a marker records that they hold every passage of this corpus,
+encoded with the same encoder setup; an interrupted build starts over.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from qdrant_client import QdrantClient
 
-from app.encoder import Encoder
+from app.encoder import OnnxEncoder
 from app.store import CollectionInfo, Filter, Hit, Point, VectorStore
 from app.store.base import Vector
 from app.store.edge import QdrantEdgeStore
@@ -98,8 +98,11 @@ class LargeIndex:
     reused: bool  # built by an earlier run
 
 
-def _fingerprint(corpus: Path, model: str) -> str:
-    digest = hashlib.sha256(model.encode())
+def _fingerprint(corpus: Path, encoder: OnnxEncoder) -> str:
+    """The corpus and what encodes it: model, variant and call sizes (the build's speed, and
+    int8 vectors, depend on them)."""
+    setup = f"{encoder.card.name}|{encoder.variant}|{encoder.batch_size}|{encoder.batch_tokens}"
+    digest = hashlib.sha256(setup.encode())
     with corpus.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
@@ -107,11 +110,11 @@ def _fingerprint(corpus: Path, model: str) -> str:
 
 
 def ensure_large_index(
-    corpus: Path, encoder: Encoder, work_dir: Path, collection: str
+    corpus: Path, encoder: OnnxEncoder, work_dir: Path, collection: str
 ) -> LargeIndex:
     """Both stores holding every passage of `corpus`, built now unless already complete."""
     ours, naive, marker = work_dir / "ours", work_dir / "naive", work_dir / MARKER
-    fingerprint = _fingerprint(corpus, encoder.card.name)
+    fingerprint = _fingerprint(corpus, encoder)
     if marker.is_file():
         done = json.loads(marker.read_text(encoding="utf-8"))
         if done.get("fingerprint") == fingerprint:

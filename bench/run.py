@@ -129,6 +129,7 @@ class SearchStores:
     naive: Path  # qdrant-client local path
     points: int
     build_s: float  # encode + upsert of every point, both stores written at once
+    reused: bool = False  # built by an earlier run
 
 
 def _ours_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch:
@@ -278,7 +279,7 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
         searched = read_passages(source)
         _log(f"search index: all {len(searched):,} passages of {source} (built once, reused)")
         large = ensure_large_index(source, served, work / "whole-corpus", COLLECTION)
-        stores = SearchStores(large.ours, large.naive, large.points, large.build_s)
+        stores = SearchStores(large.ours, large.naive, large.points, large.build_s, large.reused)
         if not large.reused:
             _log(f"search index built in {large.build_s / 60:.1f} min")
     del served
@@ -295,6 +296,7 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
             "searched_points": stores.points,
             "searched_store_mb": round(_disk_bytes(stores.ours) / 2**20, 1),
             "searched_index_build_s": round(stores.build_s, 1),
+            "searched_index_reused": stores.reused,
             "searched_languages": len({p.lang for p in searched}),
             "queries": len(queries),
             "query_languages": len({lang for lang, _ in query_pairs}),

@@ -5,7 +5,8 @@ Everything here is derived from the results; the committed report is never edite
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +267,84 @@ def _questions_section(encoders: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def _own_language(pool: dict[str, Any]) -> float:
+    return float(pool["own_language_share_top10"])
+
+
+def _english(pool: dict[str, Any]) -> float:
+    return float(pool["english_share_top10"])
+
+
+# (label, task, getter of the figure, higher is better): the figures that compare prefix
+# protocols. The first three decide the served protocol (see `_protocol_section`).
+ProtocolFigure = tuple[str, str, Callable[[dict[str, Any]], float | None], bool]
+PROTOCOL_FIGURES: tuple[ProtocolFigure, ...] = (
+    ("UDHR bitext, all languages", "udhr-bitext", lambda r: _macro(r, "all", "mean"), True),
+    ("multilingual pool mAP", "multilingual-pool", itemgetter("map"), True),
+    ("pool: own language in top 10", "multilingual-pool", _own_language, False),
+    ("pool: English in top 10", "multilingual-pool", _english, False),
+    ("UDHR bitext, unseen languages", "udhr-bitext", lambda r: _macro(r, "unseen", "mean"), True),
+    ("UDHR bitext, seen languages", "udhr-bitext", lambda r: _macro(r, "seen", "mean"), True),
+    ("code-switched, third language", "code-switched", itemgetter("acc1_third_language"), True),
+    ("questions, per language acc@1", "questions", itemgetter("macro_acc1"), True),
+    ("questions, pool acc@1", "questions", itemgetter("pool_acc1"), True),
+    ("questions, pool MRR@10", "questions", itemgetter("pool_mrr10"), True),
+    ("Chichewa NT acc@1", "bible-nt", itemgetter("acc1"), True),
+)  # fmt: skip
+DECIDING_FIGURES = 3
+OTHER_PROTOCOL = "symmetric"
+
+
+def _protocol_section(encoders: list[dict[str, Any]]) -> list[str]:
+    """Served vs symmetric prefixes for the first encoder measured with both, and whether the
+    measurement supports the served protocol."""
+    encoder = next(
+        (e for e in encoders if OTHER_PROTOCOL in e["tasks"].get("udhr-bitext", {})), None
+    )
+    if encoder is None:
+        return []
+    rows: list[list[str]] = []
+    served_wins: list[str] = []
+    other_wins: list[str] = []
+    for label, task, figure, higher_is_better in PROTOCOL_FIGURES:
+        results = encoder["tasks"].get(task, {})
+        if SERVED not in results or OTHER_PROTOCOL not in results:
+            continue
+        served, other = figure(results[SERVED]), figure(results[OTHER_PROTOCOL])
+        if served is None or other is None:
+            continue
+        better = served >= other if higher_is_better else served <= other
+        (served_wins if better else other_wins).append(label)
+        rows.append([label, pct(served), pct(other), f"{100 * (other - served):+.1f}"])
+    deciding = [label for label, *_ in PROTOCOL_FIGURES[:DECIDING_FIGURES]]
+    supported = all(label in served_wins for label in deciding if label in served_wins + other_wins)
+    verdict = (
+        "The measurement supports the served protocol on all three."
+        if supported
+        else "**The measurement does not support the served protocol** on "
+        + ", ".join(label for label in deciding if label in other_wins)
+        + ": reconsider it."
+    )
+    return [
+        "## Prefix protocol",
+        "",
+        f"{_label(encoder)}: the service encodes queries with `query: ` and stored passages "
+        f"with `passage: ` ({SERVED}); *{OTHER_PROTOCOL}* uses `query: ` on both sides. A "
+        "collection of the service mixes languages, so the choice rests on the figures of a "
+        "mixed-language index: "
+        + "; ".join(deciding)
+        + f" (lower is better for the own-language share). {verdict}",
+        "",
+        *_table(["figure", SERVED, OTHER_PROTOCOL, f"{OTHER_PROTOCOL} minus {SERVED}"], rows),
+        f"{OTHER_PROTOCOL.capitalize()} prefixes do better on: "
+        + ("; ".join(other_wins) or "none")
+        + ". Each protocol has its bias in a mixed-language index: symmetric prefixes pull the"
+        " query's own language up, asymmetric ones English passages (the two pool shares"
+        " above); where every candidate is in one language, neither pull can do harm.",
+        "",
+    ]
+
+
 def write_report(results: dict[str, Any], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(
@@ -335,6 +414,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
             *_codeswitch_section(encoders),
             *_questions_section(encoders),
             *_bible_section(encoders),
+            *_protocol_section(encoders),
             "## Appendix: every evaluated language",
             "",
             *_appendix(encoders),

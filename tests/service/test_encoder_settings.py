@@ -1,0 +1,37 @@
+"""How the settings share the cores out among encoder calls, and size each call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.encoder import OnnxEncoder
+from app.model_card import Variant
+from app.settings import Settings, usable_cores
+
+
+def _threads(encoder: OnnxEncoder) -> int:
+    return int(encoder._session.get_session_options().intra_op_num_threads)
+
+
+def test_the_service_runs_one_single_thread_call_per_core_by_default() -> None:
+    assert Settings().encode_calls == usable_cores()
+    assert Settings(encode_concurrency=3).encode_calls == 3
+
+
+def test_threads_are_the_cores_shared_out_among_concurrent_calls(model_dir: Path) -> None:
+    settings = Settings(models_dir=model_dir.parent, model=model_dir.name)
+    assert _threads(OnnxEncoder.from_settings(settings)) == usable_cores()  # the indexer
+    served = OnnxEncoder.from_settings(settings, concurrent_calls=settings.encode_calls)
+    assert _threads(served) == 1
+    pinned = settings.model_copy(update={"encoder_threads": 3})
+    assert _threads(OnnxEncoder.from_settings(pinned, concurrent_calls=2)) == 3
+
+
+@pytest.mark.parametrize(("variant", "texts_per_call"), [("int8", 1), ("fp32", 32)])
+def test_calls_default_to_one_int8_text_or_32_fp32_texts(
+    model_dir: Path, variant: Variant, texts_per_call: int
+) -> None:
+    settings = Settings(models_dir=model_dir.parent, model=model_dir.name, model_variant=variant)
+    assert OnnxEncoder.from_settings(settings).batch_size == texts_per_call
