@@ -119,11 +119,8 @@ def _pool_section(task: dict[str, Any]) -> list[str]:
         f"Pool: {len(languages['ours'])} languages ({', '.join(languages['ours'])}), {same} as"
         f" committed; {units['ours']} paragraphs per language (committed: {units['theirs']}).",
         "",
-        "| figure | ours | committed | Δ |",
-        "|---|---|---|---|",
+        *_figures_table(comparison["figures"], POOL_FIGURES),
     ]
-    for name, values in comparison["figures"].items():
-        lines.append(_row([POOL_FIGURES.get(name, name), *_cells(values)]))
     lines += ["", "| code | mAP ours | committed | Δ |", "|---|---|---|---|"]
     lines += [_row([row["code"], *_cells(row)]) for row in comparison["map_by_language"]]
     return lines
@@ -164,12 +161,15 @@ def _bible_section(task: dict[str, Any]) -> list[str]:
         f"Verses: {counts['verses']['ours']} (committed: {counts['verses']['theirs']});"
         f" chapters: {counts['chapters']['ours']} (committed: {counts['chapters']['theirs']}).",
         "",
-        "| figure | ours | committed | Δ |",
-        "|---|---|---|---|",
+        *_figures_table(comparison["figures"], BIBLE_FIGURES),
     ]
-    for name, values in comparison["figures"].items():
-        lines.append(_row([BIBLE_FIGURES.get(name, name), *_cells(values)]))
     return lines
+
+
+def _figures_table(figures: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    """One row per compared figure: ours, committed, difference."""
+    rows = [_row([labels.get(name, name), *_cells(values)]) for name, values in figures.items()]
+    return ["| figure | ours | committed | Δ |", "|---|---|---|---|", *rows]
 
 
 Where = Callable[[dict[str, Any]], tuple[float, str, list[str]]]
