@@ -28,7 +28,7 @@ def default_batch_size(variant: Variant) -> int:
     """Texts per onnxruntime call unless configured. int8: one. Dynamic quantisation picks the
     activation scale per call, so texts sharing a call would move each other's vectors (enough
     to flip near-ties between runs); alone, a text's vector depends on nothing else, and on 2
-    cores single-text int8 calls still encode ~2x the passages/s of fp32 (bench)."""
+    cores single-text int8 calls still encode ~2x the verses/s of fp32 (bench)."""
     return 1 if variant == "int8" else 32
 
 

@@ -18,8 +18,8 @@ from app.model_card import Variant
 
 DEFAULT_MODEL = "multilingual-e5-small"
 # Padded tokens per onnxruntime call, besides the text count. Calls this small keep their
-# activations in the CPU's cache: on 2 cores fp32 encodes ~1.9x the verses per second that
-# 32-text calls do, sorted by length as they are (bench: the encode rows).
+# activations in the CPU's cache: with this cap, fp32 at 32 texts per call encodes ~3x the
+# verses per second it did without (bench encode rows: 82 vs 28 passages/s on 2 cores).
 DEFAULT_BATCH_TOKENS = 512
 
 
