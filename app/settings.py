@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # on disk, and rescores the top candidates (2x oversampled) with the originals.
     vector_quantization: Quantization = "none"
     # HNSW beam width of a search: higher finds more of the exact top k, a little slower. 256:
-    # recall@10 0.95 vs 0.91 with the engine's default, for +0.5 ms per search over 154k
+    # recall@10 0.95 vs 0.89 with the engine's default, for +0.2 ms per search over 154k
     # verses (docs/bench/recall.md, `python -m bench.recall`). None: the engine's default.
     search_hnsw_ef: int | None = Field(default=256, ge=1, le=4096)
 
