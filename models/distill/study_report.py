@@ -17,6 +17,13 @@ SPEED_GOAL = 2.0  # x the base model's int8 passages/s
 SEEN_TOLERANCE = 0.01  # UDHR seen macro may trail the base model by 1 point
 
 
+def _steps(row: dict[str, Any]) -> str:
+    """Training steps x batch; `—` for the base model (no recipe)."""
+    if "steps" not in row:
+        return "—"
+    return f"{row['steps']} x {row['batch_size']}" if row["steps"] else "0 (untrained)"
+
+
 def _map(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
@@ -36,8 +43,7 @@ def study_table(rows: list[dict[str, Any]]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        steps = f"{row['steps']} x {row['batch_size']}" if row.get("steps") else "0 (untrained)"
-        steps = steps if "steps" in row else "—"
+        steps = _steps(row)
         data = f"{row['pairs']:,} / {row['languages']}" if "pairs" in row else "—"
         minutes = f"{row['train_minutes']:.1f}" if "train_minutes" in row else "—"
         lines.append(

@@ -55,7 +55,11 @@ class OnnxModelEncoder:
         stat = onnx_file.stat()
         card = self._encoder.card
         # Dynamic int8 vectors depend on the texts sharing a call: the batching is part of them.
-        batching = f"-{self._encoder.batch_size}per-call" if variant == "int8" else ""
+        batching = ""
+        if variant == "int8":
+            batching = f"-{self._encoder.batch_size}per-call"
+            if self._encoder.batch_size > 1:
+                batching += f"-{self._encoder.batch_tokens}tokens"
         self._fingerprint = (
             f"{card.name}-{variant}-{stat.st_size}-{stat.st_mtime_ns}-"
             f"{zlib.crc32((card.query_prefix + '|' + card.passage_prefix).encode()):08x}"

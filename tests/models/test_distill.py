@@ -13,6 +13,7 @@ from transformers import BertModel
 
 from app.encoder import OnnxEncoder
 from app.model_card import CARD_FILE, ModelCard
+from indexer.udhr import fetch_udhr, load_declarations
 from models.data.pairs import ParallelPair
 from models.distill import mix, teacher
 from models.distill.encoding import embed, load_tokenizer
@@ -23,6 +24,7 @@ from models.distill.student import layer_selection
 from models.distill.study import StudyRow, run_study
 from models.distill.study_report import PLOT, goal_checks, write_study_report
 from models.distill.train import CHECKPOINT, batch_indices, distill
+from models.evaluation.udhr_data import aligned_texts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_CACHE = REPO_ROOT / ".cache" / "packages"
@@ -214,6 +216,7 @@ def test_mix_caps_each_source_and_language(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_margins_measure_how_far_the_translation_stands_out(model_dir: Path) -> None:
-    measured = margins(model_dir, "swh")
+    texts = aligned_texts(load_declarations(fetch_udhr(PACKAGE_CACHE)))
+    measured = margins(model_dir, "swh", texts)
     assert measured.mean_wrong < measured.best_wrong < 1
     assert measured.margin > 0 and measured.accuracy > 0.5  # the packaged model reads Swahili
