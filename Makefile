@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODELS_DIR ?= artifacts/models
 # The served model: the packaged multilingual-e5-small, or a distilled student named by its
-# recipe (`make run MODEL=e5-l6-hybrid-long` trains that recipe once, then serves it, with its own
+# recipe (`make run MODEL=e5-l6-hybrid-b64` trains that recipe once, then serves it, with its own
 # data dir so that vectors of two models never share a collection).
 BASE_MODEL := multilingual-e5-small
 MODEL ?= $(BASE_MODEL)
@@ -107,8 +107,8 @@ STUDY_RECIPES ?= recipes/e5-l6-untrained.toml recipes/e5-l4-untrained.toml \
 	recipes/e5-l3-untrained.toml recipes/e5-l6-every2-untrained.toml \
 	recipes/e5-l6-phrases.toml recipes/e5-l6.toml recipes/e5-l6-hybrid.toml \
 	recipes/e5-l6-hybrid-long.toml recipes/e5-l5-hybrid.toml recipes/minilm-l6.toml \
-	recipes/minilm-l6-hybrid.toml
-STUDY_CANDIDATE ?= e5-l6-hybrid-long
+	recipes/minilm-l6-hybrid.toml recipes/e5-l6-hybrid-bf16.toml recipes/e5-l6-hybrid-b64.toml
+STUDY_CANDIDATE ?= e5-l6-hybrid-b64
 study: $(VENV)/.dev-installed ## distillation size study into docs/study/ (hours on 2 cores)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m models study --recipes $(STUDY_RECIPES) --candidate $(STUDY_CANDIDATE)

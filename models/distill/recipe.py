@@ -19,6 +19,11 @@ PROJECTIONS: tuple[Projection, ...] = ("", "least-squares")
 # Fields added after recipes were first hashed: left out of `to_dict` while empty, so a recipe
 # that does not use them keeps its fingerprint (its work folder) and its teacher cache key.
 _OMITTED_WHEN_EMPTY = ("parts", "member", "projection")
+_TRAIN_OMITTED_WHEN_EMPTY = ("bf16",)
+
+
+def _without_empty(data: dict[str, Any], omitted: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v or k not in omitted}
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,7 @@ class TeacherSpec:
         return cls(**{**data, "parts": parts})
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        return {k: v for k, v in data.items() if v or k not in _OMITTED_WHEN_EMPTY}
+        return _without_empty(asdict(self), _OMITTED_WHEN_EMPTY)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class TrainSpec:
     log_every: int = 10
     contrastive_weight: float = 0.0  # > 0 switches on the hybrid-batch in-batch term
     contrastive_temperature: float = 0.05
+    bf16: bool = False  # bfloat16 autocast for the forward passes (fast where the CPU has AMX)
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,11 @@ class Recipe:
         return cls.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "teacher": self.teacher.to_dict()}
+        return {
+            **asdict(self),
+            "teacher": self.teacher.to_dict(),
+            "train": _without_empty(asdict(self.train), _TRAIN_OMITTED_WHEN_EMPTY),
+        }
 
     @property
     def fingerprint(self) -> str:

@@ -37,9 +37,12 @@ ENCODE_BATCH = 64
 SAVE_EVERY = 25  # batches
 
 
-def _encode_e5(spec: TeacherSpec, texts: list[str], max_seq_len: int, progress: Path) -> Embeddings:
+def _encode_e5(
+    spec: TeacherSpec, texts: list[str], max_seq_len: int, progress: Path, bf16: bool = False
+) -> Embeddings:
     """Encodes in length order (batches of similar length pad little). Progress is saved to
-    `progress` every SAVE_EVERY batches, so an interrupted teacher pass resumes too."""
+    `progress` every SAVE_EVERY batches, so an interrupted teacher pass resumes too. `bf16`:
+    bfloat16 autocast (about 3x faster with AMX; the pooled vectors stay float32)."""
     hf_dir = Path(spec.path)
     model = BertModel.from_pretrained(str(hf_dir), add_pooling_layer=False)
     model.eval()  # type: ignore[no-untyped-call]
@@ -51,7 +54,7 @@ def _encode_e5(spec: TeacherSpec, texts: list[str], max_seq_len: int, progress: 
         with np.load(progress) as saved:
             vectors, done = saved["vectors"], int(saved["done"])
         print(f"  resuming at {done}/{len(texts)}", file=sys.stderr, flush=True)
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for batch, start in enumerate(range(done, len(texts), ENCODE_BATCH), start=1):
             rows = order[start : start + ENCODE_BATCH]
             vectors[rows] = embed(model, tokenizer, [texts[i] for i in rows]).numpy()
@@ -95,11 +98,15 @@ def teacher_embeddings(
     max_seq_len: int,
     cache_root: Path,
     package_cache: Path = DEFAULT_CACHE,
+    bf16: bool = False,
 ) -> Embeddings:
-    """Unit vectors of `texts`, computed once per (teacher, max_seq_len, texts). The teacher's
-    own vectors: its projection, if any, is applied by `teacher_targets`."""
+    """Unit vectors of `texts`, computed once per (teacher, max_seq_len, texts, bf16). The
+    teacher's own vectors: its projection, if any, is applied by `teacher_targets`. `bf16`
+    applies to `e5` teachers (a sentence-transformers teacher runs in float32)."""
     spec = dataclasses.replace(spec, projection="")
-    path = cache_root / f"teacher-{_key([spec.to_dict(), max_seq_len, texts])}.npy"
+    bf16 = bf16 and spec.kind == "e5"
+    key = [spec.to_dict(), max_seq_len, texts, *(["bf16"] if bf16 else [])]
+    path = cache_root / f"teacher-{_key(key)}.npy"
 
     def compute() -> Embeddings:
         started = time.perf_counter()
@@ -107,7 +114,7 @@ def teacher_embeddings(
             f"teacher ({spec.kind}) embedding {len(texts)} texts ...", file=sys.stderr, flush=True
         )
         if spec.kind == "e5":
-            vectors = _encode_e5(spec, texts, max_seq_len, path.with_suffix(".progress.npz"))
+            vectors = _encode_e5(spec, texts, max_seq_len, path.with_suffix(".progress.npz"), bf16)
         else:
             vectors = _encode_sentence_transformers(spec, texts, max_seq_len, package_cache)
         elapsed = time.perf_counter() - started
@@ -125,6 +132,7 @@ def teacher_targets(
     cache_root: Path,
     package_cache: Path = DEFAULT_CACHE,
     init_hf: Path | None = None,
+    bf16: bool = False,
 ) -> Embeddings:
     """The unit vectors the student is trained towards, row i for (prefixes[i], english[i]).
     With a least-squares projection, `init_hf` is the student's init model (an `e5` folder):
@@ -132,7 +140,7 @@ def teacher_targets(
 
     def embeddings(teacher: TeacherSpec) -> Embeddings:
         inputs = teacher_inputs(teacher, english, prefixes)
-        return teacher_embeddings(teacher, inputs, max_seq_len, cache_root, package_cache)
+        return teacher_embeddings(teacher, inputs, max_seq_len, cache_root, package_cache, bf16)
 
     if not spec.projection:
         return embeddings(spec)
@@ -140,6 +148,7 @@ def teacher_targets(
         raise ValueError(f"teacher.projection {spec.projection!r} needs the student's init")
     init = TeacherSpec(kind="e5", path=str(init_hf))
     inputs = [spec.to_dict(), init.to_dict(), max_seq_len, english, prefixes]
+    inputs += ["bf16"] if bf16 else []
     path = cache_root / f"projected-{_key(inputs)}.npy"
 
     def compute() -> Embeddings:

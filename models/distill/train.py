@@ -21,7 +21,7 @@ from transformers import BertModel
 
 from indexer.registry import DEFAULT_CACHE
 from models.build import HF_DIR, TOKENIZER_FILE
-from models.distill.encoding import embed, load_tokenizer
+from models.distill.encoding import embed_by_length, load_tokenizer
 from models.distill.mix import DataMix, build_mix
 from models.distill.objective import hybrid_batch_loss, mse_loss
 from models.distill.recipe import Recipe
@@ -152,24 +152,24 @@ def distill(
         rows = batch_indices(len(mix.pairs), train.batch_size, recipe.seed, state.step)
         pairs = [mix.pairs[i] for i in rows]
         prefixes = [mix.prefixes[i] for i in rows]
-        vectors = embed(
+        vectors = embed_by_length(
             student,
             tokenizer,
             [p + x.en for p, x in zip(prefixes, pairs, strict=True)]
             + [p + x.xx for p, x in zip(prefixes, pairs, strict=True)],
+            train.bf16,
         )
         student_en, student_xx = vectors[: len(rows)], vectors[len(rows) :]
         assert targets is not None  # steps > 0 here
-        mse = mse_loss(student_en, student_xx, targets[rows])
-        loss = mse
-        losses = {"mse": mse.item()}
+        loss = mse_loss(student_en, student_xx, targets[rows])
+        losses = {"mse": loss.item()}
         if train.contrastive_weight > 0:
             english = [x.en for x in pairs]
             same = torch.tensor([[a == b for b in english] for a in english])
             contrastive = hybrid_batch_loss(
                 student_en, student_xx, same, train.contrastive_temperature
             )
-            loss = mse + train.contrastive_weight * contrastive
+            loss = loss + train.contrastive_weight * contrastive
             losses["contrastive"] = contrastive.item()
         optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
@@ -205,6 +205,7 @@ def _teacher_targets(
             work_root / "teacher",
             package_cache,
             init_hf=Path(recipe.student.init) / HF_DIR,
+            bf16=recipe.train.bf16,
         )
     )
 

@@ -16,11 +16,16 @@ from app.model_card import CARD_FILE, ModelCard
 from indexer.udhr import fetch_udhr, load_declarations
 from models.data.pairs import ParallelPair
 from models.distill import mix, teacher
-from models.distill.encoding import embed, load_tokenizer
+from models.distill.encoding import (
+    embed,
+    embed_by_length,
+    length_groups,
+    load_tokenizer,
+)
 from models.distill.margins import margins
 from models.distill.pipeline import distill_and_export
-from models.distill.recipe import DataSpec, Recipe
-from models.distill.student import layer_selection
+from models.distill.recipe import DataSpec, Recipe, TeacherSpec
+from models.distill.student import layer_selection, load_student
 from models.distill.study import StudyRow, run_study
 from models.distill.study_report import PLOT, goal_checks, write_study_report
 from models.distill.train import CHECKPOINT, batch_indices, distill
@@ -220,3 +225,45 @@ def test_margins_measure_how_far_the_translation_stands_out(model_dir: Path) -> 
     measured = margins(model_dir, "swh", texts)
     assert measured.mean_wrong < measured.best_wrong < 1
     assert measured.margin > 0 and measured.accuracy > 0.5  # the packaged model reads Swahili
+
+
+def test_length_groups_pool_like_one_padded_batch(model_dir: Path, sentences: list[str]) -> None:
+    """Splitting a batch by length changes the padding, not the vectors or their order."""
+    student = load_student(model_dir, [0, 1], dropout=0.0).eval()
+    tokenizer = load_tokenizer(model_dir / "tokenizer.json", 64)
+    texts = ["query: " + s for s in sentences[:12]] + ["x", "a much longer one " * 3]
+    batches = length_groups(tokenizer, texts)
+    assert sorted(row for b in batches for row in b.rows) == list(range(len(texts)))
+    assert max(b.ids.shape[1] for b in batches[:-1]) < batches[-1].ids.shape[1]
+    with torch.inference_mode():
+        grouped = embed_by_length(student, tokenizer, texts)
+        together = embed(student, tokenizer, texts)
+    torch.testing.assert_close(grouped, together, atol=1e-5, rtol=1e-4)
+
+
+def test_bf16_recipe_trains_and_records_the_switch(model_dir: Path, tmp_path: Path) -> None:
+    """bfloat16 autocast (student loop and e5 teacher pass) still lowers the loss."""
+    recipe = _tiny_recipe(model_dir)
+    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, bf16=True))
+    history = distill(recipe, tmp_path / "work", PACKAGE_CACHE).state.history
+    assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+    assert recipe.to_dict()["train"]["bf16"] is True
+
+
+def test_recipes_without_the_new_fields_keep_their_fingerprint(model_dir: Path) -> None:
+    """Fields added later are left out of the hash while unused: old work folders stay valid."""
+    recipe = _tiny_recipe(model_dir)
+    assert "bf16" not in recipe.to_dict()["train"]
+    assert Recipe.load(REPO_ROOT / "recipes" / "e5-l6-hybrid.toml").fingerprint == "426f3c907cb8"
+
+
+def test_bf16_teacher_pass_is_close_to_float32_and_cached_apart(
+    model_dir: Path, sentences: list[str], tmp_path: Path
+) -> None:
+    spec = TeacherSpec(kind="e5", path=str(model_dir / "hf"))
+    texts = ["passage: " + s for s in sentences]
+    full = teacher.teacher_embeddings(spec, texts, 64, tmp_path)
+    half = teacher.teacher_embeddings(spec, texts, 64, tmp_path, bf16=True)
+    assert len(list(tmp_path.glob("teacher-*.npy"))) == 2
+    cosines = np.sum(full * half, axis=1)
+    assert cosines.min() > 0.99 and not np.array_equal(full, half)
