@@ -39,7 +39,7 @@ def embed(model: BertModel, tokenizer: Tokenizer, texts: list[str]) -> torch.Ten
     return mean_pool(hidden.float(), mask)  # float32 pooling under a bf16 autocast too
 
 
-LENGTH_GROUPS = 2  # a training batch mixes phrases and sentences: two groups halve the padding
+LENGTH_GROUPS = 2  # a training batch mixes phrases and sentences: the short ones pad less
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,13 @@ def length_groups(
 ) -> list[TokenBatch]:
     """`texts` in `groups` batches by length, each padded only to its own longest text."""
     encodings = tokenizer.encode_batch(texts)
-    order = sorted(range(len(texts)), key=lambda i: (sum(encodings[i].attention_mask), i))
+    lengths = [sum(e.attention_mask) for e in encodings]
+    order = sorted(range(len(texts)), key=lambda i: (lengths[i], i))
     size = -(-len(texts) // groups)
     batches = []
     for start in range(0, len(texts), size):
         rows = order[start : start + size]
-        width = max(sum(encodings[i].attention_mask) for i in rows)
+        width = lengths[rows[-1]]  # rows are sorted by length
         ids = torch.tensor([encodings[i].ids[:width] for i in rows], dtype=torch.long)
         mask = torch.tensor([encodings[i].attention_mask[:width] for i in rows], dtype=torch.long)
         batches.append(TokenBatch(rows, ids, mask))
