@@ -102,13 +102,16 @@ eval: $(VENV)/.dev-installed model ## evaluation report into docs/eval/ (see EVA
 
 # The distillation size study: every student below (trained where no export of its recipe
 # exists: 6-25 min per trained recipe on 2 cores), evaluated beside the packaged model
-# in one run; docs/study/ (README, JSON, plot). STUDY_CANDIDATE is checked against the goals.
+# in one run; docs/study/ (README, JSON, plot). STUDY_CANDIDATE: the students checked against
+# the goals.
 STUDY_RECIPES ?= recipes/e5-l6-untrained.toml recipes/e5-l4-untrained.toml \
 	recipes/e5-l3-untrained.toml recipes/e5-l6-every2-untrained.toml \
 	recipes/e5-l6-phrases.toml recipes/e5-l6.toml recipes/e5-l6-hybrid.toml \
 	recipes/e5-l6-hybrid-long.toml recipes/e5-l5-hybrid.toml recipes/minilm-l6.toml \
-	recipes/minilm-l6-hybrid.toml recipes/e5-l6-hybrid-bf16.toml recipes/e5-l6-hybrid-b64.toml
-STUDY_CANDIDATE ?= e5-l6-hybrid-b64
+	recipes/minilm-l6-hybrid.toml recipes/e5-l6-hybrid-bf16.toml recipes/e5-l6-hybrid-b64.toml \
+	recipes/mpnet-l6-hybrid-b64.toml recipes/e5-l4-hybrid-b64.toml recipes/e5-l3-hybrid-b64.toml \
+	recipes/e5-l12-hybrid-b64.toml recipes/e5-l12-hybrid-200.toml
+STUDY_CANDIDATE ?= e5-l12-hybrid-200 e5-l6-hybrid-b64
 study: $(VENV)/.dev-installed ## distillation size study into docs/study/ (hours on 2 cores)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m models study --recipes $(STUDY_RECIPES) --candidate $(STUDY_CANDIDATE)

@@ -1,7 +1,7 @@
 """Command line: `python -m models build [--out DIR] [--force]`,
 `python -m models data --table docs/data.md`, `python -m models distill --recipe FILE`,
 `python -m models evaluate --model NAME_OR_PATH [--baselines] [--languages N|all]`,
-`python -m models study --recipes FILE... [--candidate NAME]`."""
+`python -m models study --recipes FILE... [--candidate NAME...]`."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     study.add_argument("--recipes", type=Path, nargs="+", required=True, help="recipe files")
     study.add_argument("--languages", default="22", help="UDHR languages: N or 'all'")
     study.add_argument("--out", type=Path, default=Path("docs/study"), help="report folder")
-    study.add_argument("--candidate", default=None, help="student checked against the goals")
+    study.add_argument(
+        "--candidate", nargs="+", default=[], help="students checked against the goals"
+    )
     evaluate = commands.add_parser(
         "evaluate", help="held-out retrieval benchmark: writes docs/eval/ (see --help)"
     )

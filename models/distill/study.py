@@ -107,6 +107,7 @@ def _training(card: ModelCard) -> dict[str, Any]:
         "steps": recipe["train"]["steps"],
         "batch_size": recipe["train"]["batch_size"],
         "contrastive_weight": recipe["train"]["contrastive_weight"],
+        "bf16": recipe["train"].get("bf16", False),
         "pairs": card.extra["data"]["pairs"],
         "languages": card.extra["data"]["languages"],
         "train_minutes": round(training.get("train_seconds", 0.0) / 60, 1),
@@ -192,7 +193,7 @@ def write_results(results: dict[str, Any], out_dir: Path) -> Path:
 
 
 def main(
-    recipe_files: Sequence[Path], languages: str, out_dir: Path, candidate: str | None
+    recipe_files: Sequence[Path], languages: str, out_dir: Path, candidates: Sequence[str]
 ) -> None:
     from models.distill.study_report import write_study_report
 
@@ -204,4 +205,4 @@ def main(
     languages_wanted = None if languages == "all" else int(languages)
     results = {"command": command, **run_study(rows, languages_wanted, log=log, command=command)}
     write_results(results, out_dir)
-    print(f"wrote {write_study_report(results, out_dir, candidate)}")
+    print(f"wrote {write_study_report(results, out_dir, candidates)}")

@@ -75,15 +75,18 @@ def sentence_transformers_root(spec: TeacherSpec, cache_dir: Path = DEFAULT_CACH
 
 
 def _encode_sentence_transformers(
-    spec: TeacherSpec, texts: list[str], max_seq_len: int, cache_dir: Path
+    spec: TeacherSpec, texts: list[str], max_seq_len: int, cache_dir: Path, bf16: bool = False
 ) -> Embeddings:
     from sentence_transformers import SentenceTransformer
 
     root = sentence_transformers_root(spec, cache_dir)
     model = SentenceTransformer(str(root / spec.model_subdir), device="cpu")
     model.max_seq_length = max_seq_len
-    vectors = model.encode(texts, batch_size=ENCODE_BATCH, normalize_embeddings=True)
-    return np.asarray(vectors, dtype=np.float32)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        vectors = model.encode(
+            texts, batch_size=ENCODE_BATCH, normalize_embeddings=True, convert_to_tensor=True
+        )
+    return vectors.float().numpy()
 
 
 def teacher_inputs(spec: TeacherSpec, english: list[str], prefixes: list[str]) -> list[str]:
@@ -101,10 +104,8 @@ def teacher_embeddings(
     bf16: bool = False,
 ) -> Embeddings:
     """Unit vectors of `texts`, computed once per (teacher, max_seq_len, texts, bf16). The
-    teacher's own vectors: its projection, if any, is applied by `teacher_targets`. `bf16`
-    applies to `e5` teachers (a sentence-transformers teacher runs in float32)."""
+    teacher's own vectors: its projection, if any, is applied by `teacher_targets`."""
     spec = dataclasses.replace(spec, projection="")
-    bf16 = bf16 and spec.kind == "e5"
     key = [spec.to_dict(), max_seq_len, texts, *(["bf16"] if bf16 else [])]
     path = cache_root / f"teacher-{_key(key)}.npy"
 
@@ -116,7 +117,7 @@ def teacher_embeddings(
         if spec.kind == "e5":
             vectors = _encode_e5(spec, texts, max_seq_len, path.with_suffix(".progress.npz"), bf16)
         else:
-            vectors = _encode_sentence_transformers(spec, texts, max_seq_len, package_cache)
+            vectors = _encode_sentence_transformers(spec, texts, max_seq_len, package_cache, bf16)
         elapsed = time.perf_counter() - started
         print(f"  {elapsed:.1f}s ({len(texts) / elapsed:.0f} texts/s)", file=sys.stderr, flush=True)
         return vectors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ from models.distill.pipeline import distill_and_export
 from models.distill.recipe import DataSpec, Recipe, TeacherSpec
 from models.distill.student import layer_selection, load_student
 from models.distill.study import StudyRow, run_study
-from models.distill.study_report import PLOT, goal_checks, write_study_report
+from models.distill.study_report import PLOT, goal_checks, study_table, write_study_report
 from models.distill.train import CHECKPOINT, batch_indices, distill
 from models.evaluation.udhr_data import aligned_texts
 
@@ -169,6 +170,7 @@ def test_study_sets_students_beside_the_base_model(
     base, tiny = results["rows"]
     assert (base["layers"], tiny["layers"]) == (12, 2)
     assert tiny["steps"] == recipe.train.steps and "steps" not in base
+    assert tiny["bf16"] is recipe.train.bf16
     assert 0 <= tiny["udhr_all"] < base["udhr_all"] <= 1  # 12 steps do not make a 2-layer model
     assert tiny["encode_passages_per_s"] > base["encode_passages_per_s"] > 0
     assert tiny["pool_map"] is None  # a task not run is reported as missing, not as zero
@@ -177,10 +179,11 @@ def test_study_sets_students_beside_the_base_model(
     assert card["evaluation"]["udhr_bitext_acc1"]["all"]["mean"] == tiny["udhr_all"]
     assert (model_dir / CARD_FILE).read_bytes() == base_card  # the base keeps its own
     results["command"] = "python -m models study --recipes recipes/tiny-l2.toml"
-    readme = write_study_report(results, tmp_path / "study", candidate=recipe.name)
+    readme = write_study_report(results, tmp_path / "study", [recipe.name, "not-in-the-study"])
     text = readme.read_text()
     assert f"| {recipe.name} | 2 |" in text and "python -m models distill --recipe" in text
     assert "| encode >= 2x the base int8 | yes |" in text
+    assert f"## Goals for {recipe.name}" in text and "not-in-the-study" not in text
     assert (tmp_path / "study" / PLOT).stat().st_size > 0
 
 
@@ -201,6 +204,28 @@ def test_goal_checks_compare_with_the_base_row() -> None:
         "pool mAP > base": True,
         "Chichewa NT acc@1 > base": False,
     }
+
+
+def test_study_table_says_which_rows_ran_in_bf16() -> None:
+    figures = {"udhr_all": 0.5, "udhr_seen": 0.6, "udhr_unseen": 0.4, "pool_map": 0.2}
+    base = {"name": "base", "layers": 12, "encode_passages_per_s": 100.0, "nt_acc1": 0.5}
+    student = base | {
+        "name": "student",
+        "layers": 6,
+        "teacher": "multilingual-e5-small",
+        "contrastive_weight": 0.01,
+        "steps": 400,
+        "batch_size": 64,
+        "pairs": 32290,
+        "languages": 326,
+        "train_minutes": 8.3,
+        "encode_passages_per_s": 200.0,
+    }
+    older = student | {"name": "older"}  # results.json rows from before the switch: no key
+    lines = study_table([base | figures, student | figures | {"bf16": True}, older | figures])
+    assert "| student | 6 | multilingual-e5-small, hybrid 0.01, bf16 | 400 x 64 |" in lines[3]
+    assert "| older | 6 | multilingual-e5-small, hybrid 0.01 | 400 x 64 |" in lines[4]
+    assert "| 2.00 |" in lines[3]
 
 
 def test_mix_caps_each_source_and_language(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,3 +292,43 @@ def test_bf16_teacher_pass_is_close_to_float32_and_cached_apart(
     assert len(list(tmp_path.glob("teacher-*.npy"))) == 2
     cosines = np.sum(full * half, axis=1)
     assert cosines.min() > 0.99 and not np.array_equal(full, half)
+
+
+def test_bf16_sentence_transformers_pass_is_close_to_float32_and_cached_apart(
+    model_dir: Path, sentences: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sentence-transformers path (here loading the built model's `hf/` folder, mean pooled)
+    in bf16 too: close to its float32 vectors, cached under its own key."""
+    monkeypatch.setattr(teacher, "sentence_transformers_root", lambda *_: model_dir)
+    spec = TeacherSpec(kind="sentence-transformers", package="p", model_subdir="hf")
+    full = teacher.teacher_embeddings(spec, sentences, 64, tmp_path)
+    half = teacher.teacher_embeddings(spec, sentences, 64, tmp_path, bf16=True)
+    assert full.dtype == half.dtype == np.float32
+    assert len(list(tmp_path.glob("teacher-*.npy"))) == 2
+    cosines = np.sum(full * half, axis=1)
+    assert cosines.min() > 0.99 and not np.array_equal(full, half)
+
+
+@pytest.mark.parametrize(
+    ("name", "changed"),
+    [
+        ("e5-l12-hybrid-b64", {"student": {"layers": "first:12"}}),
+        ("e5-l4-hybrid-b64", {"student": {"layers": "first:4"}}),
+        ("e5-l3-hybrid-b64", {"student": {"layers": "first:3"}}),
+        ("e5-l12-hybrid-200", {"student": {"layers": "first:12"}, "train": {"steps": 200}}),
+        (
+            "mpnet-l6-hybrid-b64",
+            {"teacher": Recipe.load(REPO_ROOT / "recipes" / "mpnet-l6.toml").teacher.to_dict()},
+        ),
+    ],
+)
+def test_study_variants_change_only_their_named_fields(name: str, changed: dict[str, Any]) -> None:
+    """The study's variants of e5-l6-hybrid-b64 differ from it where their names say, nowhere
+    else (a row compares one change)."""
+    candidate = Recipe.load(REPO_ROOT / "recipes" / "e5-l6-hybrid-b64.toml").to_dict()
+    variant = Recipe.load(REPO_ROOT / "recipes" / f"{name}.toml").to_dict()
+    assert variant["name"] == name
+    for section, fields in changed.items():
+        assert variant[section] == candidate[section] | fields
+    same = set(candidate) - set(changed) - {"name", "description"}
+    assert {key: variant[key] for key in same} == {key: candidate[key] for key in same}
