@@ -317,14 +317,21 @@ def test_bf16_sentence_transformers_pass_is_close_to_float32_and_cached_apart(
         ("e5-l3-hybrid-b64", {"student": {"layers": "first:3"}}),
         ("e5-l12-hybrid-200", {"student": {"layers": "first:12"}, "train": {"steps": 200}}),
         (
+            "e5-l6-from-l12-200",
+            {
+                "teacher": {"path": "artifacts/models/e5-l12-hybrid-200/hf"},
+                "student": {"init": "artifacts/models/e5-l12-hybrid-200"},
+            },
+        ),
+        (
             "mpnet-l6-hybrid-b64",
             {"teacher": Recipe.load(REPO_ROOT / "recipes" / "mpnet-l6.toml").teacher.to_dict()},
         ),
     ],
 )
 def test_study_variants_change_only_their_named_fields(name: str, changed: dict[str, Any]) -> None:
-    """The study's variants of e5-l6-hybrid-b64 differ from it where their names say, nowhere
-    else (a row compares one change)."""
+    """Variants of e5-l6-hybrid-b64 (study rows, the two-stage recipe) differ from it where
+    their names say, nowhere else (a row compares one change)."""
     candidate = Recipe.load(REPO_ROOT / "recipes" / "e5-l6-hybrid-b64.toml").to_dict()
     variant = Recipe.load(REPO_ROOT / "recipes" / f"{name}.toml").to_dict()
     assert variant["name"] == name
