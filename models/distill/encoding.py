@@ -32,6 +32,12 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(pooled, dim=-1)
 
 
+def bf16_autocast(enabled: bool) -> torch.autocast:
+    """The `train.bf16` switch: bfloat16 autocast on the CPU for model passes (student loop,
+    teacher passes); a no-op context when off."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+
+
 def embed(model: BertModel, tokenizer: Tokenizer, texts: list[str]) -> torch.Tensor:
     """(len(texts), hidden) unit vectors; gradients flow when the caller allows them."""
     ids, mask = batch_inputs(tokenizer, texts)
@@ -75,7 +81,7 @@ def embed_by_length(
     """`embed` of `texts` run as `length_groups` (less padding), vectors in the given order.
     `bf16`: bfloat16 autocast for the model; the pooling stays float32."""
     batches = length_groups(tokenizer, texts)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with bf16_autocast(bf16):
         states = [model(input_ids=b.ids, attention_mask=b.mask).last_hidden_state for b in batches]
     vectors = torch.cat(
         [mean_pool(h.float(), b.mask) for h, b in zip(states, batches, strict=True)]

@@ -28,7 +28,7 @@ from transformers import BertModel
 from indexer.registry import DEFAULT_CACHE, PackagePin
 from models.build import TOKENIZER_FILE
 from models.data.packages import pypi_package, split_zip_package
-from models.distill.encoding import embed, load_tokenizer
+from models.distill.encoding import bf16_autocast, embed, load_tokenizer
 from models.distill.recipe import TeacherSpec
 
 Embeddings = npt.NDArray[np.float32]
@@ -54,7 +54,7 @@ def _encode_e5(
         with np.load(progress) as saved:
             vectors, done = saved["vectors"], int(saved["done"])
         print(f"  resuming at {done}/{len(texts)}", file=sys.stderr, flush=True)
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.inference_mode(), bf16_autocast(bf16):
         for batch, start in enumerate(range(done, len(texts), ENCODE_BATCH), start=1):
             rows = order[start : start + ENCODE_BATCH]
             vectors[rows] = embed(model, tokenizer, [texts[i] for i in rows]).numpy()
@@ -82,7 +82,7 @@ def _encode_sentence_transformers(
     root = sentence_transformers_root(spec, cache_dir)
     model = SentenceTransformer(str(root / spec.model_subdir), device="cpu")
     model.max_seq_length = max_seq_len
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with bf16_autocast(bf16):
         vectors = model.encode(
             texts, batch_size=ENCODE_BATCH, normalize_embeddings=True, convert_to_tensor=True
         )

@@ -25,7 +25,7 @@ from models.distill.encoding import (
 )
 from models.distill.margins import margins
 from models.distill.pipeline import distill_and_export
-from models.distill.recipe import DataSpec, Recipe, TeacherSpec
+from models.distill.recipe import DataSpec, Recipe, TeacherKind, TeacherSpec
 from models.distill.student import layer_selection, load_student
 from models.distill.study import StudyRow, run_study
 from models.distill.study_report import PLOT, goal_checks, study_table, write_study_report
@@ -282,27 +282,21 @@ def test_recipes_without_the_new_fields_keep_their_fingerprint(model_dir: Path) 
     assert Recipe.load(REPO_ROOT / "recipes" / "e5-l6-hybrid.toml").fingerprint == "426f3c907cb8"
 
 
+@pytest.mark.parametrize("kind", ["e5", "sentence-transformers"])
 def test_bf16_teacher_pass_is_close_to_float32_and_cached_apart(
-    model_dir: Path, sentences: list[str], tmp_path: Path
+    kind: TeacherKind,
+    model_dir: Path,
+    sentences: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    spec = TeacherSpec(kind="e5", path=str(model_dir / "hf"))
+    """Both teacher paths in bf16 (the sentence-transformers one loading the built model's
+    `hf/` folder, mean pooled): close to their float32 vectors, cached under their own key."""
+    monkeypatch.setattr(teacher, "sentence_transformers_root", lambda *_: model_dir)
+    spec = TeacherSpec(kind=kind, path=str(model_dir / "hf"), package="p", model_subdir="hf")
     texts = ["passage: " + s for s in sentences]
     full = teacher.teacher_embeddings(spec, texts, 64, tmp_path)
     half = teacher.teacher_embeddings(spec, texts, 64, tmp_path, bf16=True)
-    assert len(list(tmp_path.glob("teacher-*.npy"))) == 2
-    cosines = np.sum(full * half, axis=1)
-    assert cosines.min() > 0.99 and not np.array_equal(full, half)
-
-
-def test_bf16_sentence_transformers_pass_is_close_to_float32_and_cached_apart(
-    model_dir: Path, sentences: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The sentence-transformers path (here loading the built model's `hf/` folder, mean pooled)
-    in bf16 too: close to its float32 vectors, cached under its own key."""
-    monkeypatch.setattr(teacher, "sentence_transformers_root", lambda *_: model_dir)
-    spec = TeacherSpec(kind="sentence-transformers", package="p", model_subdir="hf")
-    full = teacher.teacher_embeddings(spec, sentences, 64, tmp_path)
-    half = teacher.teacher_embeddings(spec, sentences, 64, tmp_path, bf16=True)
     assert full.dtype == half.dtype == np.float32
     assert len(list(tmp_path.glob("teacher-*.npy"))) == 2
     cosines = np.sum(full * half, axis=1)
