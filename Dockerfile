@@ -39,6 +39,9 @@ COPY app /app/app
 COPY indexer /app/indexer
 COPY models /app/models
 RUN pip install --no-cache-dir --no-deps .
+# The committed evaluation (`make eval`): the build copies its per-language figures into the
+# card when they were measured on this very model, for `GET /v1/languages` and the demo page.
+COPY docs/eval/results.json /app/docs/eval/results.json
 # The transformers checkpoint (hf/) is for training and torch tests: serving reads the card,
 # tokenizer.json and the ONNX files, so it stays behind (465 MB).
 RUN python -m models build --out /app/artifacts/models \

@@ -146,20 +146,19 @@ def _swap_into_place(staging: Path, model_dir: Path) -> None:
 
 
 def attach_published_evaluation(model_dir: Path, results: Path = PUBLISHED_EVALUATION) -> bool:
-    """Copy the committed evaluation (`docs/eval/results.json`) into the card when it was
-    measured on this very build (same name, builder and source checksums), so the figures that
-    `GET /v1/languages` serves travel with the model without re-running the evaluation."""
+    """Copy the committed evaluation (`docs/eval/results.json`) into the card when it measured
+    this very model (same name, builder, source checksums and recipe: the model under
+    evaluation or the packaged baseline beside it), so the figures that `GET /v1/languages`
+    serves travel with the model without re-running the evaluation."""
     if not results.is_file():
         return False
     published = json.loads(results.read_text(encoding="utf-8"))
     card = ModelCard.load(model_dir)
-    if published.get("model_identity") != model_identity(card):
-        return False
-    if card.extra.get("evaluation", {}).get("command") == published["command"]:
-        return True  # already there
-    evaluated = card_evaluation(published)
+    evaluated = card_evaluation(published, model_identity(card))
     if evaluated is None:
         return False
+    if card.extra.get("evaluation") == evaluated[0]:
+        return True  # already there
     write_card_evaluation(model_dir, *evaluated)
     print(f"attached the published evaluation ({results}) to {model_dir}", file=sys.stderr)
     return True

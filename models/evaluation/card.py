@@ -8,30 +8,40 @@ import os
 from pathlib import Path
 from typing import Any
 
-from app.model_card import CARD_FILE, ModelCard
+from app.model_card import CARD_FILE, ModelCard, Variant
+from app.settings import Settings
 
 # The prefix protocol the service uses (query: / passage:), as named in the results.
 SERVED_PROTOCOL = "asymmetric"
+# The ONNX variant the service loads unless told otherwise: the card describes that one.
+SERVED_VARIANT: Variant = Settings.model_fields["model_variant"].default
 
 
 def model_identity(card: ModelCard) -> dict[str, Any]:
-    """What makes two builds the same model: name, builder and the sha256 of every source.
-    (File times and paths differ between machines; these do not.)"""
+    """What makes two builds the same model: name, builder, the sha256 of every source and, for
+    a distilled student, its recipe's fingerprint. (File times and paths differ between
+    machines; these do not.)"""
     return {
         "name": card.name,
         "builder": card.extra.get("builder"),
         "sources": sorted(source.sha256 for source in card.sources),
+        "recipe": card.extra.get("recipe_fingerprint"),
     }
 
 
 def card_evaluation(
-    results: dict[str, Any],
+    results: dict[str, Any], identity: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
-    """(`extra["evaluation"]`, `extra["languages"]`) from a results document: the served
-    variant (fp32) when it was evaluated, else the model's first variant. None without the
-    UDHR bitext task."""
-    models = [e for e in results["encoders"] if e["role"] == "model"]
-    entry = next((e for e in models if e["variant"] == "fp32"), models[0] if models else None)
+    """(`extra["evaluation"]`, `extra["languages"]`) from a results document, for the model
+    under evaluation or, given an identity, for the ONNX model of that identity (a baseline
+    too): its served variant when it was evaluated, else its first. None without such a model
+    or without the UDHR bitext task."""
+    if identity is None:
+        entries = [e for e in results["encoders"] if e["role"] == "model"]
+    else:
+        entries = [e for e in results["encoders"] if e.get("model_identity") == identity]
+    served = next((e for e in entries if e["variant"] == SERVED_VARIANT), None)
+    entry = served or (entries[0] if entries else None)
     if entry is None or "udhr-bitext" not in entry["tasks"]:
         return None
     bitext = entry["tasks"]["udhr-bitext"][SERVED_PROTOCOL]

@@ -7,8 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from app.model_card import ModelCard
-from models.evaluation.card import card_evaluation, model_identity, write_card_evaluation
+from models.evaluation.card import card_evaluation, write_card_evaluation
 from models.evaluation.report import write_report
 from models.evaluation.suite import RunConfig, run_suite
 
@@ -29,7 +28,6 @@ def run(args: argparse.Namespace) -> int:
         command=command.strip(),
     )
     results = run_suite(config, log=lambda line: print(line, file=sys.stderr, flush=True))
-    results["model_identity"] = model_identity(ModelCard.load(Path(results["model_dir"])))
     readme = write_report(results, args.out)
     print(f"wrote {readme}")
     if args.write_card:

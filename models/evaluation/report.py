@@ -12,6 +12,7 @@ from typing import Any
 
 from models.evaluation.card import SERVED_PROTOCOL
 from models.evaluation.plots import plot_bitext_by_language, plot_macro_bars
+from models.evaluation.side_by_side import goal_table, row_figures
 from models.evaluation.udhr_data import LOW_RESOURCE_LANGUAGES
 
 # The protocol the service uses: query: for queries, passage: for passages.
@@ -345,6 +346,31 @@ def _protocol_section(encoders: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def _goals_section(results: dict[str, Any]) -> list[str]:
+    """The distillation goals, when a student was evaluated beside the packaged model."""
+    side_by_side = results.get("side_by_side")
+    int8 = {e["role"]: e for e in results["encoders"] if e.get("variant") == "int8"}
+    if side_by_side is None or not {"model", "baseline"} <= int8.keys():
+        return []
+    speeds = side_by_side["passages_per_s"]
+    rows = {
+        role: {**row_figures(int8[role]), "encode_passages_per_s": speeds[role]}
+        for role in ("model", "baseline")
+    }
+    return [
+        f"## Distillation goals: {int8['model']['name']} vs {int8['baseline']['name']}",
+        "",
+        "The served variant (int8) and protocol of both models in this run: UDHR macro "
+        "accuracy (mean of both directions) over the evaluated languages, the multilingual "
+        "pool's mAP, Chichewa New Testament verses → English acc@1. Speed: passages/s on the "
+        f"same {side_by_side['texts']} UDHR paragraphs, the two models taking turns, best of "
+        f"{side_by_side['rounds']} rounds ({speeds['model']:.1f} vs {speeds['baseline']:.1f}).",
+        "",
+        *goal_table(rows["baseline"], rows["model"]),
+        "",
+    ]
+
+
 def write_report(results: dict[str, Any], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(
@@ -365,6 +391,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
         f"load average {results['load_average_at_start']} when the run started), measured in "
         "the same run: compare rows, not absolute values.",
         "",
+        *_goals_section(results),
         "## UDHR bitext retrieval (paragraph level)",
         "",
         "Each paragraph retrieves its translation among all paragraphs of the other side. "

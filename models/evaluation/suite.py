@@ -17,11 +17,13 @@ from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE, DEFAULT_TASKS, 
 from models.evaluation.bible_nt import bible_scores, new_testament_pairs
 from models.evaluation.bitext import bitext_scores, macro_averages
 from models.evaluation.cache import CachedEncoder, measure_throughput
+from models.evaluation.card import model_identity
 from models.evaluation.codeswitch import codeswitch_scores
 from models.evaluation.encoders import BASELINE_NAMES, EvalEncoder, OnnxModelEncoder, baseline
 from models.evaluation.pool import pool_languages, pool_scores
 from models.evaluation.protocols import protocols_for
 from models.evaluation.questions import load_questions, question_scores
+from models.evaluation.side_by_side import SPEED_ROUNDS, SPEED_TEXTS, encode_speeds
 from models.evaluation.udhr_data import AlignedText, aligned_texts, evaluation_order
 
 BASELINE_MODEL = "multilingual-e5-small"
@@ -162,6 +164,9 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
             "fingerprint": inner.fingerprint,
             "variant": spec.variant,
             "model_dir": str(spec.model_dir) if spec.model_dir else None,
+            "model_identity": (
+                model_identity(ModelCard.load(spec.model_dir)) if spec.model_dir else None
+            ),
             "throughput_texts_per_s": round(measure_throughput(inner, sample), 1),
             "tasks": {},
         }
@@ -196,4 +201,16 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
                 p.name: bible_scores(cached, verses, p) for p in protocols
             }
         results["encoders"].append(entry)
+    if baseline_dir is not None and baseline_dir.resolve() != model_dir.resolve():
+        log("encode speed of the model and the packaged model, side by side (int8)")
+        results["side_by_side"] = {
+            "variant": "int8",
+            "texts": SPEED_TEXTS,
+            "rounds": SPEED_ROUNDS,
+            "passages_per_s": encode_speeds(
+                {"model": model_dir, "baseline": baseline_dir},
+                "int8",
+                throughput_sample(texts, codes, SPEED_TEXTS),
+            ),
+        }
     return results

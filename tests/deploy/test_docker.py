@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from models.build import PUBLISHED_EVALUATION
 from tests.deploy.conftest import DOCKERFILE, ROOT, load_script
 from tests.deploy.dockerfile import Dockerfile, Instruction, Stage
 from tests.deploy.dockerignore import is_excluded, read_rules
@@ -182,6 +183,23 @@ def test_model_is_built_where_the_runtime_copies_it_from_and_looks_for_it(
         (stage, out, models_dir) in copies or (stage, out.rstrip("/"), models_dir) in copies
         for stage, out in built
     ), f"runtime does not copy the built model ({built}) to {models_dir}"
+
+
+def test_model_build_finds_the_published_evaluation(dockerfile: Dockerfile) -> None:
+    """`models build` attaches docs/eval/results.json from beside the `models` package it runs
+    (the working directory's copy): it must be in the stage before the build runs."""
+    published = PUBLISHED_EVALUATION.relative_to(ROOT).as_posix()
+    builds = 0
+    for stage in dockerfile.stages:
+        workdir = [w.value for s in dockerfile.lineage(stage) for w in s.of("WORKDIR")][-1]
+        copied: set[str] = set()
+        for instruction in stage.instructions:
+            if instruction.keyword == "COPY" and "from" not in instruction.flags():
+                copied.add(instruction.arguments()[-1])
+            if instruction.keyword == "RUN" and "python -m models build" in instruction.value:
+                assert f"{workdir}/{published}" in copied, f"line {instruction.line}"
+                builds += 1
+    assert builds, "no stage runs `python -m models build`"
 
 
 def test_demo_corpus_is_prepared_at_build_time_and_copied(dockerfile: Dockerfile) -> None:

@@ -24,12 +24,15 @@ from models.distill.encoding import (
     load_tokenizer,
 )
 from models.distill.margins import margins
-from models.distill.pipeline import distill_and_export
+from models.distill.pipeline import distill_and_export, evaluate_into_card
 from models.distill.recipe import DataSpec, Recipe, TeacherKind, TeacherSpec
 from models.distill.student import layer_selection, load_student
 from models.distill.study import StudyRow, run_study
-from models.distill.study_report import PLOT, goal_checks, study_table, write_study_report
+from models.distill.study_report import PLOT, study_table, write_study_report
 from models.distill.train import CHECKPOINT, batch_indices, distill
+from models.evaluation.report import write_report
+from models.evaluation.side_by_side import goal_checks
+from models.evaluation.suite import RunConfig, run_suite
 from models.evaluation.udhr_data import aligned_texts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -185,6 +188,44 @@ def test_study_sets_students_beside_the_base_model(
     assert "| encode >= 2x the base int8 | yes |" in text
     assert f"## Goals for {recipe.name}" in text and "not-in-the-study" not in text
     assert (tmp_path / "study" / PLOT).stat().st_size > 0
+
+
+def test_evaluating_a_student_sets_it_beside_the_packaged_model(
+    interrupted_run: tuple[Recipe, Path, Path], model_dir: Path, tmp_path: Path
+) -> None:
+    """`make eval` of a student: the packaged model runs as a baseline, both int8 graphs are
+    timed side by side, and the report checks the distillation goals."""
+    _, student, _ = interrupted_run
+    config = RunConfig(
+        model=str(student),
+        with_baselines=True,
+        tasks=("udhr-bitext",),
+        variants=("int8",),
+        languages=1,
+        cache_dir=tmp_path / "cache",
+        models_dir=model_dir.parent,
+        command="python -m models evaluate --model tiny --baselines",
+    )
+    results = run_suite(config, log=print)
+    roles = [(e["role"], e["variant"]) for e in results["encoders"]]
+    assert roles[:2] == [("model", "int8"), ("baseline", "int8")]
+    speeds = results["side_by_side"]["passages_per_s"]
+    assert speeds["model"] > speeds["baseline"] > 0  # 2 layers against 12
+    readme = write_report(results, tmp_path / "eval").read_text(encoding="utf-8")
+    assert "## Distillation goals: e5-tiny-l2 (int8) vs multilingual-e5-small (int8)" in readme
+    assert "| encode >= 2x the base int8 | yes |" in readme
+    assert "| pool mAP > base | no | not measured |" in readme
+
+
+def test_a_run_without_a_published_evaluation_evaluates_into_the_card(
+    interrupted_run: tuple[Recipe, Path, Path], tmp_path: Path
+) -> None:
+    _, student, _ = interrupted_run
+    evaluate_into_card(student, languages=2, cache_dir=tmp_path / "cache")
+    card = ModelCard.load(student).extra
+    assert set(card["languages"]) == {"swh", "yor"}
+    assert card["evaluation"]["variant"] == "int8"
+    assert card["evaluation"]["command"].startswith(f"python -m models evaluate --model {student}")
 
 
 def test_goal_checks_compare_with_the_base_row() -> None:

@@ -1,5 +1,6 @@
 """The committed evaluation travels with the model: a build of the very same model (same name,
-builder and source checksums) gets its per-language figures in the card; any other does not."""
+builder, source checksums and recipe) gets its per-language figures in the card, whether it was
+the model under evaluation or the packaged baseline beside a student; any other does not."""
 
 from __future__ import annotations
 
@@ -22,32 +23,38 @@ def _model_copy(model_dir: Path, target: Path) -> Path:
     return target
 
 
-def _results(identity: dict[str, Any]) -> dict[str, Any]:
+def _entry(
+    identity: dict[str, Any], role: str, variant: str, wolof: float = 0.1833
+) -> dict[str, Any]:
     per_language = [
         {"code": "swh", "name": "Swahili", "seen_in_pretraining": True, "mean": 0.8667},
-        {"code": "wol", "name": "Wolof", "seen_in_pretraining": False, "mean": 0.1833},
+        {"code": "wol", "name": "Wolof", "seen_in_pretraining": False, "mean": wolof},
     ]
     bitext = {"macro": {"all": {"mean": 0.525}}, "per_language": per_language}
     return {
-        "command": "python -m models evaluate --languages 2",
+        "key": f"{identity['name']}:{variant}",
+        "role": role,
+        "variant": variant,
         "model_identity": identity,
+        "throughput_texts_per_s": 12.5,
+        "tasks": {"udhr-bitext": {"asymmetric": bitext}},
+    }
+
+
+def _results(*encoders: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "command": "python -m models evaluate --languages 2",
         "languages": {"evaluated": 2},
-        "encoders": [
-            {
-                "key": "m:int8",
-                "role": "model",
-                "variant": "int8",
-                "throughput_texts_per_s": 12.5,
-                "tasks": {"udhr-bitext": {"asymmetric": bitext}},
-            }
-        ],
+        "encoders": list(encoders),
     }
 
 
 def test_evaluation_of_the_same_build_is_attached(model_dir: Path, tmp_path: Path) -> None:
     copy = _model_copy(model_dir, tmp_path / "model")
     results = tmp_path / "results.json"
-    results.write_text(json.dumps(_results(model_identity(ModelCard.load(copy)))))
+    identity = model_identity(ModelCard.load(copy))
+    fp32 = _entry(identity, "model", "fp32", wolof=0.25)
+    results.write_text(json.dumps(_results(fp32, _entry(identity, "model", "int8"))))
     assert attach_published_evaluation(copy, results)
     card = ModelCard.load(copy)
     assert card.extra["languages"]["wol"] == {
@@ -55,14 +62,39 @@ def test_evaluation_of_the_same_build_is_attached(model_dir: Path, tmp_path: Pat
         "accuracy": 0.1833,
         "seen_in_pretraining": False,
     }
-    assert card.extra["evaluation"]["variant"] == "int8"
+    assert card.extra["evaluation"]["variant"] == "int8"  # the variant the service loads
     assert card.extra["evaluation"]["command"] == "python -m models evaluate --languages 2"
+
+
+def test_a_baseline_beside_a_student_is_attached_too(model_dir: Path, tmp_path: Path) -> None:
+    copy = _model_copy(model_dir, tmp_path / "model")
+    base = model_identity(ModelCard.load(copy))
+    student = {**base, "name": "student", "builder": "models.distill.export v1", "recipe": "ab"}
+    results = tmp_path / "results.json"
+    results.write_text(
+        json.dumps(
+            _results(_entry(student, "model", "int8", wolof=0.5), _entry(base, "baseline", "int8"))
+        )
+    )
+    assert attach_published_evaluation(copy, results)
+    assert ModelCard.load(copy).extra["languages"]["wol"]["accuracy"] == 0.1833
+
+
+def test_a_student_of_another_recipe_gets_nothing(model_dir: Path, tmp_path: Path) -> None:
+    copy = _model_copy(model_dir, tmp_path / "model")
+    card = ModelCard.load(copy)
+    replace(card, extra={**card.extra, "recipe_fingerprint": "recipe-a"}).save(copy)
+    measured = {**model_identity(ModelCard.load(copy)), "recipe": "recipe-b"}
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(_results(_entry(measured, "model", "int8"))))
+    assert not attach_published_evaluation(copy, results)
+    assert "languages" not in ModelCard.load(copy).extra
 
 
 def test_evaluation_of_another_build_is_not_attached(model_dir: Path, tmp_path: Path) -> None:
     copy = _model_copy(model_dir, tmp_path / "model")
     other = {**model_identity(ModelCard.load(copy)), "builder": "models.build v0"}
     results = tmp_path / "results.json"
-    results.write_text(json.dumps(_results(other)))
+    results.write_text(json.dumps(_results(_entry(other, "model", "int8"))))
     assert not attach_published_evaluation(copy, results)
     assert "languages" not in ModelCard.load(copy).extra
