@@ -21,6 +21,7 @@ from typing import Any
 from app.model_card import ModelCard, Variant
 from indexer.registry import DEFAULT_CACHE as PACKAGE_CACHE
 from indexer.udhr import fetch_udhr, load_declarations
+from models.build import attach_published_evaluation
 from models.distill.pipeline import DEFAULT_OUT, run_recipe
 from models.distill.recipe import Recipe
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
@@ -98,7 +99,8 @@ def run_study(
     command: str = "",
 ) -> dict[str, Any]:
     """Every row on the same tasks (served protocol), then their speeds side by side. Each
-    student's card gets its per-language figures (the base model's card keeps its own)."""
+    student's card gets its per-language figures, unless the committed evaluation of all
+    languages measured it (the base model's card keeps its own too)."""
     load_at_start = round(os.getloadavg()[0], 1)
     entries: list[dict[str, Any]] = []
     for row in rows:
@@ -115,7 +117,8 @@ def run_study(
         results = run_suite(config, log=log)
         entries.append(results["encoders"][0])
         evaluated = card_evaluation(results)
-        if row.recipe_file is not None and evaluated is not None:
+        published = row.recipe_file is None or attach_published_evaluation(row.model_dir)
+        if evaluated is not None and not published:
             write_card_evaluation(row.model_dir, *evaluated)
     log("encode speed, side by side")
     speeds = encode_speeds(
