@@ -33,13 +33,24 @@ $(VENV)/.build-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --progress-bar on -e '.[build]'
 	touch $@
 
+# torch's CPU build first, from PyTorch's CPU index: PyPI's Linux torch brings several GB of CUDA
+# libraries that training on the CPU never uses. The pin is the [train] extra's (pyproject.toml);
+# torch's own dependencies come with the extra's install that follows.
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+TORCH_PIN = $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
+define install_torch
+	$(BIN)/pip install --quiet --progress-bar on --no-deps --index-url $(TORCH_INDEX_URL) '$(TORCH_PIN)'
+endef
+
 # Distillation: adds torch (CPU) and transformers.
 $(VENV)/.train-installed: pyproject.toml | $(BIN)/python
+	$(install_torch)
 	$(BIN)/pip install --quiet --progress-bar on -e '.[train]'
 	touch $@ $(VENV)/.build-installed
 
 # Everything for tests: adds the torch reference, linters and the browser driver.
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(install_torch)
 	$(BIN)/pip install --quiet --progress-bar on -e '.[dev]'
 	touch $@ $(VENV)/.build-installed $(VENV)/.train-installed
 
