@@ -65,9 +65,9 @@ class GatedStore:
         self.data_dir = data_dir  # None: not an embedded store, nothing to copy
         self.gate = WriteGate()
 
-    def create_collection(self, name: str, dim: int) -> None:
+    def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
         with self.gate.writing():
-            self.inner.create_collection(name, dim)
+            self.inner.create_collection(name, dim, encoder)
 
     def delete_collection(self, name: str) -> None:
         with self.gate.writing():
@@ -93,6 +93,9 @@ class GatedStore:
 
     def dimension(self, name: str) -> int:
         return self.inner.dimension(name)
+
+    def encoder(self, name: str) -> str | None:
+        return self.inner.encoder(name)
 
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
         return self.inner.retrieve(collection, ids)

@@ -127,6 +127,11 @@ class CollectionSummary(BaseModel):
     name: str
     dim: int
     points: int
+    model: str | None = Field(
+        default=None,
+        description="The model whose vectors the collection holds (searching it with another "
+        "model answers 409); null for collections created before it was recorded.",
+    )
 
 
 class CollectionsResponse(BaseModel):

@@ -22,6 +22,7 @@ from app.schemas import (
 )
 from app.settings import Settings
 from app.store import Filter, Hit, VectorStore
+from app.store.base import check_encoder
 
 
 class DocumentNotFoundError(KeyError):
@@ -94,7 +95,8 @@ class SearchService:
     def search(
         self, collection: str, query: str, top_k: int, languages: Sequence[str] | None
     ) -> list[SearchResult]:
-        self.store.dimension(collection)  # unknown collection: fail before encoding
+        # Before encoding: an unknown collection, or one holding another model's vectors.
+        check_encoder(collection, self.store.encoder(collection), self.model_name)
         vector = self.embed([query], "query")[0]
         where = Filter(any_of={"language": list(languages)}) if languages else None
         start = time.perf_counter()
@@ -104,7 +106,7 @@ class SearchService:
 
     def collections(self) -> list[CollectionSummary]:
         return [
-            CollectionSummary(name=c.name, dim=c.dim, points=c.points)
+            CollectionSummary(name=c.name, dim=c.dim, points=c.points, model=c.encoder)
             for c in self.store.list_collections()
         ]
 

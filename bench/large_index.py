@@ -38,9 +38,9 @@ class MirroredStore:
         self.primary = primary
         self.mirror = mirror
 
-    def create_collection(self, name: str, dim: int) -> None:
-        self.primary.create_collection(name, dim)
-        self.mirror.create_collection(name, dim)
+    def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
+        self.primary.create_collection(name, dim, encoder)
+        self.mirror.create_collection(name, dim, encoder)
 
     def delete_collection(self, name: str) -> None:
         self.primary.delete_collection(name)
@@ -66,6 +66,9 @@ class MirroredStore:
 
     def dimension(self, name: str) -> int:
         return self.primary.dimension(name)
+
+    def encoder(self, name: str) -> str | None:
+        return self.primary.encoder(name)
 
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
         return self.primary.retrieve(collection, ids)

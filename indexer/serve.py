@@ -36,7 +36,7 @@ def serve_while_indexing(
     encoder = OnnxEncoder.from_settings(settings)
     # Gated, so that a backup taken through the API holds the indexer's writes too.
     store = GatedStore(open_store(settings), None if settings.qdrant_url else settings.data_dir)
-    store.create_collection(collection, encoder.dim)
+    store.create_collection(collection, encoder.dim, encoder.card.name)
     service = SearchService.from_settings(encoder, store, Metrics(), settings)
 
     def index() -> None:

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.encode_queue import OverloadedError
 from app.encoder import TextTooLongError
 from app.service import DocumentNotFoundError
-from app.store.base import CollectionNotFoundError
+from app.store.base import CollectionNotFoundError, EncoderMismatchError
 
 
 class ApiError(Exception):
@@ -77,6 +77,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CollectionNotFoundError)
     async def _no_collection(_: Request, exc: CollectionNotFoundError) -> JSONResponse:
         return error_response(404, "collection_not_found", f"no collection named {exc.args[0]!r}")
+
+    @app.exception_handler(EncoderMismatchError)
+    async def _other_model(_: Request, exc: EncoderMismatchError) -> JSONResponse:
+        return error_response(409, "model_mismatch", str(exc))
 
     @app.exception_handler(DocumentNotFoundError)
     async def _no_document(_: Request, exc: DocumentNotFoundError) -> JSONResponse:

@@ -216,7 +216,7 @@ def index_records(
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     began = time.perf_counter()
-    store.create_collection(collection, encoder.dim)
+    store.create_collection(collection, encoder.dim, encoder.card.name)
     with tqdm(
         desc=f"indexing {collection}",
         unit="doc",

@@ -44,6 +44,7 @@ class CollectionInfo:
     name: str
     dim: int
     points: int
+    encoder: str | None = None  # the model whose vectors it holds; None: not recorded
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,33 @@ class CollectionNotFoundError(KeyError):
     """Raised for an operation on a collection that does not exist."""
 
 
+class EncoderMismatchError(ValueError):
+    """A collection holds the vectors of another model than the one asked to read or write it:
+    their vectors share a dimension but not a space, so every score would be meaningless."""
+
+    def __init__(self, collection: str, stored: str, asked: str) -> None:
+        super().__init__(
+            f"collection {collection!r} holds vectors of the model {stored!r}, not {asked!r}: "
+            f"serve {stored!r} to use it, or index into another collection"
+        )
+        self.collection, self.stored, self.asked = collection, stored, asked
+
+
+def check_encoder(collection: str, stored: str | None, asked: str | None) -> None:
+    """EncoderMismatchError when both models are known and differ. Collections created before
+    the model was recorded (None) are taken on trust."""
+    if stored is not None and asked is not None and stored != asked:
+        raise EncoderMismatchError(collection, stored, asked)
+
+
 class VectorStore(Protocol):
     """What the service and the indexer need from a vector database (cosine similarity)."""
 
-    def create_collection(self, name: str, dim: int) -> None:
-        """Create the collection (with payload indexes) if missing; a no-op if it exists
-        with this dimension; ValueError if it exists with another dimension."""
+    def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
+        """Create the collection (with payload indexes) if missing, recording `encoder`, the
+        model whose vectors it will hold; a no-op if it exists with this dimension and model;
+        ValueError if it exists with another dimension, EncoderMismatchError with another
+        model."""
 
     def delete_collection(self, name: str) -> None: ...
 
@@ -93,6 +115,10 @@ class VectorStore(Protocol):
     def dimension(self, name: str) -> int:
         """The collection's vector size, without counting its points (cheap enough for every
         search); CollectionNotFoundError if missing."""
+
+    def encoder(self, name: str) -> str | None:
+        """The model recorded at creation (None if not recorded), as cheap as `dimension`;
+        CollectionNotFoundError if missing."""
 
     def upsert(self, collection: str, points: Sequence[Point]) -> None:
         """Insert or replace points by id. Durable when it returns."""

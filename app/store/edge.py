@@ -59,6 +59,7 @@ from app.store.base import (
     Hit,
     Point,
     Vector,
+    check_encoder,
     check_hnsw_ef,
     check_quantization,
 )
@@ -82,6 +83,7 @@ class _Collection:
     dim: int
     shard: EdgeShard
     quantization: Quantization = "none"
+    encoder: str | None = None
     optimizing: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -108,7 +110,7 @@ class QdrantEdgeStore:
             self.close()
             raise
 
-    def create_collection(self, name: str, dim: int) -> None:
+    def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
         check_collection_name(name)
         if dim < 1:
             raise ValueError(f"dimension must be positive, got {dim}")
@@ -119,6 +121,7 @@ class QdrantEdgeStore:
                     raise ValueError(
                         f"collection {name!r} exists with dimension {existing.dim}, not {dim}"
                     )
+                check_encoder(name, existing.encoder, encoder)
                 return
             directory = self._root / name
             if directory.exists():  # left over from an interrupted create or delete
@@ -131,12 +134,18 @@ class QdrantEdgeStore:
                 shard.flush()
                 _write_metadata(
                     directory,
-                    {"name": name, "dim": dim, "distance": "cosine", "quantization": quantization},
+                    {
+                        "name": name,
+                        "dim": dim,
+                        "distance": "cosine",
+                        "quantization": quantization,
+                        "encoder": encoder,
+                    },
                 )
             except BaseException:
                 shard.close()
                 raise
-            self._collections[name] = _Collection(name, dim, shard, quantization)
+            self._collections[name] = _Collection(name, dim, shard, quantization, encoder)
 
     def delete_collection(self, name: str) -> None:
         with self._registry_lock:
@@ -161,10 +170,14 @@ class QdrantEdgeStore:
         with self._using(name) as collection:
             return collection.dim
 
+    def encoder(self, name: str) -> str | None:
+        with self._using(name) as collection:
+            return collection.encoder
+
     def collection_info(self, name: str) -> CollectionInfo:
         with self._using(name) as collection:
             points = collection.shard.count(CountRequest(exact=True))
-            return CollectionInfo(name=name, dim=collection.dim, points=points)
+            return CollectionInfo(name, collection.dim, points, collection.encoder)
 
     def upsert(self, collection: str, points: Sequence[Point]) -> None:
         with self._using(collection) as target:
@@ -353,7 +366,11 @@ def _load_collection(directory: Path) -> _Collection:
     except Exception as error:  # the engine raises bare Exception, e.g. when the log is locked
         raise RuntimeError(f"cannot open the collection stored in {directory}: {error}") from error
     return _Collection(
-        name=directory.name, dim=int(metadata["dim"]), shard=shard, quantization=quantization
+        name=directory.name,
+        dim=int(metadata["dim"]),
+        shard=shard,
+        quantization=quantization,
+        encoder=metadata.get("encoder"),  # None in metadata written before it was recorded
     )
 
 

@@ -26,6 +26,7 @@ from app.store.base import (
     Hit,
     Point,
     Vector,
+    check_encoder,
     check_hnsw_ef,
     check_quantization,
 )
@@ -38,6 +39,7 @@ from app.store.validation import (
 )
 
 SCROLL_PAGE = 1_000
+ENCODER_KEY = "polysearch_encoder"  # in the collection's metadata: the model of its vectors
 INT8 = models.ScalarQuantization(
     scalar=models.ScalarQuantizationConfig(
         type=models.ScalarType.INT8, quantile=INT8_QUANTILE, always_ram=True
@@ -50,6 +52,7 @@ RESCORED = models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OV
 class _Known:
     dim: int
     quantized: bool
+    encoder: str | None
 
 
 class QdrantClientStore:
@@ -77,7 +80,7 @@ class QdrantClientStore:
         # sending it; whether it keeps quantised vectors); re-read on doubt.
         self._known: dict[str, _Known] = {}
 
-    def create_collection(self, name: str, dim: int) -> None:
+    def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
         check_collection_name(name)
         if dim < 1:
             raise ValueError(f"dimension must be positive, got {dim}")
@@ -94,6 +97,7 @@ class QdrantClientStore:
                     shard_number=self._shards,
                     replication_factor=self._replicas,
                     quantization_config=INT8 if int8 else None,
+                    metadata={ENCODER_KEY: encoder} if encoder else None,
                 )
             except Exception:
                 if not self._client.collection_exists(name):
@@ -101,6 +105,7 @@ class QdrantClientStore:
         existing = self._dim(name, fresh=True)
         if existing != dim:
             raise ValueError(f"collection {name!r} exists with dimension {existing}, not {dim}")
+        check_encoder(name, self._known[name].encoder, encoder)
         with warnings.catch_warnings():  # local mode warns that it ignores payload indexes
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
             for key in INDEXED_FIELDS:  # idempotent; also repairs a creation cut short
@@ -125,9 +130,13 @@ class QdrantClientStore:
     def dimension(self, name: str) -> int:
         return self._dim(name)  # cached after the first call: no round trip per search
 
+    def encoder(self, name: str) -> str | None:
+        self._dim(name)  # cached after the first call, like the dimension
+        return self._known[name].encoder
+
     def collection_info(self, name: str) -> CollectionInfo:
         dim = self._dim(name, fresh=True)
-        return CollectionInfo(name=name, dim=dim, points=self.count(name))
+        return CollectionInfo(name, dim, self.count(name), self._known[name].encoder)
 
     def upsert(self, collection: str, points: Sequence[Point]) -> None:
         batch = [
@@ -230,7 +239,8 @@ class QdrantClientStore:
             quantized = (
                 config.quantization_config is not None or vectors.quantization_config is not None
             )
-            self._known[collection] = _Known(vectors.size, quantized)
+            encoder = (config.metadata or {}).get(ENCODER_KEY)
+            self._known[collection] = _Known(vectors.size, quantized, encoder)
         return self._known[collection].dim
 
     def _values(self, collection: str, vector: Vector) -> list[float]:

@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.store.base import CollectionInfo, CollectionNotFoundError, Filter, Point, VectorStore
+from app.store.base import (
+    CollectionInfo,
+    CollectionNotFoundError,
+    EncoderMismatchError,
+    Filter,
+    Point,
+    VectorStore,
+)
 from tests.store.points import brute_force, random_points
 
 DIM = 32
@@ -49,6 +56,20 @@ def test_create_collection_is_idempotent_but_refuses_another_dimension(store: Ve
     with pytest.raises(ValueError, match="dimension"):
         store.create_collection("docs", DIM + 1)
     assert store.collection_info("docs").dim == DIM
+
+
+def test_a_collection_records_its_model_and_refuses_another(store: VectorStore) -> None:
+    store.create_collection("docs", DIM, "model-a")
+    store.create_collection("docs", DIM, "model-a")  # idempotent
+    assert store.encoder("docs") == "model-a"
+    assert store.collection_info("docs") == CollectionInfo("docs", DIM, 0, "model-a")
+    with pytest.raises(EncoderMismatchError, match="holds vectors of the model 'model-a'"):
+        store.create_collection("docs", DIM, "model-b")  # same dimension, another space
+    store.create_collection("legacy", DIM)  # no model recorded: taken on trust by anyone
+    store.create_collection("legacy", DIM, "model-b")
+    assert store.encoder("legacy") is None
+    with pytest.raises(CollectionNotFoundError):
+        store.encoder("nope")
 
 
 @pytest.mark.parametrize("name", ["", "../escape", "a/b", "with space", "-leading", "x" * 129])

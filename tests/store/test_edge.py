@@ -96,11 +96,11 @@ def test_searches_racing_a_delete_see_the_collection_or_not_found(edge_dir: Path
     store.close()
 
 
-def test_reopening_keeps_points_indexes_and_dimension(edge_dir: Path) -> None:
+def test_reopening_keeps_points_indexes_dimension_and_model(edge_dir: Path) -> None:
     points = random_points(np.random.default_rng(0), 200, DIM)
     query = np.random.default_rng(1).normal(size=DIM).astype(np.float32)
     store = QdrantEdgeStore(edge_dir)
-    store.create_collection("docs", DIM)
+    store.create_collection("docs", DIM, "model-a")
     store.create_collection("empty", 8)
     store.upsert("docs", points)
     store.delete("docs", [points[0].id])
@@ -109,7 +109,7 @@ def test_reopening_keeps_points_indexes_and_dimension(edge_dir: Path) -> None:
 
     reopened = QdrantEdgeStore(edge_dir)
     assert reopened.list_collections() == [
-        CollectionInfo(name="docs", dim=DIM, points=199),
+        CollectionInfo(name="docs", dim=DIM, points=199, encoder="model-a"),
         CollectionInfo(name="empty", dim=8, points=0),
     ]
     assert reopened.search("docs", query, 10, Filter(any_of={"language": ["en"]})) == before

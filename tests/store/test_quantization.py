@@ -114,7 +114,13 @@ def test_edge_uses_int8_copies_and_keeps_them_across_a_restart(edge_dir: Path) -
     store.close()
 
     metadata = json.loads((edge_dir / "docs" / "collection.json").read_text(encoding="utf-8"))
-    assert metadata == {"name": "docs", "dim": DIM, "distance": "cosine", "quantization": "int8"}
+    assert metadata == {
+        "name": "docs",
+        "dim": DIM,
+        "distance": "cosine",
+        "quantization": "int8",
+        "encoder": None,  # `fill` names no model
+    }
 
     # The engine really searches int8 copies: not rescored, its scores are approximations.
     shard = EdgeShard.load(str(edge_dir / "docs" / SHARD_DIR))

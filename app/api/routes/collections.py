@@ -42,7 +42,7 @@ def collection_languages(name: CollectionPath, service: ServiceDep) -> Languages
 @router.post(
     "/v1/collections/{name}/documents",
     response_model=UpsertDocumentsResponse,
-    responses=error_responses(413),
+    responses=error_responses(409, 413),
     dependencies=WRITE,
 )
 def upsert_documents(
@@ -54,6 +54,7 @@ def upsert_documents(
     """Insert or replace documents by id; long texts are split into passages.
 
     Creates the collection if needed. Re-sending an unchanged document changes nothing.
+    409 when the collection holds the vectors of another model than the one served.
     """
     check_texts([d.text for d in body.documents], settings, settings.max_text_chars)
     return service.upsert_documents(name, body.documents)
