@@ -125,7 +125,7 @@ STUDY_RECIPES ?= recipes/e5-l6-untrained.toml recipes/e5-l4-untrained.toml \
 	recipes/e5-l6-hybrid-long.toml recipes/e5-l5-hybrid.toml recipes/minilm-l6.toml \
 	recipes/minilm-l6-hybrid.toml recipes/e5-l6-hybrid-bf16.toml recipes/e5-l6-hybrid-b64.toml \
 	recipes/mpnet-l6-hybrid-b64.toml recipes/e5-l4-hybrid-b64.toml recipes/e5-l3-hybrid-b64.toml \
-	recipes/e5-l12-hybrid-b64.toml recipes/e5-l12-hybrid-200.toml
+	recipes/e5-l12-hybrid-b64.toml recipes/e5-l12-hybrid-200.toml recipes/e5-l8-hybrid-200.toml
 STUDY_CANDIDATE ?= e5-l12-hybrid-200 e5-l6-hybrid-b64
 study: $(VENV)/.dev-installed ## distillation size study into docs/study/ (hours on 2 cores)
 	$(BIN)/python -m models build --out $(MODELS_DIR)

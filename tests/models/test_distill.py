@@ -351,6 +351,7 @@ def test_bf16_teacher_pass_is_close_to_float32_and_cached_apart(
         ("e5-l4-hybrid-b64", {"student": {"layers": "first:4"}}),
         ("e5-l3-hybrid-b64", {"student": {"layers": "first:3"}}),
         ("e5-l12-hybrid-200", {"student": {"layers": "first:12"}, "train": {"steps": 200}}),
+        ("e5-l8-hybrid-200", {"student": {"layers": "first:8"}, "train": {"steps": 200}}),
         (
             "e5-l6-from-l12-200",
             {
