@@ -177,9 +177,16 @@ def test_reliability_hint_follows_the_chosen_language(page: Page, live_server_ur
 
 
 def test_unevaluated_model_says_so(page: Page, live_server_url: str) -> None:
-    response = page.request.get(f"{live_server_url}/v1/languages")
-    assert response.ok
-    if response.json()["evaluated"]:
-        pytest.skip("the served model card already carries an evaluation")
+    """A model whose card carries no evaluation (a real response, emptied as the service sends
+    it for such a card): the page says so instead of showing no hint."""
+
+    def without_figures(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        body["evaluated"] = False
+        body["languages"] = []
+        route.fulfill(response=response, json=body)
+
+    page.route("**/v1/languages", without_figures)
     page.goto(f"{live_server_url}/?lang=swh")
     expect(page.locator("#reliability")).to_contain_text("has not been evaluated yet")
