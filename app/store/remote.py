@@ -102,10 +102,10 @@ class QdrantClientStore:
             except Exception:
                 if not self._client.collection_exists(name):
                     raise  # not a lost race with another creator: a real failure
-        existing = self._dim(name, fresh=True)
-        if existing != dim:
-            raise ValueError(f"collection {name!r} exists with dimension {existing}, not {dim}")
-        check_encoder(name, self._known[name].encoder, encoder)
+        existing = self._described(name, fresh=True)
+        if existing.dim != dim:
+            raise ValueError(f"collection {name!r} exists with dimension {existing.dim}, not {dim}")
+        check_encoder(name, existing.encoder, encoder)
         with warnings.catch_warnings():  # local mode warns that it ignores payload indexes
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
             for key in INDEXED_FIELDS:  # idempotent; also repairs a creation cut short
@@ -128,15 +128,14 @@ class QdrantClientStore:
         return infos
 
     def dimension(self, name: str) -> int:
-        return self._dim(name)  # cached after the first call: no round trip per search
+        return self._described(name).dim  # cached after the first call: no round trip per search
 
     def encoder(self, name: str) -> str | None:
-        self._dim(name)  # cached after the first call, like the dimension
-        return self._known[name].encoder
+        return self._described(name).encoder  # cached, like the dimension
 
     def collection_info(self, name: str) -> CollectionInfo:
-        dim = self._dim(name, fresh=True)
-        return CollectionInfo(name, dim, self.count(name), self._known[name].encoder)
+        known = self._described(name, fresh=True)
+        return CollectionInfo(name, known.dim, self.count(name), known.encoder)
 
     def upsert(self, collection: str, points: Sequence[Point]) -> None:
         batch = [
@@ -229,7 +228,8 @@ class QdrantClientStore:
     def close(self) -> None:
         self._client.close()
 
-    def _dim(self, collection: str, *, fresh: bool = False) -> int:
+    def _described(self, collection: str, *, fresh: bool = False) -> _Known:
+        """What the collection is (read from the server once, then cached; `fresh` re-reads)."""
         if fresh or collection not in self._known:
             with self._errors(collection):
                 config = self._client.get_collection(collection).config
@@ -241,15 +241,15 @@ class QdrantClientStore:
             )
             encoder = (config.metadata or {}).get(ENCODER_KEY)
             self._known[collection] = _Known(vectors.size, quantized, encoder)
-        return self._known[collection].dim
+        return self._known[collection]
 
     def _values(self, collection: str, vector: Vector) -> list[float]:
         """The vector checked against the collection's dimension, re-read once before refusing
         (another process may have recreated the collection)."""
         try:
-            return vector_values(vector, self._dim(collection))
+            return vector_values(vector, self._described(collection).dim)
         except ValueError:
-            return vector_values(vector, self._dim(collection, fresh=True))
+            return vector_values(vector, self._described(collection, fresh=True).dim)
 
     @contextmanager
     def _errors(self, collection: str) -> Iterator[None]:
