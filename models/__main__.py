@@ -1,4 +1,5 @@
-"""Command line: `python -m models build [--out DIR] [--force]`,
+"""Command line: `python -m models build [--out DIR] [--force]` (the packaged model and every
+released student), `python -m models release --recipe FILE [--force]`,
 `python -m models data --table docs/data.md`, `python -m models distill --recipe FILE`,
 `python -m models evaluate --model NAME_OR_PATH [--baselines] [--languages N|all]`,
 `python -m models study --recipes FILE... [--candidate NAME...]`."""
@@ -19,6 +20,17 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("artifacts/models"), help="parent of the model dir"
     )
     build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    release = commands.add_parser(
+        "release",
+        help="pack an exported student into models/releases/ (when it beats the current one)",
+    )
+    release.add_argument("--recipe", type=Path, required=True, help="recipe TOML file")
+    release.add_argument(
+        "--out", type=Path, default=Path("artifacts/models"), help="parent of the model dir"
+    )
+    release.add_argument(
+        "--force", action="store_true", help="replace the current release even if not better"
+    )
     data = commands.add_parser("data", help="parallel training data: the per-language counts")
     data.add_argument("--table", type=Path, required=True, help="markdown file to write")
     distill = commands.add_parser("distill", help="train + export a student from a recipe")
@@ -28,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     distill.add_argument(
         "--stop-after", type=int, default=None, help="stop at this step (resume later)"
+    )
+    distill.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop after this much training time, checkpointed (run again to resume)",
     )
     study = commands.add_parser(
         "study", help="size study: train recipes, evaluate them side by side with the base"
@@ -51,8 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "build":
         from models.build import ensure_model  # heavy imports only when a command needs them
+        from models.release import ensure_releases
 
-        ensure_model(args.out, force=args.force)
+        base_dir = ensure_model(args.out, force=args.force)
+        ensure_releases(base_dir, args.out, force=args.force)
+    elif args.command == "release":
+        from models.publish import release as publish
+
+        publish(args.recipe, args.out, force=args.force)
     elif args.command == "data":
         from models.data.table import write_count_table
 
@@ -60,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "distill":
         from models.distill.pipeline import run_recipe
 
-        run_recipe(args.recipe, args.out, stop_after=args.stop_after)
+        run_recipe(args.recipe, args.out, stop_after=args.stop_after, max_minutes=args.max_minutes)
     elif args.command == "study":
         from models.distill.study import main as study_main
 

@@ -1,5 +1,6 @@
-"""The model `make run` serves: a recipe of the repository, whose committed evaluation
-(`docs/eval/`, what its card and `GET /v1/languages` get) measured that very recipe; and the
+"""The model `make run` serves: the service's own default (so `python -m app` and the Docker
+image serve it too), a release of the repository (assembled without torch) of a recipe of the
+repository, whose committed evaluation (`docs/eval/`) measured that very recipe; and the
 training install takes torch's CPU build at the project's pin."""
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+from app.settings import Settings
 from models.build import PUBLISHED_EVALUATION
 from models.distill.recipe import Recipe
+from models.release import find_release
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +36,19 @@ def test_the_default_model_is_a_recipe_of_the_repository() -> None:
     model, recipe_file = _make_variable("MODEL"), _make_variable("RECIPE")
     assert recipe_file == f"recipes/{model}.toml"
     assert Recipe.load(ROOT / recipe_file).name == model
+
+
+def test_make_run_python_m_app_and_docker_serve_the_same_released_student() -> None:
+    model = _make_variable("MODEL")
+    assert Settings().model == model  # python -m app, and the image (it sets no model)
+    assert _make_variable("DATA_DIR") == str(Settings().data_dir)
+    release = find_release(model)
+    assert release is not None, f"{model} has no release in models/releases/"
+    assert (
+        release.manifest["recipe_fingerprint"]
+        == Recipe.load(ROOT / _make_variable("RECIPE")).fingerprint
+    )
+    assert "POLYSEARCH_MODEL=" not in (ROOT / "Dockerfile").read_text()
 
 
 def test_the_committed_evaluation_measured_the_default_recipe() -> None:

@@ -48,3 +48,15 @@ def test_app_does_not_reach_up_into_the_indexer_or_models() -> None:
         for path in sorted((ROOT / "app").rglob("*.py"))
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_building_and_assembling_released_students_pulls_in_no_torch() -> None:
+    """`make run` installs no torch: `python -m models build` (the packaged model and every
+    release) and `python -m models release` run on the `[build]` extra alone."""
+    torch_side = sorted({"torch", "sentence_transformers", "transformers"})
+    code = (
+        "import sys, models.__main__, models.build, models.release, models.publish\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {torch_side!r})\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

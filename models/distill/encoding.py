@@ -32,15 +32,22 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(pooled, dim=-1)
 
 
-def bf16_autocast(enabled: bool) -> torch.autocast:
-    """The `train.bf16` switch: bfloat16 autocast on the CPU for model passes (student loop,
-    teacher passes); a no-op context when off."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+def training_device() -> torch.device:
+    """CUDA where a GPU is present, else the CPU: every recipe runs on both."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def bf16_autocast(enabled: bool, device: torch.device | None = None) -> torch.autocast:
+    """The `train.bf16` switch: bfloat16 autocast for model passes (student loop, teacher
+    passes) on the model's device; a no-op context when off."""
+    kind = device.type if device is not None else "cpu"
+    return torch.autocast(kind, dtype=torch.bfloat16, enabled=enabled)
 
 
 def embed(model: BertModel, tokenizer: Tokenizer, texts: list[str]) -> torch.Tensor:
-    """(len(texts), hidden) unit vectors; gradients flow when the caller allows them."""
-    ids, mask = batch_inputs(tokenizer, texts)
+    """(len(texts), hidden) unit vectors on the model's device; gradients flow when the caller
+    allows them."""
+    ids, mask = (t.to(model.device) for t in batch_inputs(tokenizer, texts))
     hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
     return mean_pool(hidden.float(), mask)  # float32 pooling under a bf16 autocast too
 
@@ -80,11 +87,14 @@ def embed_by_length(
 ) -> torch.Tensor:
     """`embed` of `texts` run as `length_groups` (less padding), vectors in the given order.
     `bf16`: bfloat16 autocast for the model; the pooling stays float32."""
+    device = model.device
     batches = length_groups(tokenizer, texts)
-    with bf16_autocast(bf16):
-        states = [model(input_ids=b.ids, attention_mask=b.mask).last_hidden_state for b in batches]
-    vectors = torch.cat(
-        [mean_pool(h.float(), b.mask) for h, b in zip(states, batches, strict=True)]
-    )
-    rows = torch.tensor([row for b in batches for row in b.rows])
+    masks = [b.mask.to(device) for b in batches]
+    with bf16_autocast(bf16, device):
+        states = [
+            model(input_ids=b.ids.to(device), attention_mask=mask).last_hidden_state
+            for b, mask in zip(batches, masks, strict=True)
+        ]
+    vectors = torch.cat([mean_pool(h.float(), m) for h, m in zip(states, masks, strict=True)])
+    rows = torch.tensor([row for b in batches for row in b.rows], device=device)
     return vectors[torch.argsort(rows)]

@@ -27,8 +27,10 @@ def run_recipe(
     work_root: Path = DEFAULT_WORK,
     package_cache: Path = DEFAULT_CACHE,
     stop_after: int | None = None,
+    max_minutes: float | None = None,
 ) -> Path | None:
-    """Train (resuming if a checkpoint exists) and export; None when stopped early. An export
+    """Train (resuming if a checkpoint exists) and export; None when stopped early (at
+    `stop_after` steps or after `max_minutes`). An export
     of this very recipe (same fingerprint in its card) is kept as it is. The card gets the
     published evaluation of this recipe (`docs/eval/`) where there is one, else a quick one."""
     recipe = Recipe.load(recipe_file)
@@ -37,7 +39,7 @@ def run_recipe(
         print(f"{out_dir / recipe.name} is up to date", file=sys.stderr)
     else:
         model_dir = distill_and_export(
-            recipe, str(recipe_file), out_dir, work_root, package_cache, stop_after
+            recipe, str(recipe_file), out_dir, work_root, package_cache, stop_after, max_minutes
         )
     if model_dir is None or attach_published_evaluation(model_dir):
         return model_dir
@@ -86,8 +88,9 @@ def distill_and_export(
     work_root: Path = DEFAULT_WORK,
     package_cache: Path = DEFAULT_CACHE,
     stop_after: int | None = None,
+    max_minutes: float | None = None,
 ) -> Path | None:
-    result = distill(recipe, work_root, package_cache, stop_after)
+    result = distill(recipe, work_root, package_cache, stop_after, max_minutes)
     if result.state.step < recipe.train.steps:
         print(f"stopped at step {result.state.step}; run again to resume")
         return None

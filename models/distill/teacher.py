@@ -28,7 +28,7 @@ from transformers import BertModel
 from indexer.registry import DEFAULT_CACHE, PackagePin
 from models.build import TOKENIZER_FILE
 from models.data.packages import pypi_package, split_zip_package
-from models.distill.encoding import bf16_autocast, embed, load_tokenizer
+from models.distill.encoding import bf16_autocast, embed, load_tokenizer, training_device
 from models.distill.recipe import TeacherSpec
 
 Embeddings = npt.NDArray[np.float32]
@@ -44,7 +44,9 @@ def _encode_e5(
     `progress` every SAVE_EVERY batches, so an interrupted teacher pass resumes too. `bf16`:
     bfloat16 autocast (about 3x faster with AMX; the pooled vectors stay float32)."""
     hf_dir = Path(spec.path)
+    device = training_device()
     model = BertModel.from_pretrained(str(hf_dir), add_pooling_layer=False)
+    model.to(device)  # type: ignore[arg-type]
     model.eval()  # type: ignore[no-untyped-call]
     tokenizer = load_tokenizer(hf_dir / TOKENIZER_FILE, max_seq_len)
     order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
@@ -54,10 +56,10 @@ def _encode_e5(
         with np.load(progress) as saved:
             vectors, done = saved["vectors"], int(saved["done"])
         print(f"  resuming at {done}/{len(texts)}", file=sys.stderr, flush=True)
-    with torch.inference_mode(), bf16_autocast(bf16):
+    with torch.inference_mode(), bf16_autocast(bf16, device):
         for batch, start in enumerate(range(done, len(texts), ENCODE_BATCH), start=1):
             rows = order[start : start + ENCODE_BATCH]
-            vectors[rows] = embed(model, tokenizer, [texts[i] for i in rows]).numpy()
+            vectors[rows] = embed(model, tokenizer, [texts[i] for i in rows]).cpu().numpy()
             if batch % SAVE_EVERY == 0:
                 partial = progress.with_name(progress.name + ".partial.npz")
                 np.savez(partial, vectors=vectors, done=start + len(rows))
@@ -80,13 +82,14 @@ def _encode_sentence_transformers(
     from sentence_transformers import SentenceTransformer
 
     root = sentence_transformers_root(spec, cache_dir)
-    model = SentenceTransformer(str(root / spec.model_subdir), device="cpu")
+    device = training_device()
+    model = SentenceTransformer(str(root / spec.model_subdir), device=device.type)
     model.max_seq_length = max_seq_len
-    with bf16_autocast(bf16):
+    with bf16_autocast(bf16, device):
         vectors = model.encode(
             texts, batch_size=ENCODE_BATCH, normalize_embeddings=True, convert_to_tensor=True
         )
-    return vectors.float().numpy()
+    return vectors.float().cpu().numpy()
 
 
 def teacher_inputs(spec: TeacherSpec, english: list[str], prefixes: list[str]) -> list[str]:
@@ -110,17 +113,25 @@ def teacher_embeddings(
     path = cache_root / f"teacher-{_key(key)}.npy"
 
     def compute() -> Embeddings:
+        # Many pairs share their English side (one verse, many translations): each distinct
+        # text is encoded once.
+        unique = list(dict.fromkeys(texts))
         started = time.perf_counter()
         print(
-            f"teacher ({spec.kind}) embedding {len(texts)} texts ...", file=sys.stderr, flush=True
+            f"teacher ({spec.kind}) embedding {len(unique)} distinct of {len(texts)} texts ...",
+            file=sys.stderr,
+            flush=True,
         )
         if spec.kind == "e5":
-            vectors = _encode_e5(spec, texts, max_seq_len, path.with_suffix(".progress.npz"), bf16)
+            progress = path.with_suffix(".progress.npz")
+            vectors = _encode_e5(spec, unique, max_seq_len, progress, bf16)
         else:
-            vectors = _encode_sentence_transformers(spec, texts, max_seq_len, package_cache, bf16)
+            vectors = _encode_sentence_transformers(spec, unique, max_seq_len, package_cache, bf16)
         elapsed = time.perf_counter() - started
-        print(f"  {elapsed:.1f}s ({len(texts) / elapsed:.0f} texts/s)", file=sys.stderr, flush=True)
-        return vectors
+        rate = len(unique) / elapsed
+        print(f"  {elapsed:.1f}s ({rate:.0f} texts/s)", file=sys.stderr, flush=True)
+        row = {text: i for i, text in enumerate(unique)}
+        return vectors[[row[text] for text in texts]]
 
     return _cached(path, compute)
 

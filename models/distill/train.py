@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 from transformers import BertModel
 
 from indexer.registry import DEFAULT_CACHE
 from models.build import HF_DIR, TOKENIZER_FILE
-from models.distill.encoding import embed_by_length, load_tokenizer
+from models.distill.encoding import embed_by_length, load_tokenizer, training_device
 from models.distill.mix import DataMix, build_mix
 from models.distill.objective import hybrid_batch_loss, mse_loss
 from models.distill.recipe import Recipe
@@ -99,18 +100,19 @@ def _trainable_state(student: BertModel) -> dict[str, torch.Tensor]:
 
 
 def _load_checkpoint(path: Path, student: BertModel, optimizer: Any, sched: Any) -> RunState:
-    saved = torch.load(path, weights_only=True)
+    saved = torch.load(path, weights_only=True, map_location=student.device)
     student.load_state_dict(saved["student"], strict=False)
     optimizer.load_state_dict(saved["optimizer"])
     sched.load_state_dict(saved["scheduler"])
     return RunState(int(saved["step"]), list(saved["history"]), float(saved["train_seconds"]))
 
 
-def _log(state: RunState, total: int, losses: dict[str, float], texts_per_s: float) -> None:
+def _log(
+    bar: tqdm[Any], state: RunState, total: int, losses: dict[str, float], texts_per_s: float
+) -> None:
     parts = " ".join(f"{k} {v:.5g}" for k, v in losses.items())
-    print(
-        f"step {state.step}/{total} {parts} {texts_per_s:.0f} texts/s", file=sys.stderr, flush=True
-    )
+    bar.write(f"step {state.step}/{total} {parts} {texts_per_s:.0f} texts/s", file=sys.stderr)
+    bar.set_postfix(loss=f"{losses['loss']:.4g}", texts_per_s=f"{texts_per_s:.0f}")
 
 
 def distill(
@@ -118,8 +120,11 @@ def distill(
     work_root: Path = DEFAULT_WORK,
     package_cache: Path = DEFAULT_CACHE,
     stop_after: int | None = None,
+    max_minutes: float | None = None,
 ) -> DistillResult:
-    """Train (or resume) the recipe's student; `stop_after` ends early as an interruption would."""
+    """Train (or resume) the recipe's student on the GPU where there is one. `stop_after` (a
+    step) and `max_minutes` (this run's wall time) end early as an interruption would: the
+    checkpoint is saved and the next run resumes from it."""
     train = recipe.train
     work_dir = work_root / f"{recipe.name}-{recipe.fingerprint}"
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +137,11 @@ def distill(
     targets = _teacher_targets(recipe, mix, work_root, package_cache) if train.steps else None
     init = Path(recipe.student.init)
     layers = layer_selection(recipe.student.layers, _layer_count(init))
+    device = training_device()
     student = load_student(init, layers, recipe.student.dropout)
+    student.to(device)  # type: ignore[arg-type]
+    if targets is not None:
+        targets = targets.to(device)
     if recipe.student.freeze_embeddings:
         student.embeddings.word_embeddings.weight.requires_grad_(False)
     trainable = [p for p in student.parameters() if p.requires_grad]
@@ -146,8 +155,16 @@ def distill(
     tokenizer = load_tokenizer(init / TOKENIZER_FILE, train.max_seq_len)
     student.train()
     window: list[dict[str, float]] = []
-    window_start = time.perf_counter()
-    while state.step < train.steps and (stop_after is None or state.step < stop_after):
+    window_start = run_start = time.perf_counter()
+    deadline = run_start + 60 * max_minutes if max_minutes is not None else float("inf")
+    bar = tqdm(
+        total=train.steps, initial=state.step, unit="step", desc=recipe.name, file=sys.stderr
+    )
+    while (
+        state.step < train.steps
+        and (stop_after is None or state.step < stop_after)
+        and time.perf_counter() < deadline
+    ):
         started = time.perf_counter()
         rows = batch_indices(len(mix.pairs), train.batch_size, recipe.seed, state.step)
         pairs = [mix.pairs[i] for i in rows]
@@ -165,7 +182,7 @@ def distill(
         losses = {"mse": loss.item()}
         if train.contrastive_weight > 0:
             english = [x.en for x in pairs]
-            same = torch.tensor([[a == b for b in english] for a in english])
+            same = torch.tensor([[a == b for b in english] for a in english], device=device)
             contrastive = hybrid_batch_loss(
                 student_en, student_xx, same, train.contrastive_temperature
             )
@@ -178,15 +195,17 @@ def distill(
         sched.step()
         state.step += 1
         state.train_seconds += time.perf_counter() - started
+        bar.update()
         window.append({"loss": loss.item(), **losses})
         if state.step % train.log_every == 0 or state.step == train.steps:
             mean = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
             speed = 2 * train.batch_size * len(window) / (time.perf_counter() - window_start)
             state.history.append({"step": state.step, **mean, "texts_per_s": speed})
-            _log(state, train.steps, mean, speed)
+            _log(bar, state, train.steps, mean, speed)
             window, window_start = [], time.perf_counter()
         if state.step % train.checkpoint_every == 0 or state.step == train.steps:
             _save_checkpoint(checkpoint, student, optimizer, sched, state)
+    bar.close()
     if state.step % train.checkpoint_every:  # stopped between checkpoints
         _save_checkpoint(checkpoint, student, optimizer, sched, state)
     student.eval()  # type: ignore[no-untyped-call]

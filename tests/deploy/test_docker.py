@@ -289,3 +289,13 @@ def test_build_commands_are_accepted_by_the_project_clis(dockerfile: Dockerfile)
         assert result.returncode == 0, f"{' '.join(words)}: {result.stderr[-2000:]}"
         unknown = [flag for flag in flags if flag not in result.stdout]
         assert unknown == [], f"{' '.join(words)}: the CLI has no {unknown}"
+
+
+def test_the_build_context_keeps_the_released_students_weights() -> None:
+    """The image assembles the default student from them (`python -m models build`)."""
+    rules = read_rules(ROOT / ".dockerignore")
+    shipped = [p for p in (ROOT / "models" / "releases").rglob("*") if p.is_file()]
+    assert any(p.name == "weights.safetensors" for p in shipped)
+    for file in shipped:
+        relative = file.relative_to(ROOT).as_posix()
+        assert not is_excluded(rules, relative), f"{relative} is left out"

@@ -48,6 +48,11 @@ class ServiceProcess:
         return self.process.wait(timeout)
 
 
+# The suite's model (`ensure_model` builds it): the served default is a release, which only
+# `python -m models build` assembles.
+SUITE_MODEL = "multilingual-e5-small"
+
+
 def start_service(data_dir: Path, log: Path, **env: str) -> ServiceProcess:
     """Start `python -m app` serving `data_dir`; `env` adds POLYSEARCH_* settings."""
     port = free_port()
@@ -57,6 +62,7 @@ def start_service(data_dir: Path, log: Path, **env: str) -> ServiceProcess:
         "POLYSEARCH_PORT": str(port),
         "POLYSEARCH_DATA_DIR": str(data_dir),
         "POLYSEARCH_MODELS_DIR": str(ROOT / "artifacts" / "models"),
+        "POLYSEARCH_MODEL": SUITE_MODEL,
         **env,
     }
     with log.open("ab") as out:

