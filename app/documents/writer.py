@@ -25,6 +25,7 @@ from app.documents.chunking import Chunk, chunk_text
 from app.documents.ids import chunk_payload, doc_hash, point_id
 from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
+from app.lexical import TermSplitter, document_vector
 from app.store.base import Filter, Point, VectorStore
 
 # Documents per batch. The encoder sorts each call's texts by length before it cuts them into
@@ -130,6 +131,7 @@ class _BatchIndexer:
             "overlap_tokens": self.overlap,
         }
         self.skip_unchanged = skip_unchanged
+        self.terms = TermSplitter(encoder.tokenizer)  # each chunk's BM25 terms, for lexical search
         self.progress = progress
         self.counts = _Counts()
 
@@ -151,6 +153,7 @@ class _BatchIndexer:
                 point_id(self.collection, record.id, chunk.index),
                 vectors[row],
                 chunk_payload(record, chunk, len(chunks), digests[record.id]),
+                document_vector(self.terms.terms(chunk.text)),
             )
             for row, (record, chunks, chunk) in enumerate(_flatten(chunked))
         ]

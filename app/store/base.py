@@ -13,6 +13,7 @@ from typing import Any, Protocol, cast, get_args
 import numpy as np
 import numpy.typing as npt
 
+from app.lexical.bm25 import SparseTerms
 from app.settings import Quantization
 
 Vector = npt.NDArray[np.float32]
@@ -23,6 +24,9 @@ INDEXED_FIELDS = ("language", "doc_id")
 # from the quantised vectors before rescoring them with the fp32 originals.
 INT8_QUANTILE = 0.99
 RESCORE_OVERSAMPLING = 2.0
+# The named sparse vector that holds each point's BM25 terms (app/lexical), beside the unnamed
+# dense one; the store applies the inverse document frequency (the IDF modifier).
+LEXICAL_VECTOR = "bm25"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Point:
     id: str
     vector: Vector
     payload: dict[str, Any]
+    sparse: SparseTerms | None = None  # BM25 terms; None or empty: not found by lexical search
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,18 @@ class EncoderMismatchError(ValueError):
         self.collection, self.stored, self.asked = collection, stored, asked
 
 
+class LexicalIndexMissingError(ValueError):
+    """A lexical or hybrid search on a collection created before points carried BM25 terms."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(
+            f"collection {collection!r} was created without a lexical (BM25) index, so it can "
+            "only be searched with mode 'dense'; to search it by words, delete it and index its "
+            "documents again (python -m indexer ... or PUT the documents again)"
+        )
+        self.collection = collection
+
+
 def check_encoder(collection: str, stored: str | None, asked: str | None) -> None:
     """EncoderMismatchError when both models are known and differ. Collections created before
     the model was recorded (None) are taken on trust."""
@@ -142,5 +159,19 @@ class VectorStore(Protocol):
         self, collection: str, vector: Vector, limit: int, where: Filter | None = None
     ) -> list[Hit]:
         """Nearest points by cosine similarity, best first."""
+
+    def has_lexical(self, name: str) -> bool:
+        """Whether the collection keeps BM25 terms (created with the lexical index), as cheap as
+        `dimension`; CollectionNotFoundError if missing."""
+
+    def search_lexical(
+        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        """Points sharing terms with the query, best BM25 score first (points sharing none are
+        not returned); LexicalIndexMissingError if the collection has no lexical index."""
+
+    def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
+        """The cosine similarity of each of these points to `vector`, best first (missing ids
+        skipped)."""
 
     def close(self) -> None: ...

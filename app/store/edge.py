@@ -30,11 +30,14 @@ from qdrant_edge import (
     Distance,
     EdgeConfig,
     EdgeShard,
+    EdgeSparseVectorParams,
     EdgeVectorParams,
     FacetRequest,
     FieldCondition,
+    HasIdCondition,
     MatchAny,
     MatchValue,
+    Modifier,
     PayloadSchemaType,
     QuantizationSearchParams,
     Query,
@@ -43,20 +46,24 @@ from qdrant_edge import (
     ScalarType,
     ScrollRequest,
     SearchParams,
+    SparseVector,
     UpdateOperation,
 )
 from qdrant_edge import Filter as EdgeFilter
 from qdrant_edge import Point as EdgePoint
 
+from app.lexical.bm25 import SparseTerms
 from app.settings import Quantization
 from app.store.base import (
     INDEXED_FIELDS,
     INT8_QUANTILE,
+    LEXICAL_VECTOR,
     RESCORE_OVERSAMPLING,
     CollectionInfo,
     CollectionNotFoundError,
     Filter,
     Hit,
+    LexicalIndexMissingError,
     Point,
     Vector,
     check_encoder,
@@ -84,6 +91,7 @@ class _Collection:
     shard: EdgeShard
     quantization: Quantization = "none"
     encoder: str | None = None
+    lexical: bool = False  # holds the BM25 sparse vector (collections created since it exists)
     optimizing: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -140,12 +148,15 @@ class QdrantEdgeStore:
                         "distance": "cosine",
                         "quantization": quantization,
                         "encoder": encoder,
+                        "lexical": LEXICAL_VECTOR,
                     },
                 )
             except BaseException:
                 shard.close()
                 raise
-            self._collections[name] = _Collection(name, dim, shard, quantization, encoder)
+            self._collections[name] = _Collection(
+                name, dim, shard, quantization, encoder, lexical=True
+            )
 
     def delete_collection(self, name: str) -> None:
         with self._registry_lock:
@@ -184,7 +195,7 @@ class QdrantEdgeStore:
             batch = [
                 EdgePoint(
                     canonical_point_id(point.id),
-                    vector_values(point.vector, target.dim),
+                    _point_vector(point, target),
                     dict(point.payload),
                 )
                 for point in points
@@ -265,10 +276,45 @@ class QdrantEdgeStore:
                 with_vector=False,
                 params=_search_params(target.quantization, self._hnsw_ef),
             )
-            return [
-                Hit(id=str(p.id), score=p.score, payload=p.payload or {})
-                for p in target.shard.query(request)
-            ]
+            return _hits(target.shard.query(request))
+
+    def has_lexical(self, name: str) -> bool:
+        with self._using(name) as collection:
+            return collection.lexical
+
+    def search_lexical(
+        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        if limit < 1:
+            raise ValueError(f"limit must be positive, got {limit}")
+        with self._using(collection) as target:
+            if not target.lexical:
+                raise LexicalIndexMissingError(collection)
+            if not terms:
+                return []
+            request = QueryRequest(
+                limit=limit,
+                query=Query.Nearest(_sparse(terms), using=LEXICAL_VECTOR),
+                filter=_edge_filter(where),
+                with_payload=True,
+                with_vector=False,
+            )
+            return _hits(target.shard.query(request))
+
+    def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
+        wanted: set[Any] = {canonical_point_id(point_id) for point_id in ids}
+        if not wanted:
+            return []
+        with self._using(collection) as target:
+            request = QueryRequest(
+                limit=len(wanted),
+                query=Query.Nearest(vector_values(vector, target.dim)),
+                filter=EdgeFilter(must=[HasIdCondition(wanted)]),
+                with_payload=True,
+                with_vector=False,
+                params=_search_params(target.quantization, self._hnsw_ef),
+            )
+            return _hits(target.shard.query(request))
 
     def close(self) -> None:
         with self._registry_lock:
@@ -294,9 +340,29 @@ class QdrantEdgeStore:
             raise
 
 
+def _hits(points: Sequence[Any]) -> list[Hit]:
+    return [Hit(id=str(p.id), score=p.score, payload=p.payload or {}) for p in points]
+
+
+def _sparse(terms: SparseTerms) -> SparseVector:
+    return SparseVector(list(terms.indices), list(terms.values))
+
+
+def _point_vector(point: Point, collection: _Collection) -> Any:
+    """The dense vector alone, or with the BM25 terms where the point has some and the
+    collection keeps them."""
+    dense = vector_values(point.vector, collection.dim)
+    if not (collection.lexical and point.sparse):
+        return dense
+    return {"": dense, LEXICAL_VECTOR: _sparse(point.sparse)}
+
+
 def _edge_config(dim: int, quantization: Quantization) -> EdgeConfig:
+    lexical = {LEXICAL_VECTOR: EdgeSparseVectorParams(modifier=Modifier.Idf)}
     if quantization == "none":
-        return EdgeConfig(vectors=EdgeVectorParams(size=dim, distance=Distance.Cosine))
+        return EdgeConfig(
+            vectors=EdgeVectorParams(size=dim, distance=Distance.Cosine), sparse_vectors=lexical
+        )
     # The int8 copies stay in RAM; the fp32 originals are memory-mapped from disk (page cache)
     # and read only to rescore candidates. The engine builds the int8 copies when it optimises
     # a segment (past the indexing threshold); the newest, appendable segment stays fp32.
@@ -305,6 +371,7 @@ def _edge_config(dim: int, quantization: Quantization) -> EdgeConfig:
         quantization_config=ScalarQuantizationConfig(
             type=ScalarType.Int8, quantile=INT8_QUANTILE, always_ram=True
         ),
+        sparse_vectors=lexical,
     )
 
 
@@ -371,6 +438,7 @@ def _load_collection(directory: Path) -> _Collection:
         shard=shard,
         quantization=quantization,
         encoder=metadata.get("encoder"),  # None in metadata written before it was recorded
+        lexical=metadata.get("lexical") == LEXICAL_VECTOR,  # absent before lexical search
     )
 
 

@@ -15,15 +15,18 @@ from typing import Any
 
 from qdrant_client import QdrantClient, models
 
+from app.lexical.bm25 import SparseTerms
 from app.settings import Quantization
 from app.store.base import (
     INDEXED_FIELDS,
     INT8_QUANTILE,
+    LEXICAL_VECTOR,
     RESCORE_OVERSAMPLING,
     CollectionInfo,
     CollectionNotFoundError,
     Filter,
     Hit,
+    LexicalIndexMissingError,
     Point,
     Vector,
     check_encoder,
@@ -46,6 +49,7 @@ INT8 = models.ScalarQuantization(
     )
 )
 RESCORED = models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
+LEXICAL = {LEXICAL_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)}
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class _Known:
     dim: int
     quantized: bool
     encoder: str | None
+    lexical: bool = False
 
 
 class QdrantClientStore:
@@ -94,6 +99,7 @@ class QdrantClientStore:
                         distance=models.Distance.COSINE,
                         on_disk=True if int8 else None,  # int8: fp32 originals only to rescore
                     ),
+                    sparse_vectors_config=LEXICAL,
                     shard_number=self._shards,
                     replication_factor=self._replicas,
                     quantization_config=INT8 if int8 else None,
@@ -141,7 +147,7 @@ class QdrantClientStore:
         batch = [
             models.PointStruct(
                 id=canonical_point_id(point.id),
-                vector=self._values(collection, point.vector),
+                vector=self._point_vector(collection, point),
                 payload=dict(point.payload),
             )
             for point in points
@@ -214,7 +220,54 @@ class QdrantClientStore:
                 with_payload=True,
                 search_params=self._search_params(collection),
             )
-        return [Hit(id=str(p.id), score=p.score, payload=p.payload or {}) for p in response.points]
+        return _hits(response.points)
+
+    def has_lexical(self, name: str) -> bool:
+        return self._described(name).lexical
+
+    def search_lexical(
+        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        if limit < 1:
+            raise ValueError(f"limit must be positive, got {limit}")
+        if not self.has_lexical(collection) and not self._described(collection, fresh=True).lexical:
+            raise LexicalIndexMissingError(collection)
+        if not terms:
+            return []
+        with self._errors(collection):
+            response = self._client.query_points(
+                collection,
+                query=_sparse(terms),
+                using=LEXICAL_VECTOR,
+                query_filter=_qdrant_filter(where),
+                limit=limit,
+                with_payload=True,
+            )
+        return _hits(response.points)
+
+    def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
+        wanted: list[models.ExtendedPointId] = list({canonical_point_id(i) for i in ids})
+        if not wanted:
+            return []
+        query = self._values(collection, vector)
+        with self._errors(collection):
+            response = self._client.query_points(
+                collection,
+                query=query,
+                query_filter=models.Filter(must=[models.HasIdCondition(has_id=wanted)]),
+                limit=len(wanted),
+                with_payload=True,
+                search_params=self._search_params(collection),
+            )
+        return _hits(response.points)
+
+    def _point_vector(self, collection: str, point: Point) -> Any:
+        """The dense vector alone, or with the BM25 terms where the point has some and the
+        collection keeps them."""
+        dense = self._values(collection, point.vector)
+        if not (point.sparse and self._described(collection).lexical):
+            return dense
+        return {"": dense, LEXICAL_VECTOR: _sparse(point.sparse)}
 
     def _search_params(self, collection: str) -> models.SearchParams | None:
         known = self._known.get(collection)
@@ -240,7 +293,8 @@ class QdrantClientStore:
                 config.quantization_config is not None or vectors.quantization_config is not None
             )
             encoder = (config.metadata or {}).get(ENCODER_KEY)
-            self._known[collection] = _Known(vectors.size, quantized, encoder)
+            lexical = LEXICAL_VECTOR in (config.params.sparse_vectors or {})
+            self._known[collection] = _Known(vectors.size, quantized, encoder, lexical)
         return self._known[collection]
 
     def _values(self, collection: str, vector: Vector) -> list[float]:
@@ -264,6 +318,14 @@ class QdrantClientStore:
                 self._known.pop(collection, None)
                 raise CollectionNotFoundError(collection) from error
             raise
+
+
+def _hits(points: Sequence[models.ScoredPoint]) -> list[Hit]:
+    return [Hit(id=str(p.id), score=p.score, payload=p.payload or {}) for p in points]
+
+
+def _sparse(terms: SparseTerms) -> models.SparseVector:
+    return models.SparseVector(indices=list(terms.indices), values=list(terms.values))
 
 
 def _by_name(description: models.CollectionDescription) -> str:

@@ -120,6 +120,7 @@ def test_edge_uses_int8_copies_and_keeps_them_across_a_restart(edge_dir: Path) -
         "distance": "cosine",
         "quantization": "int8",
         "encoder": None,  # `fill` names no model
+        "lexical": "bm25",  # the named sparse vector that keeps BM25 terms
     }
 
     # The engine really searches int8 copies: not rescored, its scores are approximations.

@@ -1,0 +1,67 @@
+"""Terms for lexical matching that hold for every language: no stemming, no stop words.
+
+Text is NFKC-normalised and case-folded, then cut into words at every character that is not a
+letter, mark or digit. Scripts written without spaces between words (Thai, Lao, Khmer, Myanmar,
+Tibetan, Chinese, Japanese) give no words that way, so their runs are cut into the encoder's own
+subword pieces instead: its tokenizer covers every script the model knows, and a piece of a
+Thai or Chinese word is as much a term as a word of Swahili.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+from tokenizers import Tokenizer
+
+TermScheme = Literal["words", "subwords"]
+TERM_SCHEMES: tuple[TermScheme, ...] = ("words", "subwords")
+
+_WORD_CATEGORIES = frozenset("LMN")  # letters, marks and digits of any script
+# Scripts without spaces between words: Thai, Lao, Tibetan, Myanmar, Khmer, CJK (Kana, Han,
+# Hangul is spaced and not listed), CJK compatibility ideographs and extension A.
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+)
+_PIECE_MARK = "\u2581"  # SentencePiece's word-start marker
+
+
+class TermSplitter:
+    """Cuts text into lexical terms. `words`: whole words, subword pieces only for unspaced
+    scripts; `subwords`: the encoder's subword pieces everywhere (one scheme for all scripts)."""
+
+    def __init__(self, tokenizer: Tokenizer, scheme: TermScheme = "words") -> None:
+        if scheme not in TERM_SCHEMES:
+            raise ValueError(f"unknown term scheme {scheme!r} (known: {', '.join(TERM_SCHEMES)})")
+        self._tokenizer = tokenizer
+        self.scheme = scheme
+
+    def terms(self, text: str) -> list[str]:
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        if self.scheme == "subwords":
+            return self._pieces(folded)
+        terms: list[str] = []
+        for word in _words(folded):
+            if _UNSPACED.search(word):
+                terms += self._pieces(word)
+            else:
+                terms.append(word)
+        return terms
+
+    def _pieces(self, text: str) -> list[str]:
+        """Subword pieces that hold a letter, mark or digit (punctuation pieces are dropped),
+        without the word-start marker: a piece means the same at a word's start or inside it."""
+        tokens = self._tokenizer.encode(text, add_special_tokens=False).tokens
+        pieces = (token.replace(_PIECE_MARK, "") for token in tokens)
+        return [piece for piece in pieces if any(_in_word(c) for c in piece)]
+
+
+def _in_word(character: str) -> bool:
+    return unicodedata.category(character)[0] in _WORD_CATEGORIES
+
+
+def _words(text: str) -> list[str]:
+    """Runs of letters, marks and digits; everything else separates words."""
+    return "".join(c if _in_word(c) else " " for c in text).split()

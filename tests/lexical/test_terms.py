@@ -1,0 +1,44 @@
+"""Terms for lexical search, with the served model's real tokenizer."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.encoder import OnnxEncoder
+from app.lexical.terms import TermSplitter
+
+
+@pytest.fixture(scope="module")
+def words(encoder: OnnxEncoder) -> TermSplitter:
+    return TermSplitter(encoder.tokenizer, "words")
+
+
+def test_spaced_scripts_give_whole_case_folded_words_without_stemming(words: TermSplitter) -> None:
+    assert words.terms("Everyone has the RIGHT to rights, liberty — Straße №42!") == [
+        "everyone", "has", "the", "right", "to", "rights", "liberty", "strasse", "no42",
+    ]  # fmt: skip
+    # Marks belong to their word (Devanagari vowel signs, Amharic), not split off.
+    assert words.terms("सभी मनुष्यों को") == ["सभी", "मनुष्यों", "को"]
+    assert words.terms("ሰው ሁሉ፣ በሕይወት።") == ["ሰው", "ሁሉ", "በሕይወት"]
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [("ทุกคนมีสิทธิในการดำรงชีวิต", "ชีวิต"), ("人人有权享有生命、自由和人身安全。", "生命")],
+)
+def test_unspaced_scripts_are_cut_into_subword_pieces(
+    words: TermSplitter, text: str, word: str
+) -> None:
+    terms = words.terms(text)
+    assert len(terms) > 3  # not one term for the whole sentence
+    assert word in terms
+    assert "".join(terms) == "".join(words.terms(text.replace("、", "").replace("。", "")))
+
+
+def test_subword_scheme_cuts_every_script_and_refuses_unknown_schemes(
+    encoder: OnnxEncoder,
+) -> None:
+    pieces = TermSplitter(encoder.tokenizer, "subwords").terms("Everyone has liberty.")
+    assert pieces[:2] == ["everyone", "has"] and len(pieces) > 3 and "." not in pieces
+    with pytest.raises(ValueError, match="unknown term scheme"):
+        TermSplitter(encoder.tokenizer, "stems")  # type: ignore[arg-type]
