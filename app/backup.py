@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.lexical.bm25 import SparseTerms
 from app.store.base import CollectionInfo, Filter, Hit, Point, Vector, VectorStore
 
 LOCK_FILE = ".lock"  # the store's own process lock: not part of a backup
@@ -113,6 +114,17 @@ class GatedStore:
         self, collection: str, vector: Vector, limit: int, where: Filter | None = None
     ) -> list[Hit]:
         return self.inner.search(collection, vector, limit, where)
+
+    def has_lexical(self, name: str) -> bool:
+        return self.inner.has_lexical(name)
+
+    def search_lexical(
+        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        return self.inner.search_lexical(collection, terms, limit, where)
+
+    def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
+        return self.inner.score_points(collection, vector, ids)
 
     def close(self) -> None:
         with self.gate.writing():

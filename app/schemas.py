@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.documents.record import LANG_PATTERN, Record
+from app.settings import SearchMode
 from app.text_rules import check_characters
 
 # A filter accepts every code a record may carry (UDHR codes such as "ell_monotonic", "009").
@@ -36,6 +37,19 @@ class SearchRequest(StrictModel):
         default=None, description="Only return passages in these language codes."
     )
     collection: CollectionName | None = Field(default=None, description="Defaults to the demo.")
+    mode: SearchMode | None = Field(
+        default=None,
+        description=(
+            "How to rank. `dense`: by meaning, across languages (the query's words need not "
+            "occur in the passage). `lexical`: by the query's words (BM25; no stemming, any "
+            "script), for names, numbers and rare words. `hybrid`: the dense ranking, with "
+            "passages that contain the query's words moved up in proportion to that evidence; "
+            "a query sharing no word with a passage leaves its dense rank alone. Default: the "
+            "service's `search_mode` setting (hybrid unless configured), or dense for a "
+            "collection indexed before lexical search existed; naming lexical or hybrid for "
+            "such a collection answers 409 `no_lexical_index` with how to reindex."
+        ),
+    )
 
     _check_query = field_validator("query")(check_text)
 
@@ -55,7 +69,12 @@ class SearchRequest(StrictModel):
 class SearchResult(BaseModel):
     id: str = Field(description="The document id.")
     chunk: int = Field(description="Which passage of the document matched (0-based).")
-    score: float = Field(description="Cosine similarity.")
+    score: float = Field(
+        description=(
+            "dense: cosine similarity; lexical: BM25 score; hybrid: cosine similarity plus "
+            "`hybrid_lexical_weight` x the BM25 score per distinct query term."
+        )
+    )
     text: str
     language: str | None
     language_name: str | None
@@ -66,6 +85,7 @@ class SearchResponse(BaseModel):
     query: str
     collection: str
     model: str
+    mode: SearchMode = Field(description="How the results were ranked (see the request's mode).")
     took_ms: float
     results: list[SearchResult]
 

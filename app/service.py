@@ -11,6 +11,7 @@ from app.documents.writer import index_records
 from app.encode_combiner import EncodeCombiner
 from app.encode_queue import EncodeQueue
 from app.encoder import Embeddings, Encoder, TextKind
+from app.lexical import TermSplitter, query_vector
 from app.metrics import Metrics
 from app.schemas import (
     CollectionSummary,
@@ -20,22 +21,31 @@ from app.schemas import (
     SearchResult,
     UpsertDocumentsResponse,
 )
-from app.settings import Settings
+from app.settings import SearchMode, Settings
 from app.store import Filter, Hit, VectorStore
-from app.store.base import check_encoder
+from app.store.base import LexicalIndexMissingError, check_encoder
+from app.store.fusion import HybridConfig, fuse
+
+# Used when no settings are given (tests that build the service by hand): the shipped defaults.
+DEFAULT_HYBRID = HybridConfig(
+    weight=Settings.model_fields["hybrid_lexical_weight"].default,
+    dense_candidates=Settings.model_fields["hybrid_dense_candidates"].default,
+    lexical_candidates=Settings.model_fields["hybrid_lexical_candidates"].default,
+    baseline_rank=Settings.model_fields["hybrid_lexical_baseline_rank"].default,
+)
 
 
 class DocumentNotFoundError(KeyError):
     """No document with this id in the collection."""
 
 
-def _result(hit: Hit) -> SearchResult:
+def _result(hit: Hit, score: float | None = None) -> SearchResult:
     payload = hit.payload
     metadata: dict[str, Any] = dict(payload.get("metadata") or {})
     return SearchResult(
         id=str(payload.get("doc_id", hit.id)),
         chunk=int(payload.get("chunk", 0)),
-        score=hit.score,
+        score=hit.score if score is None else score,
         text=str(payload.get("text", "")),
         language=payload.get("language"),
         language_name=metadata.get("language_name"),
@@ -51,6 +61,8 @@ class SearchService:
         metrics: Metrics,
         encode_queue: EncodeQueue | None = None,
         combine_max_texts: int | None = None,
+        default_mode: SearchMode = "hybrid",
+        hybrid: HybridConfig = DEFAULT_HYBRID,
     ) -> None:
         self.encoder = encoder
         self.store = store
@@ -64,13 +76,30 @@ class SearchService:
             else None
         )
         self._language_names: dict[tuple[str, str], str | None] = {}
+        self.default_mode = default_mode
+        self.hybrid = hybrid
+        self.terms = TermSplitter(encoder.tokenizer)  # the writer's terms (app/documents/writer)
 
     @classmethod
     def from_settings(
         cls, encoder: Encoder, store: VectorStore, metrics: Metrics, settings: Settings
     ) -> SearchService:
         queue = EncodeQueue.from_settings(settings)
-        return cls(encoder, store, metrics, queue, settings.combined_batch_limit)
+        hybrid = HybridConfig(
+            settings.hybrid_lexical_weight,
+            settings.hybrid_dense_candidates,
+            settings.hybrid_lexical_candidates,
+            settings.hybrid_lexical_baseline_rank,
+        )
+        return cls(
+            encoder,
+            store,
+            metrics,
+            queue,
+            settings.combined_batch_limit,
+            settings.search_mode,
+            hybrid,
+        )
 
     @property
     def model_name(self) -> str:
@@ -92,17 +121,71 @@ class SearchService:
     def count_tokens(self, texts: Sequence[str], kind: TextKind) -> int:
         return sum(self.encoder.count_tokens(t, kind) for t in texts)
 
+    def search_mode(self, collection: str, asked: SearchMode | None) -> SearchMode:
+        """The mode a search runs in: the one asked for, else the default, except that a
+        collection created before lexical search (no BM25 terms) is searched dense unless
+        lexical or hybrid is asked for by name (then LexicalIndexMissingError says how to
+        reindex)."""
+        if asked is not None:
+            return asked
+        if self.default_mode != "dense" and not self.store.has_lexical(collection):
+            return "dense"
+        return self.default_mode
+
     def search(
-        self, collection: str, query: str, top_k: int, languages: Sequence[str] | None
+        self,
+        collection: str,
+        query: str,
+        top_k: int,
+        languages: Sequence[str] | None,
+        mode: SearchMode = "dense",
     ) -> list[SearchResult]:
         # Before encoding: an unknown collection, or one holding another model's vectors.
         check_encoder(collection, self.store.encoder(collection), self.model_name)
-        vector = self.embed([query], "query")[0]
+        if mode != "dense" and not self.store.has_lexical(collection):
+            raise LexicalIndexMissingError(collection)
         where = Filter(any_of={"language": list(languages)}) if languages else None
+        if mode == "lexical":
+            terms = query_vector(self.terms.terms(query))
+            start = time.perf_counter()
+            hits = self.store.search_lexical(collection, terms, top_k, where)
+            self.metrics.search_seconds.observe(time.perf_counter() - start)
+            return [_result(h) for h in hits]
+        vector = self.embed([query], "query")[0]
         start = time.perf_counter()
-        hits = self.store.search(collection, vector, top_k, where)
+        if mode == "hybrid":
+            results = self._hybrid(collection, query, vector, top_k, where)
+        else:
+            results = [_result(h) for h in self.store.search(collection, vector, top_k, where)]
         self.metrics.search_seconds.observe(time.perf_counter() - start)
-        return [_result(h) for h in hits]
+        return results
+
+    def _hybrid(
+        self, collection: str, query: str, vector: Embeddings, top_k: int, where: Filter | None
+    ) -> list[SearchResult]:
+        """The dense candidates and the lexical ones, each with its cosine, fused."""
+        terms = self.terms.terms(query)
+        config = self.hybrid
+        dense = self.store.search(collection, vector, max(top_k, config.dense_candidates), where)
+        lexical = (
+            self.store.search_lexical(
+                collection, query_vector(terms), max(top_k, config.lexical_candidates), where
+            )
+            if terms
+            else []
+        )
+        by_id = {h.id: h for h in dense}
+        unscored = [h.id for h in lexical if h.id not in by_id]
+        by_id.update({h.id: h for h in self.store.score_points(collection, vector, unscored)})
+        fused = fuse(
+            {point_id: hit.score for point_id, hit in by_id.items()},
+            {h.id: h.score for h in lexical},
+            len(set(terms)),
+            config.weight,
+            top_k,
+            config.baseline_rank,
+        )
+        return [_result(by_id[f.id], f.score) for f in fused]
 
     def collections(self) -> list[CollectionSummary]:
         return [

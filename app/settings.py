@@ -32,6 +32,8 @@ def usable_cores() -> int:
 
 # How a vector store keeps the vectors of the collections it creates (see `vector_quantization`).
 Quantization = Literal["none", "int8"]
+# How /v1/search ranks: by meaning (dense vectors), by words (BM25) or both (app/store/fusion.py).
+SearchMode = Literal["dense", "lexical", "hybrid"]
 
 
 class Settings(BaseSettings):
@@ -112,6 +114,37 @@ class Settings(BaseSettings):
     combine_max_texts: int = Field(default=64, ge=1, le=4096)
 
     log_format: Literal["json", "text"] = "json"
+
+    # Lexical and hybrid ranking (app/lexical, app/store/fusion.py). The defaults were chosen on
+    # the evaluation's development split (docs/eval/README.md, "Dense, lexical and hybrid").
+    search_mode: SearchMode = Field(
+        default="hybrid",
+        description="How /v1/search ranks when a request names no mode: dense, lexical or hybrid.",
+    )
+    hybrid_lexical_weight: float = Field(
+        default=0.1,
+        ge=0,
+        le=100,
+        description="Hybrid score = cosine + this weight x BM25 score per distinct query term.",
+    )
+    hybrid_dense_candidates: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Nearest passages by vector that a hybrid search fuses (at least top_k).",
+    )
+    hybrid_lexical_candidates: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Best BM25 passages that a hybrid search fuses (at least top_k).",
+    )
+    hybrid_lexical_baseline_rank: int = Field(
+        default=10,
+        ge=0,
+        le=10_000,
+        description="Hybrid counts only BM25 above this rank's lexical match score (0: all).",
+    )
 
     @property
     def model_dir(self) -> Path:

@@ -22,6 +22,7 @@ from pathlib import Path
 from qdrant_client import QdrantClient
 
 from app.encoder import OnnxEncoder
+from app.lexical.bm25 import SparseTerms
 from app.store import CollectionInfo, Filter, Hit, Point, VectorStore
 from app.store.base import Vector
 from app.store.edge import QdrantEdgeStore
@@ -86,6 +87,17 @@ class MirroredStore:
         self, collection: str, vector: Vector, limit: int, where: Filter | None = None
     ) -> list[Hit]:
         return self.primary.search(collection, vector, limit, where)
+
+    def has_lexical(self, name: str) -> bool:
+        return self.primary.has_lexical(name)
+
+    def search_lexical(
+        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        return self.primary.search_lexical(collection, terms, limit, where)
+
+    def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
+        return self.primary.score_points(collection, vector, ids)
 
     def close(self) -> None:
         self.primary.close()

@@ -12,7 +12,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.encode_queue import OverloadedError
 from app.encoder import TextTooLongError
 from app.service import DocumentNotFoundError
-from app.store.base import CollectionNotFoundError, EncoderMismatchError
+from app.store.base import (
+    CollectionNotFoundError,
+    EncoderMismatchError,
+    LexicalIndexMissingError,
+)
 
 
 class ApiError(Exception):
@@ -77,6 +81,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CollectionNotFoundError)
     async def _no_collection(_: Request, exc: CollectionNotFoundError) -> JSONResponse:
         return error_response(404, "collection_not_found", f"no collection named {exc.args[0]!r}")
+
+    @app.exception_handler(LexicalIndexMissingError)
+    async def _no_lexical_index(_: Request, exc: LexicalIndexMissingError) -> JSONResponse:
+        return error_response(409, "no_lexical_index", str(exc))
 
     @app.exception_handler(EncoderMismatchError)
     async def _other_model(_: Request, exc: EncoderMismatchError) -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections import Counter
@@ -11,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
-from qdrant_edge import Distance, EdgeConfig, EdgeShard, EdgeVectorParams
 
 from app.lexical.bm25 import AVERAGE_TERMS, query_vector
 from app.lexical.bm25 import document_vector as bm25_vector
 from app.store.base import Filter, LexicalIndexMissingError, Point, VectorStore
-from app.store.edge import METADATA_FILE, SHARD_DIR, QdrantEdgeStore
+from app.store.edge import QdrantEdgeStore
 from app.store.remote import QdrantClientStore
 from tests.store.conftest import BACKENDS
+from tests.store.legacy import legacy_edge_collection
 from tests.store.points import brute_force
 
 DIM = 8
@@ -132,11 +131,7 @@ def test_score_points_gives_the_cosine_of_the_asked_points(store: VectorStore) -
 def _legacy_store(kind: str, data_dir: Path) -> VectorStore:
     """A store holding `old`, a collection created the way it was before lexical search."""
     if kind == "edge":
-        directory = data_dir / "old"
-        config = EdgeConfig(vectors=EdgeVectorParams(size=DIM, distance=Distance.Cosine))
-        EdgeShard.create(str(directory / SHARD_DIR), config).close()
-        metadata = {"name": "old", "dim": DIM, "distance": "cosine", "quantization": "none"}
-        (directory / METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+        legacy_edge_collection(data_dir, "old", DIM, encoder=None)
         return QdrantEdgeStore(data_dir)
     client = QdrantClient(location=":memory:")
     vectors = models.VectorParams(size=DIM, distance=models.Distance.COSINE)

@@ -17,16 +17,19 @@ router = APIRouter(tags=["search"], dependencies=READ)
     responses=error_responses(404, 409, 413),
 )
 def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> SearchResponse:
-    """Rank the collection's passages against a query in any language."""
+    """Rank the collection's passages against a query in any language: by meaning (dense),
+    by words (lexical, BM25) or both (hybrid, the default)."""
     start = time.perf_counter()
     check_top_k(body.top_k, settings)
     check_texts([body.query], settings, settings.max_query_chars)
     collection = body.collection or settings.default_collection
-    results = service.search(collection, body.query, body.top_k, body.languages)
+    mode = service.search_mode(collection, body.mode)
+    results = service.search(collection, body.query, body.top_k, body.languages, mode)
     return SearchResponse(
         query=body.query,
         collection=collection,
         model=service.model_name,
+        mode=mode,
         took_ms=round((time.perf_counter() - start) * 1000, 2),
         results=results,
     )
