@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-TASKS = ("udhr-bitext", "multilingual-pool", "code-switched", "questions", "bible-nt")
+# "hybrid": dense, lexical and hybrid ranking side by side (models/evaluation/hybrid.py), with
+# the fusion settings of the environment (POLYSEARCH_HYBRID_*, as the service reads them).
+TASKS = ("udhr-bitext", "multilingual-pool", "code-switched", "questions", "bible-nt", "hybrid")
 # Every task by default; Chichewa NT -> English encodes ~8k verse pairs per encoder (minutes
 # each on 2 idle cores, cached in the embedding cache for reruns).
 DEFAULT_TASKS = TASKS

@@ -10,7 +10,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from tokenizers import Tokenizer
+
+from app.lexical.terms import TermSplitter
 from app.model_card import CARD_FILE, ModelCard, Variant
+from app.settings import Settings
+from app.store.fusion import HybridConfig
 from indexer.registry import DEFAULT_CACHE as PACKAGE_CACHE
 from indexer.udhr import fetch_udhr, load_declarations
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE, DEFAULT_TASKS, TASKS
@@ -20,6 +25,7 @@ from models.evaluation.cache import CachedEncoder, measure_throughput
 from models.evaluation.card import model_identity
 from models.evaluation.codeswitch import codeswitch_scores
 from models.evaluation.encoders import BASELINE_NAMES, EvalEncoder, OnnxModelEncoder, baseline
+from models.evaluation.hybrid import hybrid_scores_report
 from models.evaluation.pool import pool_languages, pool_scores
 from models.evaluation.protocols import protocols_for
 from models.evaluation.questions import load_questions, question_scores
@@ -123,6 +129,30 @@ def speed_sample(languages: int | None, size: int = SPEED_TEXTS) -> list[str]:
     return throughput_sample(texts, codes[:languages] if languages else codes, size)
 
 
+def served_hybrid_config(settings: Settings | None = None) -> HybridConfig:
+    """The fusion the service runs with these settings (the environment's by default)."""
+    s = settings or Settings()
+    return HybridConfig(
+        s.hybrid_lexical_weight,
+        s.hybrid_dense_candidates,
+        s.hybrid_lexical_candidates,
+        s.hybrid_lexical_baseline_rank,
+    )
+
+
+def _term_splitter(model_dir: Path) -> TermSplitter:
+    """The terms the service indexes with this model's tokenizer."""
+    card = ModelCard.load(model_dir)
+    return TermSplitter(Tokenizer.from_file(str(model_dir / card.tokenizer_file)))
+
+
+def _hybrid_summary(report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        task: {mode: scores[mode] for mode in ("dense", "lexical", "hybrid")}
+        for task, scores in report["tasks"].items()
+    }
+
+
 def _maps(by_protocol: dict[str, dict[str, Any]]) -> dict[str, float]:
     return {name: round(result["map"], 4) for name, result in by_protocol.items()}
 
@@ -207,6 +237,17 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
             entry["tasks"]["bible-nt"] = {
                 p.name: bible_scores(cached, verses, p) for p in protocols
             }
+        if "hybrid" in config.tasks and spec.model_dir is not None and spec.role == "model":
+            entry["tasks"]["hybrid"] = hybrid_scores_report(
+                cached,
+                _term_splitter(spec.model_dir),
+                served_hybrid_config(),
+                texts,
+                by_code,
+                questions,
+                codes,
+            )
+            log(f"  hybrid: {_hybrid_summary(entry['tasks']['hybrid'])}")
         results["encoders"].append(entry)
     if baseline_dir is not None and baseline_dir.resolve() != model_dir.resolve():
         log("encode speed of the model and the packaged model, side by side (int8)")
