@@ -100,8 +100,10 @@ class LexicalIndexMissingError(ValueError):
     def __init__(self, collection: str) -> None:
         super().__init__(
             f"collection {collection!r} was created without a lexical (BM25) index, so it can "
-            "only be searched with mode 'dense'; to search it by words, delete it and index its "
-            "documents again (python -m indexer ... or PUT the documents again)"
+            "only be searched with mode 'dense'. To search it by words, remove it (the embedded "
+            f"store keeps it in DATA_DIR/{collection}: stop the service first; a Qdrant server: "
+            f"DELETE /collections/{collection}) and index its documents again (python -m "
+            f"indexer, or POST them to /v1/collections/{collection}/documents)"
         )
         self.collection = collection
 
