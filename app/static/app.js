@@ -13,6 +13,7 @@
   const queryInput = document.getElementById("q");
   const languageSelect = document.getElementById("lang");
   const topKSelect = document.getElementById("k");
+  const modeSelect = document.getElementById("mode");
   const statusLine = document.getElementById("status");
   const resultsSection = document.getElementById("results");
   const resultList = document.getElementById("result-list");
@@ -164,6 +165,7 @@
     resultList.replaceChildren(...body.results.map((hit, i) => renderResult(hit, i + 1)));
     emptyState.hidden = true;
     if (body.model) modelInfo.textContent = `Model: ${body.model} · collection: ${body.collection}`;
+    resultsSection.dataset.mode = body.mode || "";  // how the server ranked them
     const n = body.results.length;
     if (n === 0) {
       setStatus("No results. Try another query or choose “All languages”.", "empty");
@@ -194,6 +196,7 @@
     if (query) params.set("q", query);
     if (language) params.set("lang", language);
     if (topK !== DEFAULT_TOP_K) params.set("k", topK);
+    if (modeSelect.value) params.set("mode", modeSelect.value);
     if (collection !== DEFAULT_COLLECTION) params.set("collection", collection);
     const search = params.toString();
     const url = `${window.location.pathname}${search ? `?${search}` : ""}`;
@@ -227,6 +230,8 @@
           top_k: Number(topK),
           languages: language ? [language] : null,
           collection,
+          // Empty: the server's default (hybrid, or dense for an index without words).
+          ...(modeSelect.value ? { mode: modeSelect.value } : {}),
         }),
         signal: controller.signal,
       });
@@ -347,6 +352,8 @@
       topKSelect.append(option);
     }
     topKSelect.value = topK;
+    const mode = params.get("mode") || "";
+    modeSelect.value = modeSelect.querySelector(`option[value="${CSS.escape(mode)}"]`) ? mode : "";
   }
 
   keyForm.addEventListener("submit", (event) => {
@@ -377,6 +384,9 @@
     if (queryInput.value.trim()) search(true);
   });
   topKSelect.addEventListener("change", () => {
+    if (queryInput.value.trim()) search(true);
+  });
+  modeSelect.addEventListener("change", () => {
     if (queryInput.value.trim()) search(true);
   });
   document.getElementById("examples").addEventListener("click", (event) => {
