@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-import annotated_types
 from pydantic import AliasChoices, SecretStr
 from pydantic.fields import FieldInfo
 
@@ -25,6 +24,7 @@ BEGIN = "<!-- settings:begin (python -m app.settings_doc) -->"
 END = "<!-- settings:end -->"
 DOC = Path("docs/operations.md")
 HEADER = ("Variable", "Type", "Default", "Description")
+SYMBOLS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}  # pydantic's numeric bounds
 TYPE_NAMES: dict[Any, str] = {
     str: "string",
     int: "integer",
@@ -60,18 +60,15 @@ def type_text(annotation: Any) -> str:
 
 def bounds_text(field: FieldInfo) -> str:
     """The field's numeric bounds, e.g. `1 to 1,024`, `≥ 0`, `> 0`; empty when it has none."""
-    low = high = ""
-    for rule in field.metadata:
-        if isinstance(rule, annotated_types.Ge):
-            low = f"{rule.ge:,}"
-        elif isinstance(rule, annotated_types.Gt):
-            low = f"> {rule.gt:,}"
-        elif isinstance(rule, annotated_types.Le):
-            high = f"{rule.le:,}"
-    if low and high and not low.startswith(">"):
-        return f"{low} to {high}"
-    parts = [f"≥ {low}" if low and not low.startswith(">") else low, f"≤ {high}" if high else ""]
-    return ", ".join(part for part in parts if part)
+    bounds: dict[str, Any] = {
+        key: getattr(rule, key)
+        for rule in field.metadata
+        for key in SYMBOLS
+        if getattr(rule, key, None) is not None
+    }
+    if bounds.keys() == {"ge", "le"}:
+        return f"{bounds['ge']:,} to {bounds['le']:,}"
+    return ", ".join(f"{SYMBOLS[key]} {value:,}" for key, value in bounds.items())
 
 
 def default_text(value: Any) -> str:
