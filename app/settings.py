@@ -110,6 +110,34 @@ class Settings(BaseSettings):
     # (fp32), off for dynamic int8, whose scale is picked per batch.
     combine_requests: Literal["auto", "on", "off"] = "auto"
     combine_max_texts: int = Field(default=64, ge=1, le=4096)
+    # Fair scheduling and admission control (app/encode_queue.py).
+    max_queue_wait_ms: int = Field(
+        default=200,
+        ge=1,
+        le=600_000,
+        description="Longest a request waits for an encoder slot: one whose estimated wait is "
+        "longer is answered 503 with Retry-After at once, and none waits past it.",
+    )
+    queue_aging_ms: int = Field(
+        default=200,
+        ge=1,
+        le=600_000,
+        description="A waiting write or background encoder call moves up one priority class "
+        "(background, write, query) for every this many milliseconds it has waited.",
+    )
+    write_encode_texts: int = Field(
+        default=4,
+        ge=1,
+        le=1024,
+        description="Passages per encoder call of a document upsert or background indexing; "
+        "each call queues on its own, so queries get the encoder between them.",
+    )
+    index_on_start: Path | None = Field(
+        default=None,
+        description="A JSONL corpus ({id, text, lang?, metadata?} per line) indexed into the "
+        "default collection in the background once the service is ready (`make run`: the "
+        "UDHR demo corpus); documents already stored unchanged are skipped.",
+    )
 
     log_format: Literal["json", "text"] = "json"
 
@@ -121,6 +149,11 @@ class Settings(BaseSettings):
     def encode_calls(self) -> int:
         """Encoder calls the service runs at once."""
         return self.encode_concurrency or usable_cores()
+
+    def threads_per_call(self, concurrent_calls: int) -> int:
+        """onnxruntime threads per encoder call: `encoder_threads`, or the cores (at most 4)
+        shared out among the `concurrent_calls` that run at once."""
+        return self.encoder_threads or max(1, usable_cores() // concurrent_calls)
 
     @property
     def combined_batch_limit(self) -> int | None:
