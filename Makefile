@@ -69,12 +69,16 @@ student: $(VENV)/.train-installed ## train + export the student of RECIPE (kept 
 demo-data: model ## fetch the UDHR and index all of it into the `udhr` collection (idempotent)
 	$(SERVE_ENV) $(BIN)/python -m indexer demo
 
-# Serves at once; the demo corpus is indexed in the same process in the background (featured
-# languages first), resuming where an earlier run stopped.
+# Serves at once with `python -m app` (the one start-up path: same threads, queue and metrics as
+# `make serve` or the image); the service indexes the demo corpus in the background
+# (POLYSEARCH_INDEX_ON_START, featured languages first, after queries and writes in the encode
+# scheduler), resuming where an earlier run stopped.
 SERVE_ENV = POLYSEARCH_MODEL=$(MODEL) POLYSEARCH_DATA_DIR=$(DATA_DIR) \
 	POLYSEARCH_HOST=$(HOST) POLYSEARCH_PORT=$(PORT)
+DEMO_CORPUS := data/corpora/udhr.jsonl
 run: model ## set up, build, then serve API + demo page while indexing the demo corpus
-	$(SERVE_ENV) $(BIN)/python -m indexer demo --serve
+	$(BIN)/python -m indexer demo --prepare-only
+	$(SERVE_ENV) POLYSEARCH_INDEX_ON_START=$(DEMO_CORPUS) $(BIN)/python -m app
 
 serve: ## serve without the set-up steps
 	$(SERVE_ENV) $(BIN)/python -m app
