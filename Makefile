@@ -94,12 +94,15 @@ test: $(VENV)/.dev-installed ## set up and run the whole test suite
 # prints the figures and writes docs/bench/results.{json,md}. Searches run on the ~154k-passage
 # verse corpus (python -m bench.verses), indexed once into data/bench/whole-corpus and reused.
 # Then recall of approximate vs exact search per vector storage (docs/bench/recall.*) and the
-# capacity tables of docs/scaling.md. BENCH_ARGS="--passages 2000" etc.
+# capacity tables of docs/scaling.md, and searches beside writes and under a crowd
+# (python -m bench.contention: three 40 s phases, docs/bench/contention.*).
+# BENCH_ARGS="--passages 2000" etc.
 bench: $(VENV)/.dev-installed ## benchmark vs. the naive stack (first run also indexes 154k verses)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m bench --large $(BENCH_ARGS)
 	$(BIN)/python -m bench.recall --index data/bench/whole-corpus --out docs/bench
 	$(BIN)/python -m bench.capacity --results docs/bench/results.json --doc docs/scaling.md
+	$(BIN)/python -m bench.contention --out docs/bench
 
 # The large corpus on its own: ~154k verses in 13 languages from registry packages, indexed
 # with the project's indexer into the default data dir (collection `verses`).
@@ -111,6 +114,7 @@ verses: $(VENV)/.dev-installed ## index the 154k-verse corpus (collection `verse
 bench-smoke: $(VENV)/.dev-installed ## seconds of every benchmark step: checks the harness
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m bench --smoke --out data/bench-smoke
+	$(BIN)/python -m bench.contention --smoke --out data/bench-smoke
 
 # Held-out benchmark of the model + baselines (a student: the packaged model too, timed side by
 # side, and the distillation goals checked); regenerates docs/eval/ (README, JSON, plots) and

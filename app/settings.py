@@ -126,7 +126,7 @@ class Settings(BaseSettings):
         "(background, write, query) for every this many milliseconds it has waited.",
     )
     write_encode_texts: int = Field(
-        default=4,
+        default=1,
         ge=1,
         le=1024,
         description="Passages per encoder call of a document upsert or background indexing; "

@@ -5,7 +5,9 @@ estimated wait exceeds `max_queue_wait_ms`, but only after
 the request was parsed, validated and handed to a worker thread. Under a flood those rejected
 requests compete for the CPU and the GIL with the encoder itself, and the service slows down
 exactly when it needs all of it. This pure ASGI middleware checks the queue first, for the
-routes that encode, and answers at once without reading the body.
+routes that encode, and answers at once without reading the body. It also refuses when
+`concurrency + queue size` encoding requests are already in (being parsed, queued, encoded or
+answered), so that a crowd of clients cannot fill the worker threads.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class ShedLoad:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
+        self.in_flight = 0  # encoding requests let in and not yet answered (one event loop)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         service = self.runtime.service
@@ -45,8 +48,15 @@ class ShedLoad:
             await self.app(scope, receive, send)
             return
         queue = service.encode_queue
-        if not queue.would_refuse(priority):
-            await self.app(scope, receive, send)
+        # Requests past the door but not yet (or no longer) in the queue count too: parsing,
+        # validation and answering them take the CPU and the GIL from the encoder.
+        crowded = self.in_flight >= queue.concurrency + queue.capacity
+        if not crowded and not queue.would_refuse(priority):
+            self.in_flight += 1
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.in_flight -= 1
             return
         queue.observer.refused(priority, "door")
         message = (
