@@ -18,6 +18,9 @@ or that finds `concurrency + capacity` jobs already in, is refused at once with 
 (503 `overloaded` with `Retry-After`); one that still waits past the bound is refused then, so
 no admitted job waits longer than the bound. Background jobs, and a write's calls after its
 first, are never refused: they wait, aging, until a slot is free.
+With `reserved_for_queries` (`Settings.query_reserved_slots`), writes and background calls
+leave that many slots to queries for as long as queries keep coming, so a query finds a slot
+free instead of waiting for a write's call to end.
 `app/encode_combiner.py` batches concurrent queries behind the same admission and slots.
 """
 
@@ -35,6 +38,8 @@ from typing import Protocol, TypeVar
 from app.settings import Settings
 
 T = TypeVar("T")
+# How long after the last query the slots reserved for queries stay reserved.
+QUERY_RECENT_S = 1.0
 
 
 class Priority(IntEnum):
@@ -100,6 +105,7 @@ class EncodeQueue:
         aging_s: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
         observer: QueueObserver | None = None,
+        reserved_for_queries: int = 0,
     ) -> None:
         if concurrency < 1 or capacity < 0 or wait_timeout_s <= 0 or aging_s <= 0:
             raise ValueError(
@@ -109,6 +115,10 @@ class EncodeQueue:
         self.capacity = capacity
         self.wait_timeout_s = wait_timeout_s
         self.aging_s = aging_s
+        # Slots writes and background calls leave to queries while queries come (one seen in
+        # the last `QUERY_RECENT_S`), so a query need not wait for a write's call to end.
+        self.reserved_for_queries = min(reserved_for_queries, concurrency - 1)
+        self._last_query = float("-inf")
         self.observer: QueueObserver = observer or _NoObserver()
         self._clock = clock
         self._cond = threading.Condition()  # guards everything below; notified on any change
@@ -129,6 +139,7 @@ class EncodeQueue:
             bound,
             settings.queue_aging_ms / 1000,
             observer=observer,
+            reserved_for_queries=settings.query_reserved_slots,
         )
 
     @property
@@ -165,8 +176,19 @@ class EncodeQueue:
     def _key(self, ticket: _Ticket, now: float) -> tuple[int, int]:
         return self._rank(ticket, now), ticket.seq
 
+    def _may_start(self, ticket: _Ticket, now: float) -> bool:
+        """A free slot may go to `ticket`: a query (by rank), or any job while the slots
+        reserved for queries stay free or no query came lately."""
+        if self._rank(ticket, now) == Priority.QUERY:
+            return True
+        others = self.running - self._running[Priority.QUERY]
+        reserved = self.reserved_for_queries if now - self._last_query < QUERY_RECENT_S else 0
+        return others < self.concurrency - reserved
+
     def _first(self, now: float) -> _Ticket | None:
-        return min(self._waiting, key=lambda t: self._key(t, now), default=None)
+        """The waiting job that gets the next free slot."""
+        eligible = [t for t in self._waiting if self._may_start(t, now)]
+        return min(eligible, key=lambda t: self._key(t, now), default=None)
 
     def estimated_wait_s(self, priority: Priority = Priority.QUERY) -> float:
         """How long a job of `priority` arriving now would wait, by the queue's estimate."""
@@ -242,6 +264,8 @@ class EncodeQueue:
         with self._cond:
             now = self._clock()
             ticket = _Ticket(priority, next(self._seq), now, bounded)
+            if priority is Priority.QUERY:
+                self._last_query = now
             self._waiting.append(ticket)
             try:
                 while True:

@@ -132,6 +132,13 @@ class Settings(BaseSettings):
         description="Passages per encoder call of a document upsert or background indexing; "
         "each call queues on its own, so queries get the encoder between them.",
     )
+    query_reserved_slots: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Encoder slots that writes and background indexing leave to queries while "
+        "queries come (one in the last second); at most the slots less one.",
+    )
     index_on_start: Path | None = Field(
         default=None,
         description="A JSONL corpus ({id, text, lang?, metadata?} per line) indexed into the "

@@ -164,26 +164,49 @@ def _queue_metrics(url: str) -> dict[str, float]:
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name.startswith(
-                ("polysearch_encode_queue", "polysearch_encode_setting", "polysearch_encoded")
+                (
+                    "polysearch_encode_queue",
+                    "polysearch_encode_setting",
+                    "polysearch_encoded",
+                    "polysearch_http_request_duration",
+                )
             ):
                 labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
                 found[f"{sample.name}{{{labels}}}"] = sample.value
     return found
 
 
-def _longest_wait_bucket(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
-    """Query waits in the phase by histogram bucket: how many were over each edge."""
-    total_key = "polysearch_encode_queue_wait_seconds_count{priority=query}"
+def _over_edges(
+    before: dict[str, float], after: dict[str, float], histogram: str, label: str
+) -> tuple[int, dict[str, int]]:
+    """Observations of `histogram` (those with `label`) in the phase, and how many of them
+    were over each bucket edge (seconds)."""
+    total_key = f"{histogram}_count{{{label}}}"
     total = after.get(total_key, 0) - before.get(total_key, 0)
     over: dict[str, int] = {}
     for key, value in after.items():
-        if key.startswith("polysearch_encode_queue_wait_seconds_bucket{") and (
-            "priority=query" in key
-        ):
+        if key.startswith(f"{histogram}_bucket{{") and label in key:
             edge = key.split("le=")[1].split(",")[0].rstrip("}")
             if edge != "+Inf":
                 over[edge] = int(total - (value - before.get(key, 0)))
-    return {"query_waits": int(total), "over_edge_s": over}
+    return int(total), over
+
+
+def _server_side(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """The server's own view: query waits in the encode queue, and the time admitted
+    searches took inside the server, by histogram bucket."""
+    waits, waits_over = _over_edges(
+        before, after, "polysearch_encode_queue_wait_seconds", "priority=query"
+    )
+    searches, searches_over = _over_edges(
+        before, after, "polysearch_http_request_duration_seconds", "method=POST,route=/v1/search"
+    )
+    return {
+        "query_waits": waits,
+        "over_edge_s": waits_over,
+        "server_searches": searches,
+        "server_search_over_edge_s": searches_over,
+    }
 
 
 async def _clients(
@@ -253,7 +276,7 @@ def _phase(
     if searchers:
         result["search"] = search.summary()
         result["search"]["qps"] = round(len(search.ok) / seconds, 1)
-        result["queue"] = _longest_wait_bucket(before, after)
+        result["queue"] = _server_side(before, after)
     if writers:
         documents = sum(w.documents for w in writes)
         merged = Latencies()

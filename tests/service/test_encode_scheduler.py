@@ -211,3 +211,28 @@ def test_a_full_queue_refuses_bounded_jobs_only() -> None:
         threads += _queue_up(queue, [("background", Priority.BACKGROUND, False)], order)
     _drain(threads)
     assert order == ["query-1", "background"]
+
+
+def test_writes_leave_the_reserved_slot_to_queries_while_queries_come() -> None:
+    clock = FakeClock()
+    queue = EncodeQueue(
+        concurrency=2, capacity=8, wait_timeout_s=60, aging_s=60, clock=clock,
+        reserved_for_queries=1,
+    )  # fmt: skip
+    order: list[str] = []
+    release = threading.Event()
+    queue.run(lambda: order.append("query-0"))  # a query came: one slot is reserved now
+    holder = threading.Thread(target=queue.run, args=(release.wait, Priority.WRITE, False))
+    holder.start()
+    _until(lambda: queue.running == 1, "the first write never ran")
+    threads = _queue_up(queue, [("write", Priority.WRITE, False)], order)
+    assert queue.running == 1  # a slot is free, but not for a write
+    queue.run(lambda: order.append("query-1"))  # goes straight to the reserved slot
+    assert order == ["query-0", "query-1"]
+    assert queue.waiting() == 1  # the write still waits
+    clock.now += 1.5  # no query for a while: the reserve lapses
+    queue.wake()
+    _until(lambda: order[-1] == "write", "the write never got the free slot")
+    release.set()
+    holder.join(10)
+    _drain(threads)
