@@ -201,12 +201,25 @@ def _server_side(before: dict[str, float], after: dict[str, float]) -> dict[str,
     searches, searches_over = _over_edges(
         before, after, "polysearch_http_request_duration_seconds", "method=POST,route=/v1/search"
     )
+    # Refused at the door, before routing: the route label is "unmatched" (nothing else is).
+    refusals, refusals_over = _over_edges(
+        before, after, "polysearch_http_request_duration_seconds", "method=POST,route=unmatched"
+    )
     return {
         "query_waits": waits,
         "over_edge_s": waits_over,
         "server_searches": searches,
         "server_search_over_edge_s": searches_over,
+        "server_search_p99_at_most_s": _p99_bound(searches, searches_over),
+        "server_door_refusals": refusals,
+        "server_door_refusal_p99_at_most_s": _p99_bound(refusals, refusals_over),
     }
+
+
+def _p99_bound(total: int, over: dict[str, int]) -> float | None:
+    """The smallest bucket edge that at least 99 % of the observations stayed under."""
+    edges = sorted((float(edge), count) for edge, count in over.items())
+    return next((edge for edge, count in edges if count <= total * 0.01), None) if total else None
 
 
 async def _clients(
@@ -377,6 +390,16 @@ def _markdown(report: dict[str, Any]) -> str:
             w.get("passages_per_s", "-"),
         ]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    crowd = report["phases"]["search at c=32"]["queue"]
+    beside = report["phases"]["search beside writers"]["queue"]
+    lines += [
+        "",
+        "Inside the server (its own histograms; bucket edges, so upper bounds): searches beside "
+        f"writers p99 <= {beside['server_search_p99_at_most_s']} s; at c=32 admitted searches "
+        f"p99 <= {crowd['server_search_p99_at_most_s']} s, {crowd['server_door_refusals']} "
+        f"refused at the door with p99 <= {crowd['server_door_refusal_p99_at_most_s']} s. The "
+        "rest of the client's figures is the HTTP path and CPU scheduling on this machine.",
+    ]
     lines += ["", "Goals (issue 18):", ""]
     lines += [
         f"- {goal}: **{'met' if ok else 'NOT met' if ok is False else 'n/a'}**"
