@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from app.documents.record import Record
-from app.documents.writer import index_records
+from app.documents.writer import PassageEncoder, index_records
 from app.encode_combiner import EncodeCombiner
-from app.encode_queue import EncodeQueue
+from app.encode_queue import EncodeQueue, Priority
 from app.encoder import Embeddings, Encoder, TextKind
 from app.metrics import Metrics
 from app.schemas import (
@@ -51,12 +54,15 @@ class SearchService:
         metrics: Metrics,
         encode_queue: EncodeQueue | None = None,
         combine_max_texts: int | None = None,
+        write_encode_texts: int = 4,
     ) -> None:
         self.encoder = encoder
         self.store = store
         self.metrics = metrics
         # Every encoder call from a request waits here (bounded), see app/encode_queue.py.
         self.encode_queue = encode_queue or EncodeQueue()
+        # Passages per encoder call of an upsert or background indexing (each queues alone).
+        self.write_encode_texts = write_encode_texts
         # Concurrent requests share encoder calls unless None, see app/encode_combiner.py.
         self.combiner = (
             EncodeCombiner(self.encode_queue, self._encode, combine_max_texts)
@@ -69,8 +75,18 @@ class SearchService:
     def from_settings(
         cls, encoder: Encoder, store: VectorStore, metrics: Metrics, settings: Settings
     ) -> SearchService:
-        queue = EncodeQueue.from_settings(settings)
-        return cls(encoder, store, metrics, queue, settings.combined_batch_limit)
+        queue = EncodeQueue.from_settings(settings, observer=metrics)
+        metrics.watch_queue(
+            queue, settings.threads_per_call(queue.concurrency), settings.write_encode_texts
+        )
+        return cls(
+            encoder,
+            store,
+            metrics,
+            queue,
+            settings.combined_batch_limit,
+            settings.write_encode_texts,
+        )
 
     @property
     def model_name(self) -> str:
@@ -88,6 +104,27 @@ class SearchService:
         self.metrics.encoded_texts.labels(kind).inc(len(texts))
         self.metrics.encode_batch_texts.labels(kind).observe(len(texts))
         return vectors
+
+    def passage_encoder(self, priority: Priority) -> PassageEncoder:
+        """Encodes a job's passages as many small encoder calls of `write_encode_texts` texts,
+        each queued at `priority`, so queries get the encoder between them. A write's first
+        call is admitted like a request's (it may be refused with 503); later calls, and every
+        background call, wait their turn, aging, but are never refused."""
+        first = [priority is Priority.WRITE]
+        piece = self.write_encode_texts
+
+        def encode(texts: list[str]) -> Embeddings:
+            out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+            for start in range(0, len(texts), piece):
+                part = texts[start : start + piece]
+                job = functools.partial(self._encode, part, "passage")
+                out[start : start + len(part)] = self.encode_queue.run(
+                    job, priority, bounded=first[0]
+                )
+                first[0] = False
+            return out
+
+        return encode
 
     def count_tokens(self, texts: Sequence[str], kind: TextKind) -> int:
         return sum(self.encoder.count_tokens(t, kind) for t in texts)
@@ -157,10 +194,12 @@ class SearchService:
     def upsert_documents(
         self, collection: str, documents: Sequence[Record]
     ) -> UpsertDocumentsResponse:
-        summary = self.encode_queue.run(
-            lambda: index_records(
-                documents, encoder=self.encoder, store=self.store, collection=collection
-            )
+        summary = index_records(
+            documents,
+            encoder=self.encoder,
+            store=self.store,
+            collection=collection,
+            encode=self.passage_encoder(Priority.WRITE),
         )
         self._language_names.clear()
         return UpsertDocumentsResponse(

@@ -195,7 +195,7 @@ class Settings(BaseSettings):
         default=10.0,
         gt=0,
         description="Longest wait for the encoder, in seconds, before a request gets 503 "
-        "`overloaded`.",
+        "`overloaded`; the smaller of this and `max_queue_wait_ms` applies.",
     )
     # Dynamic batching (app/encode_combiner.py): off for dynamic int8, whose scale is picked
     # per batch, so a shared call would move a vector with its neighbours.
@@ -208,9 +208,50 @@ class Settings(BaseSettings):
         default=64, ge=1, le=4096, description="Most texts in one shared encoder call."
     )
 
+    # Fair scheduling and admission control (app/encode_queue.py).
+    max_queue_wait_ms: int = Field(
+        default=200,
+        ge=1,
+        le=600_000,
+        description="Longest a request waits for an encoder slot: one whose estimated wait is "
+        "longer is answered 503 with Retry-After at once, and none waits past it.",
+    )
+    queue_aging_ms: int = Field(
+        default=200,
+        ge=1,
+        le=600_000,
+        description="A waiting write or background encoder call moves up one priority class "
+        "(background, write, query) for every this many milliseconds it has waited.",
+    )
+    write_encode_texts: int = Field(
+        default=1,
+        ge=1,
+        le=1024,
+        description="Passages per encoder call of a document upsert or background indexing; "
+        "each call queues on its own, so queries get the encoder between them.",
+    )
+    query_reserved_slots: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Encoder slots that writes and background indexing leave to queries while "
+        "queries come (one in the last second); at most the slots less one.",
+    )
+    index_on_start: Path | None = Field(
+        default=None,
+        description="A JSONL corpus ({id, text, lang?, metadata?} per line) indexed into the "
+        "default collection in the background once the service is ready (`make run`: the "
+        "UDHR demo corpus); documents already stored unchanged are skipped.",
+    )
+
     log_format: Literal["json", "text"] = Field(
         default="json", description="Log lines as JSON objects or as plain text."
     )
+
+    def threads_per_call(self, concurrent_calls: int) -> int:
+        """onnxruntime threads per encoder call: `encoder_threads`, or the cores (at most 4)
+        shared out among the `concurrent_calls` that run at once."""
+        return self.encoder_threads or max(1, usable_cores() // concurrent_calls)
 
     @property
     def model_dir(self) -> Path:
