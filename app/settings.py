@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     # recall@10 0.95 vs 0.89 with the engine's default, for +0.2 ms per search over 154k
     # verses (docs/bench/recall.md, `python -m bench.recall`). None: the engine's default.
     search_hnsw_ef: int | None = Field(default=256, ge=1, le=4096)
+    payload_indexes: dict[str, Literal["keyword", "integer"]] = Field(
+        default={"metadata.article": "integer"},
+        description="Payload fields indexed for filters and `group_by` besides `language` and "
+        "`doc_id`, as a JSON object of field path to index kind (keyword or integer), created in "
+        "every collection the service opens or creates.",
+    )
 
     default_collection: str = "udhr"
     host: str = "127.0.0.1"
