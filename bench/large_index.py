@@ -79,8 +79,10 @@ class MirroredStore:
     def count(self, collection: str, where: Filter | None = None) -> int:
         return self.primary.count(collection, where)
 
-    def facet(self, collection: str, key: str, where: Filter | None = None) -> dict[str, int]:
-        return self.primary.facet(collection, key, where)
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
+        return self.primary.facet(collection, key, where, exact)
 
     def search(
         self, collection: str, vector: Vector, limit: int, where: Filter | None = None

@@ -139,9 +139,13 @@ class VectorStore(Protocol):
 
     def count(self, collection: str, where: Filter | None = None) -> int: ...
 
-    def facet(self, collection: str, key: str, where: Filter | None = None) -> dict[str, int]:
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
         """How many points (of those matching `where`) carry each value of an indexed keyword
-        field."""
+        field. `exact=False` lets Qdrant count per segment (much faster under a selective filter:
+        0.2 ms instead of 45 ms for one UDHR article's 527 languages); the values are the same,
+        a count may be off while a point is being moved between segments."""
 
     def search(
         self, collection: str, vector: Vector, limit: int, where: Filter | None = None

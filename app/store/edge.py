@@ -254,7 +254,9 @@ class QdrantEdgeStore:
         with self._using(collection) as target:
             return target.shard.count(CountRequest(exact=True, filter=_edge_filter(where)))
 
-    def facet(self, collection: str, key: str, where: Filter | None = None) -> dict[str, int]:
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
         check_facet_key(key)
         with self._using(collection) as target:
             # Distinct values cannot outnumber points; asking for that many makes the answer whole.
@@ -262,7 +264,7 @@ class QdrantEdgeStore:
             points = target.shard.count(CountRequest(exact=True, filter=condition))
             if points == 0:
                 return {}
-            request = FacetRequest(key=key, limit=points, exact=True, filter=condition)
+            request = FacetRequest(key=key, limit=points, exact=exact, filter=condition)
             response = target.shard.facet(request)
             return {str(hit.value): hit.count for hit in response.hits}
 

@@ -200,7 +200,9 @@ class QdrantClientStore:
         with self._errors(collection):
             return self._client.count(collection, _qdrant_filter(where), exact=True).count
 
-    def facet(self, collection: str, key: str, where: Filter | None = None) -> dict[str, int]:
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
         check_facet_key(key)
         # Distinct values cannot outnumber points; asking for that many makes the answer whole.
         points = self.count(collection, where)
@@ -208,7 +210,7 @@ class QdrantClientStore:
             return {}
         with self._errors(collection):
             response = self._client.facet(
-                collection, key, facet_filter=_qdrant_filter(where), limit=points, exact=True
+                collection, key, facet_filter=_qdrant_filter(where), limit=points, exact=exact
             )
         return {str(hit.value): hit.count for hit in response.hits}
 

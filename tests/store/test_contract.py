@@ -246,6 +246,7 @@ def test_facet_within_a_filter(store: VectorStore) -> None:
         p.payload["language"] for p in points if p.payload["metadata"].get("article") == 4
     )
     assert store.facet("docs", "language", where) == expected
+    assert store.facet("docs", "language", where, exact=False) == expected
     assert store.facet("docs", "language", Filter(equals={"metadata.article": 99})) == {}
 
 
