@@ -257,8 +257,9 @@
       setStatus("No results. Try another query or choose “All languages”.", "empty");
       return;
     }
+    const noun = body.results[0].group ? "article" : "result"; // grouped: one per article
     setStatus(
-      `${n} result${n === 1 ? "" : "s"} · search ${body.took_ms.toFixed(1)} ms on the server, ` +
+      `${n} ${noun}${n === 1 ? "" : "s"} · search ${body.took_ms.toFixed(1)} ms on the server, ` +
       `${Math.round(roundTripMs)} ms round trip`,
       "ok",
     );

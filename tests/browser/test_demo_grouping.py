@@ -31,6 +31,7 @@ def test_grouped_results_show_ten_articles_with_translations_a_click_away(
     assert len(set(articles)) == 10, f"an article repeats: {articles}"
     assert articles[0] == "18"
     assert parse_qs(urlparse(page.url).query)["group"] == ["article"]
+    expect(page.locator("#status")).to_contain_text("10 articles")
 
     first = page.locator("#result-list > li").first
     own_language = result_attributes(page, "language")[0]
