@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,16 +21,26 @@ from app.schemas import (
     DocumentOut,
     LanguageCount,
     LanguageQuality,
+    ResultGroup,
     SearchResult,
     UpsertDocumentsResponse,
 )
 from app.settings import Settings
 from app.store import Filter, Hit, VectorStore
 from app.store.base import check_encoder
+from app.store.groups import group_value
 
 
 class DocumentNotFoundError(KeyError):
     """No document with this id in the collection."""
+
+
+def with_languages(conditions: Filter | None, languages: Sequence[str] | None) -> Filter | None:
+    """`conditions` and the language restriction together (None when there is neither)."""
+    if not languages:
+        return conditions
+    base = conditions or Filter()
+    return replace(base, any_of={**base.any_of, "language": list(languages)})
 
 
 def _result(hit: Hit) -> SearchResult:
@@ -130,16 +141,45 @@ class SearchService:
         return sum(self.encoder.count_tokens(t, kind) for t in texts)
 
     def search(
-        self, collection: str, query: str, top_k: int, languages: Sequence[str] | None
+        self,
+        collection: str,
+        query: str,
+        top_k: int,
+        languages: Sequence[str] | None,
+        conditions: Filter | None = None,
+        group_by: str | None = None,
     ) -> list[SearchResult]:
+        """`conditions`: payload conditions besides `languages`; `group_by`: the best hit of each
+        of the `top_k` best groups instead, each with its group's size and languages."""
         # Before encoding: an unknown collection, or one holding another model's vectors.
         check_encoder(collection, self.store.encoder(collection), self.model_name)
         vector = self.embed([query], "query")[0]
-        where = Filter(any_of={"language": list(languages)}) if languages else None
+        where = with_languages(conditions, languages)
         start = time.perf_counter()
-        hits = self.store.search(collection, vector, top_k, where)
+        if group_by is None:
+            hits = self.store.search(collection, vector, top_k, where)
+        else:
+            hits = self.store.search_groups(collection, vector, group_by, top_k, where)
+        results = [_result(h) for h in hits]
+        if group_by is not None:
+            results = [
+                r.model_copy(update={"group": self._group(collection, group_by, h, conditions)})
+                for r, h in zip(results, hits, strict=True)
+            ]
         self.metrics.search_seconds.observe(time.perf_counter() - start)
-        return [_result(h) for h in hits]
+        return results
+
+    def _group(self, collection: str, key: str, hit: Hit, conditions: Filter | None) -> ResultGroup:
+        """The hit's group: its passages matching `conditions`, in every language."""
+        value = group_value(hit.payload, key)
+        assert value is not None  # search_groups returns only hits with a group
+        base = conditions or Filter()
+        where = replace(base, equals={**base.equals, key: value})
+        # A group is a small part of the collection: Qdrant's per-segment facet reads its points
+        # (0.2 ms per UDHR article against 45 ms exact); the size is counted exactly.
+        languages = self.store.facet(collection, "language", where, exact=False)
+        size = self.store.count(collection, where)
+        return ResultGroup(key=key, value=value, size=size, languages=sorted(languages))
 
     def collections(self) -> list[CollectionSummary]:
         return [

@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         description="HNSW beam width of a search: higher finds more of the exact top k, a "
         "little slower.",
     )
+    payload_indexes: dict[str, Literal["keyword", "integer"]] = Field(
+        default={"metadata.article": "integer"},
+        description="Payload fields indexed for filters and `group_by` besides `language` and "
+        "`doc_id`, as a JSON object of field path to index kind (keyword or integer), created in "
+        "every collection the service opens or creates.",
+    )
 
     default_collection: str = Field(
         default="udhr",

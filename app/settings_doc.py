@@ -9,6 +9,7 @@ test (tests/test_docs_in_step.py) fails when a setting changes and the docs do n
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import types
 from collections.abc import Sequence
@@ -50,6 +51,9 @@ def type_text(annotation: Any) -> str:
     environment cannot give it (an empty variable does not parse), only the default can."""
     if get_origin(annotation) is Literal:
         return "one of " + ", ".join(f"`{value}`" for value in get_args(annotation))
+    if get_origin(annotation) is dict:
+        key, value = get_args(annotation)
+        return f"JSON object of {type_text(key)} to {type_text(value)}"
     if get_origin(annotation) in (Union, types.UnionType):
         inner = [arg for arg in get_args(annotation) if arg is not type(None)]
         return " or ".join(type_text(arg) for arg in inner)
@@ -78,6 +82,8 @@ def default_text(value: Any) -> str:
         return "empty"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, dict | list):
+        return f"`{json.dumps(value)}`"  # as the environment variable is written
     return f"`{value}`"
 
 

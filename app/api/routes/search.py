@@ -22,7 +22,9 @@ def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> S
     check_top_k(body.top_k, settings)
     check_texts([body.query], settings, settings.max_query_chars)
     collection = body.collection or settings.default_collection
-    results = service.search(collection, body.query, body.top_k, body.languages)
+    results = service.search(
+        collection, body.query, body.top_k, body.languages, body.conditions(), body.group_by
+    )
     return SearchResponse(
         query=body.query,
         collection=collection,
