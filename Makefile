@@ -69,12 +69,16 @@ student: $(VENV)/.train-installed ## train + export the student of RECIPE (kept 
 demo-data: model ## fetch the UDHR and index all of it into the `udhr` collection (idempotent)
 	$(SERVE_ENV) $(BIN)/python -m indexer demo
 
-# Serves at once; the demo corpus is indexed in the same process in the background (featured
-# languages first), resuming where an earlier run stopped.
+# Serves at once with `python -m app` (the one start-up path: same threads, queue and metrics as
+# `make serve` or the image); the service indexes the demo corpus in the background
+# (POLYSEARCH_INDEX_ON_START, featured languages first, after queries and writes in the encode
+# scheduler), resuming where an earlier run stopped.
 SERVE_ENV = POLYSEARCH_MODEL=$(MODEL) POLYSEARCH_DATA_DIR=$(DATA_DIR) \
 	POLYSEARCH_HOST=$(HOST) POLYSEARCH_PORT=$(PORT)
+DEMO_CORPUS := data/corpora/udhr.jsonl
 run: model ## set up, build, then serve API + demo page while indexing the demo corpus
-	$(SERVE_ENV) $(BIN)/python -m indexer demo --serve
+	$(BIN)/python -m indexer demo --prepare-only
+	$(SERVE_ENV) POLYSEARCH_INDEX_ON_START=$(DEMO_CORPUS) $(BIN)/python -m app
 
 serve: ## serve without the set-up steps
 	$(SERVE_ENV) $(BIN)/python -m app
@@ -90,29 +94,35 @@ test: $(VENV)/.dev-installed ## set up and run the whole test suite
 # prints the figures and writes docs/bench/results.{json,md}. Searches run on the ~154k-passage
 # verse corpus (python -m bench.verses), indexed once into data/bench/whole-corpus and reused.
 # Then recall of approximate vs exact search per vector storage (docs/bench/recall.*) and the
-# capacity tables of docs/scaling.md. BENCH_ARGS="--passages 2000" etc.
+# capacity tables of docs/scaling.md, and searches beside writes and under a crowd
+# (python -m bench.contention: three 40 s phases, docs/bench/contention.*).
+# BENCH_ARGS="--passages 2000" etc.
 bench: $(VENV)/.dev-installed ## benchmark vs. the naive stack (first run also indexes 154k verses)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m bench --large $(BENCH_ARGS)
 	$(BIN)/python -m bench.recall --index data/bench/whole-corpus --out docs/bench
 	$(BIN)/python -m bench.capacity --results docs/bench/results.json --doc docs/scaling.md
+	$(BIN)/python -m bench.contention --out docs/bench
 
 # The large corpus on its own: ~154k verses in 13 languages from registry packages, indexed
-# with the project's indexer into the default data dir (collection `verses`).
+# with the project's indexer by MODEL into the data dir `make run` serves for it (collection
+# `verses`).
 verses: $(VENV)/.dev-installed ## index the 154k-verse corpus (collection `verses`)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m bench.verses --out data/corpora/verses.jsonl
-	$(BIN)/python -m indexer data/corpora/verses.jsonl --collection verses
+	POLYSEARCH_MODEL=$(MODEL) POLYSEARCH_DATA_DIR=$(DATA_DIR) \
+		$(BIN)/python -m indexer data/corpora/verses.jsonl --collection verses
 
 bench-smoke: $(VENV)/.dev-installed ## seconds of every benchmark step: checks the harness
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m bench --smoke --out data/bench-smoke
+	$(BIN)/python -m bench.contention --smoke --out data/bench-smoke
 
 # Held-out benchmark of the model + baselines (a student: the packaged model too, timed side by
 # side, and the distillation goals checked); regenerates docs/eval/ (README, JSON, plots) and
 # the model card's per-language figures. Embeddings are cached in .cache/eval/.
-# Default: every aligned UDHR language (511; ~40 min on 2 cores from a fresh clone, a rerun
-# reads the cache); EVAL_ARGS="--languages 22" runs the named low-resource languages (minutes).
+# Default: every aligned UDHR language (511; the first run encodes them with every model, a
+# rerun reads the cache); EVAL_ARGS="--languages 22" runs the named low-resource languages.
 EVAL_ARGS ?= --languages all
 eval: $(VENV)/.dev-installed model ## evaluation report into docs/eval/ (see EVAL_ARGS)
 	$(BIN)/python -m models evaluate --model $(MODEL) --baselines --write-card $(EVAL_ARGS)

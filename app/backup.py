@@ -107,8 +107,10 @@ class GatedStore:
     def count(self, collection: str, where: Filter | None = None) -> int:
         return self.inner.count(collection, where)
 
-    def facet(self, collection: str, key: str) -> dict[str, int]:
-        return self.inner.facet(collection, key)
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
+        return self.inner.facet(collection, key, where, exact)
 
     def search(
         self, collection: str, vector: Vector, limit: int, where: Filter | None = None
@@ -125,6 +127,16 @@ class GatedStore:
 
     def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
         return self.inner.score_points(collection, vector, ids)
+
+    def search_groups(
+        self,
+        collection: str,
+        vector: Vector,
+        group_by: str,
+        limit: int,
+        where: Filter | None = None,
+    ) -> list[Hit]:
+        return self.inner.search_groups(collection, vector, group_by, limit, where)
 
     def close(self) -> None:
         with self.gate.writing():

@@ -1,124 +1,308 @@
-"""A bounded queue in front of the encoder: past it, callers are refused at once.
+"""The encoder's scheduler: bounded, prioritised waiting for an encoder slot.
 
 The encoder is CPU-bound: running more calls at once than it has cores only makes each slower,
 and letting callers pile up without bound turns a burst into minutes of latency and memory.
-`EncodeQueue.run` lets `concurrency` jobs run, up to `capacity` more wait, each for at most
-`wait_timeout_s`; anyone else gets `OverloadedError` at once, which the API answers with
-503 `overloaded` and a `Retry-After`. `app/encode_combiner.py` batches concurrent queries
-behind the same admission and slots.
+`EncodeQueue.run` lets `concurrency` jobs run; the others wait in priority order:
+
+- `Priority.QUERY`: searches and `/v1/embed(dings)`, first;
+- `Priority.WRITE`: document upserts, cut into small encoder calls (`Settings.write_encode_texts`)
+  that queue one at a time, so a long upsert yields the encoder to queries between its calls;
+- `Priority.BACKGROUND`: the start-up indexing of a corpus, when nothing else waits.
+
+Aging keeps lower classes moving: a job's class rises by one for every `aging_s` it has waited,
+so under a steady stream of queries a write still gets a slot within about `aging_s`.
+
+Admission control bounds the wait (`wait_timeout_s`, from `Settings.max_queue_wait_ms`): a job
+whose estimated wait (the measured durations of the jobs ahead of it, per slot) exceeds the bound,
+or that finds `concurrency + capacity` jobs already in, is refused at once with `OverloadedError`
+(503 `overloaded` with `Retry-After`); one that still waits past the bound is refused then, so
+no admitted job waits longer than the bound. Background jobs, and a write's calls after its
+first, are never refused: they wait, aging, until a slot is free.
+With `reserved_for_queries` (`Settings.query_reserved_slots`), writes and background calls
+leave that many slots to queries for as long as queries keep coming, so a query finds a slot
+free instead of waiting for a write's call to end.
+`app/encode_combiner.py` batches concurrent queries behind the same admission and slots.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Protocol, TypeVar
 
 from app.settings import Settings
 
 T = TypeVar("T")
+# How long after the last query the slots reserved for queries stay reserved.
+QUERY_RECENT_S = 1.0
+
+
+class Priority(IntEnum):
+    QUERY = 0
+    WRITE = 1
+    BACKGROUND = 2
 
 
 class OverloadedError(RuntimeError):
-    """The queue is full, or the wait for the encoder outlasted the timeout."""
+    """The queue is full, the wait would outlast the bound, or it did."""
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
 
+class QueueObserver(Protocol):
+    """Where the queue reports waits and refusals (the service's metrics)."""
+
+    def waited(self, priority: Priority, seconds: float) -> None: ...
+
+    def refused(self, priority: Priority, reason: str) -> None: ...
+
+
+class _NoObserver:
+    def waited(self, priority: Priority, seconds: float) -> None:
+        pass
+
+    def refused(self, priority: Priority, reason: str) -> None:
+        pass
+
+
+@dataclass(eq=False)
+class _Ticket:
+    priority: Priority
+    seq: int
+    arrived: float
+    bounded: bool
+
+
+@dataclass
+class _Durations:
+    """Moving estimate of one encoder call's duration, per priority class."""
+
+    seconds: dict[Priority, float] = field(
+        default_factory=lambda: {
+            Priority.QUERY: 0.05,
+            Priority.WRITE: 0.1,
+            Priority.BACKGROUND: 0.1,
+        }
+    )
+
+    def observe(self, priority: Priority, seconds: float) -> None:
+        self.seconds[priority] = 0.8 * self.seconds[priority] + 0.2 * seconds
+
+
 class EncodeQueue:
-    def __init__(self, concurrency: int = 1, capacity: int = 8, wait_timeout_s: float = 10.0):
-        if concurrency < 1 or capacity < 0 or wait_timeout_s <= 0:
-            raise ValueError("concurrency ≥ 1, capacity ≥ 0 and a positive timeout are needed")
+    def __init__(
+        self,
+        concurrency: int = 1,
+        capacity: int = 8,
+        wait_timeout_s: float = 10.0,
+        aging_s: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+        observer: QueueObserver | None = None,
+        reserved_for_queries: int = 0,
+    ) -> None:
+        if concurrency < 1 or capacity < 0 or wait_timeout_s <= 0 or aging_s <= 0:
+            raise ValueError(
+                "concurrency ≥ 1, capacity ≥ 0 and a positive timeout and aging are needed"
+            )
         self.concurrency = concurrency
         self.capacity = capacity
         self.wait_timeout_s = wait_timeout_s
-        self._slot_free = threading.Condition()  # guards `_running`; notified on release
-        self._running = 0  # slots held
-        self._lock = threading.Lock()
-        self._admitted = 0  # running + waiting
-        self._last_job_s = 0.05  # moving estimate of one job's duration, for Retry-After
+        self.aging_s = aging_s
+        # Slots writes and background calls leave to queries while queries come (one seen in
+        # the last `QUERY_RECENT_S`), so a query need not wait for a write's call to end.
+        self.reserved_for_queries = min(reserved_for_queries, concurrency - 1)
+        self._last_query = float("-inf")
+        self.observer: QueueObserver = observer or _NoObserver()
+        self._clock = clock
+        self._cond = threading.Condition()  # guards everything below; notified on any change
+        self._running: dict[Priority, int] = dict.fromkeys(Priority, 0)
+        self._waiting: list[_Ticket] = []
+        self._admitted = 0  # bounded callers running or waiting (see `admitted`)
+        self._seq = itertools.count()
+        self._durations = _Durations()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EncodeQueue:
-        return cls(settings.encode_calls, settings.encode_queue_size, settings.request_timeout_s)
+    def from_settings(
+        cls, settings: Settings, observer: QueueObserver | None = None
+    ) -> EncodeQueue:
+        bound = min(settings.request_timeout_s, settings.max_queue_wait_ms / 1000)
+        return cls(
+            settings.encode_calls,
+            settings.encode_queue_size,
+            bound,
+            settings.queue_aging_ms / 1000,
+            observer=observer,
+            reserved_for_queries=settings.query_reserved_slots,
+        )
 
     @property
     def depth(self) -> int:
-        """Jobs running or waiting now."""
+        """Bounded callers running or waiting now."""
         return self._admitted
 
     @property
+    def running(self) -> int:
+        return sum(self._running.values())
+
+    def waiting(self, priority: Priority | None = None) -> int:
+        """Jobs waiting for a slot now (of one class, or all)."""
+        return sum(1 for t in self._waiting if priority is None or t.priority == priority)
+
+    @property
     def full(self) -> bool:
-        """A caller arriving now would be refused."""
+        """A caller arriving now would be refused for lack of room."""
         return self._admitted >= self.concurrency + self.capacity
 
     def retry_after_s(self) -> int:
         """A client's fair wait: the time to drain a full queue, at least a second."""
         per_slot = (self.capacity + self.concurrency) / self.concurrency
-        return max(1, round(per_slot * self._last_job_s))
+        return max(1, round(per_slot * self._durations.seconds[Priority.QUERY]))
 
-    def observe(self, seconds: float) -> None:
-        """Feed one encoder job's duration into the Retry-After estimate."""
-        self._last_job_s = 0.8 * self._last_job_s + 0.2 * seconds
+    def observe(self, seconds: float, priority: Priority = Priority.QUERY) -> None:
+        """Feed one encoder call's duration into the wait and Retry-After estimates."""
+        with self._cond:
+            self._durations.observe(priority, seconds)
+
+    def _rank(self, ticket: _Ticket, now: float) -> int:
+        return max(0, ticket.priority - int((now - ticket.arrived) / self.aging_s))
+
+    def _key(self, ticket: _Ticket, now: float) -> tuple[int, int]:
+        return self._rank(ticket, now), ticket.seq
+
+    def _may_start(self, ticket: _Ticket, now: float) -> bool:
+        """A free slot may go to `ticket`: a query (by rank), or any job while the slots
+        reserved for queries stay free or no query came lately."""
+        if self._rank(ticket, now) == Priority.QUERY:
+            return True
+        others = self.running - self._running[Priority.QUERY]
+        reserved = self.reserved_for_queries if now - self._last_query < QUERY_RECENT_S else 0
+        return others < self.concurrency - reserved
+
+    def _first(self, now: float) -> _Ticket | None:
+        """The waiting job that gets the next free slot."""
+        eligible = [t for t in self._waiting if self._may_start(t, now)]
+        return min(eligible, key=lambda t: self._key(t, now), default=None)
+
+    def estimated_wait_s(self, priority: Priority = Priority.QUERY) -> float:
+        """How long a job of `priority` arriving now would wait, by the queue's estimate."""
+        with self._cond:
+            return self._estimate(priority, self._clock())
+
+    def _estimate(self, priority: Priority, now: float) -> float:
+        ahead = [t for t in self._waiting if self._rank(t, now) <= priority]
+        if self.running < self.concurrency and not ahead:
+            return 0.0
+        seconds = self._durations.seconds
+        queued = sum(seconds[t.priority] for t in ahead)
+        in_flight = sum(seconds[p] * n for p, n in self._running.items()) / 2
+        return (queued + in_flight) / self.concurrency
+
+    def would_refuse(self, priority: Priority = Priority.QUERY) -> bool:
+        """A bounded job of `priority` arriving now would be refused at once."""
+        return self.full or self.estimated_wait_s(priority) > self.wait_timeout_s
+
+    def _refuse(self, priority: Priority, reason: str, message: str) -> OverloadedError:
+        self.observer.refused(priority, reason)
+        return OverloadedError(message, self.retry_after_s())
 
     @contextmanager
-    def admitted(self) -> Iterator[None]:
-        """Count the caller in (running or waiting), or refuse it at once when full."""
-        with self._lock:
+    def admitted(self, priority: Priority = Priority.QUERY) -> Iterator[None]:
+        """Count a bounded caller in (running or waiting), or refuse it at once: when full, or
+        when its estimated wait exceeds the bound."""
+        with self._cond:
             if self.full:
-                raise OverloadedError(
-                    f"the encoder queue is full ({self.capacity} waiting)", self.retry_after_s()
+                raise self._refuse(
+                    priority, "full", f"the encoder queue is full ({self.capacity} waiting)"
+                )
+            estimate = self._estimate(priority, self._clock())
+            if estimate > self.wait_timeout_s:
+                raise self._refuse(
+                    priority,
+                    "estimate",
+                    f"the encoder is busy: about {estimate * 1000:.0f} ms of wait, more than "
+                    f"the {self.wait_timeout_s * 1000:.0f} ms allowed",
                 )
             self._admitted += 1
         try:
             yield
         finally:
-            with self._lock:
+            with self._cond:
                 self._admitted -= 1
 
     @contextmanager
-    def slot(self, unless: Callable[[], bool] = lambda: False) -> Iterator[bool]:
+    def slot(
+        self,
+        unless: Callable[[], bool] = lambda: False,
+        priority: Priority = Priority.QUERY,
+        bounded: bool = True,
+    ) -> Iterator[bool]:
         """Hold one of the `concurrency` encoder slots (yields True), or stop waiting for one
-        as soon as `unless()` holds (yields False; see `wake`). Refuses after
+        as soon as `unless()` holds (yields False; see `wake`). A bounded wait is refused after
         `wait_timeout_s`."""
-        held = self._acquire(unless)
+        held = self._acquire(unless, priority, bounded)
         try:
             yield held
         finally:
             if held:
-                with self._slot_free:
-                    self._running -= 1
-                    self._slot_free.notify_all()
+                with self._cond:
+                    self._running[priority] -= 1
+                    self._cond.notify_all()
 
     def wake(self) -> None:
-        """Let waiters re-check their `unless` (it may hold now)."""
-        with self._slot_free:
-            self._slot_free.notify_all()
+        """Let waiters re-check their `unless` (it may hold now) and their deadlines."""
+        with self._cond:
+            self._cond.notify_all()
 
-    def _acquire(self, unless: Callable[[], bool]) -> bool:
-        deadline = time.monotonic() + self.wait_timeout_s
-        with self._slot_free:
-            while True:
-                if unless():
-                    return False
-                if self._running < self.concurrency:
-                    self._running += 1
-                    return True
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise OverloadedError(
-                        f"waited {self.wait_timeout_s:g} s for the encoder", self.retry_after_s()
-                    )
-                self._slot_free.wait(remaining)
+    def _acquire(self, unless: Callable[[], bool], priority: Priority, bounded: bool) -> bool:
+        with self._cond:
+            now = self._clock()
+            ticket = _Ticket(priority, next(self._seq), now, bounded)
+            if priority is Priority.QUERY:
+                self._last_query = now
+            self._waiting.append(ticket)
+            try:
+                while True:
+                    if unless():
+                        return False
+                    now = self._clock()
+                    if self.running < self.concurrency and self._first(now) is ticket:
+                        self._running[priority] += 1
+                        self.observer.waited(priority, now - ticket.arrived)
+                        return True
+                    remaining = ticket.arrived + self.wait_timeout_s - now
+                    if bounded and remaining <= 0:
+                        raise self._refuse(
+                            priority,
+                            "deadline",
+                            f"waited {self.wait_timeout_s * 1000:.0f} ms for the encoder",
+                        )
+                    # Ranks change with time (aging): look again at least every aging step.
+                    step = min(remaining, self.aging_s) if bounded else self.aging_s
+                    self._cond.wait(step)
+            finally:
+                self._waiting.remove(ticket)
+                self._cond.notify_all()  # the head of the queue may have changed
 
-    def run(self, job: Callable[[], T]) -> T:
-        """Run `job` in a slot, once admitted."""
-        with self.admitted(), self.slot():
-            start = time.perf_counter()
-            result = job()
-            self.observe(time.perf_counter() - start)
-            return result
+    def run(
+        self, job: Callable[[], T], priority: Priority = Priority.QUERY, bounded: bool = True
+    ) -> T:
+        """Run `job` in a slot: a bounded job once admitted, an unbounded one whenever its turn
+        comes."""
+        if bounded:
+            with self.admitted(priority), self.slot(priority=priority, bounded=True):
+                return self._timed(job, priority)
+        with self.slot(priority=priority, bounded=False):
+            return self._timed(job, priority)
+
+    def _timed(self, job: Callable[[], T], priority: Priority) -> T:
+        start = time.perf_counter()
+        result = job()
+        self.observe(time.perf_counter() - start, priority)
+        return result

@@ -8,6 +8,7 @@ callers (the indexer) chunk long documents first.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
@@ -22,6 +23,9 @@ from app.settings import DEFAULT_BATCH_TOKENS, Settings, usable_cores
 
 TextKind = Literal["query", "passage"]
 Embeddings = npt.NDArray[np.float32]
+# Texts whose token counts the encoder remembers (see `OnnxEncoder.count_tokens`): at least one
+# request's worth (`max_texts_per_request`, 256) for each of the calls that run at once.
+RECENT_COUNTS = 4096
 
 
 def default_batch_size(variant: Variant) -> int:
@@ -120,7 +124,11 @@ class OnnxEncoder:
             sess_options=_session_options(n_threads),
             providers=["CPUExecutionProvider"],
         )
+        self.threads = n_threads  # onnxruntime threads per call
         self._lock = threading.Lock()  # tokenizer batch calls are not re-entrant-safe enough
+        # Token counts of the texts encoded last, so that `count_tokens` right after `encode`
+        # (/v1/embeddings' usage) does not tokenise them a second time.
+        self._recent_counts: OrderedDict[tuple[TextKind, str], int] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: Settings, concurrent_calls: int = 1) -> OnnxEncoder:
@@ -129,7 +137,7 @@ class OnnxEncoder:
         return cls(
             settings.model_dir,
             settings.model_variant,
-            threads=settings.encoder_threads or max(1, usable_cores() // concurrent_calls),
+            threads=settings.threads_per_call(concurrent_calls),
             batch_size=settings.encode_batch_size,
             batch_tokens=settings.encode_batch_tokens,
         )
@@ -153,12 +161,21 @@ class OnnxEncoder:
         return self._card.max_seq_length - self._special_tokens - self._prefix_tokens[kind]
 
     def count_tokens(self, text: str, kind: TextKind) -> int:
+        with self._lock:
+            known = self._recent_counts.get((kind, text))
+        if known is not None:
+            return known
         return len(self._tokenizer.encode(self._prefix(kind) + text).ids)
 
     def _tokenize(self, texts: Sequence[str], kind: TextKind) -> list[Encoding]:
         prefix = self._prefix(kind)
         with self._lock:
             encodings = self._tokenizer.encode_batch([prefix + t for t in texts])
+            for text, enc in zip(texts, encodings, strict=True):
+                self._recent_counts[(kind, text)] = len(enc.ids)
+                self._recent_counts.move_to_end((kind, text))
+            while len(self._recent_counts) > RECENT_COUNTS:
+                self._recent_counts.popitem(last=False)
         limit = self._card.max_seq_length
         for i, enc in enumerate(encodings):
             if len(enc.ids) > limit:

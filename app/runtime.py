@@ -1,5 +1,10 @@
 """Loads the encoder and the store off the request path, so the service answers at once.
 
+The one start-up path: `python -m app`, `make run` (which is `python -m app` with
+`POLYSEARCH_INDEX_ON_START` naming the demo corpus) and the Docker image all build the encoder,
+the store, the encode scheduler and the metrics here, then start the background indexing of
+`Settings.index_on_start`, if any (app/background_index.py).
+
 `/healthz` is up as soon as the process is; `/readyz` and the routes that need the model answer
 503 until loading has finished (or failed, with the reason).
 """
@@ -10,6 +15,7 @@ import logging
 import threading
 from enum import StrEnum
 
+from app.background_index import BackgroundIndexer
 from app.backup import GatedStore
 from app.encoder import OnnxEncoder
 from app.metrics import Metrics
@@ -35,6 +41,7 @@ class Runtime:
         self.service: SearchService | None = None
         self._store: VectorStore | None = None
         self._thread: threading.Thread | None = None
+        self.background: BackgroundIndexer | None = None  # `Settings.index_on_start`'s job
 
     @classmethod
     def with_service(cls, settings: Settings, service: SearchService) -> Runtime:
@@ -58,8 +65,20 @@ class Runtime:
             encoder = OnnxEncoder.from_settings(s, concurrent_calls=s.encode_calls)
             # Gated so that a backup can hold writes while it copies the data directory.
             self._store = GatedStore(open_store(s), None if s.qdrant_url else s.data_dir)
-            self._set_ready(SearchService.from_settings(encoder, self._store, self.metrics, s))
-            log.info("ready: model %s, dim %d", encoder.card.name, encoder.dim)
+            service = SearchService.from_settings(encoder, self._store, self.metrics, s)
+            self._set_ready(service)
+            log.info(
+                "ready: model %s, dim %d; %d encoder calls at once, %d threads each, "
+                "queue wait at most %d ms",
+                encoder.card.name,
+                encoder.dim,
+                s.encode_calls,
+                encoder.threads,
+                s.max_queue_wait_ms,
+            )
+            if s.index_on_start is not None:
+                self.background = BackgroundIndexer(s.index_on_start, s.default_collection, service)
+                self.background.start()
         except Exception as exc:  # any failure must surface in /readyz, not kill the server
             log.exception("loading failed")
             self.error = f"{type(exc).__name__}: {exc}"

@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.documents.record import LANG_PATTERN, Record
+from app.filters import MAX_ANY_VALUES, MAX_FILTER_FIELDS, check_field, parse_filter
 from app.settings import SearchMode
+from app.store.base import Filter
 from app.text_rules import check_characters
 
 # A filter accepts every code a record may carry (UDHR codes such as "ell_monotonic", "009").
@@ -37,6 +46,23 @@ class SearchRequest(StrictModel):
         default=None, description="Only return passages in these language codes."
     )
     collection: CollectionName | None = Field(default=None, description="Defaults to the demo.")
+    filter: dict[str, Any] | None = Field(
+        default=None,
+        description="Only return passages whose payload matches every condition: a field "
+        "(`doc_id`, `language` or `metadata.NAME`) mapped to a value (equality) or to "
+        '`{"any": [values]}` (any of them). Values are strings or integers and compared with '
+        f'their type (`20` does not match a stored `"20"`); at most {MAX_FILTER_FIELDS} '
+        f"fields and {MAX_ANY_VALUES} values per `any`.",
+        examples=[{"metadata.article": 20}, {"doc_id": {"any": ["eng/20", "swh/20"]}}],
+    )
+    group_by: str | None = Field(
+        default=None,
+        description="Return the best passage of each of the `top_k` best groups, a group being "
+        "the passages sharing one value (a string or an integer) of this field, e.g. "
+        "`metadata.article`: `top_k` distinct values whenever that many match. Each result then "
+        "carries `group`: its value, how many passages share it and in which languages.",
+        examples=["metadata.article"],
+    )
     mode: SearchMode | None = Field(
         default=None,
         description=(
@@ -53,6 +79,28 @@ class SearchRequest(StrictModel):
 
     _check_query = field_validator("query")(check_text)
 
+    @field_validator("filter")
+    @classmethod
+    def _check_filter(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            parse_filter(value)
+        return value
+
+    @field_validator("group_by")
+    @classmethod
+    def _check_group_by(cls, value: str | None) -> str | None:
+        return None if value is None else check_field(value)
+
+    @model_validator(mode="after")
+    def _one_language_condition(self) -> SearchRequest:
+        if self.languages is not None and self.filter is not None and "language" in self.filter:
+            raise ValueError("give `languages` or a `language` filter, not both")
+        return self
+
+    def conditions(self) -> Filter | None:
+        """The `filter` as the store takes it (without `languages`)."""
+        return parse_filter(self.filter) if self.filter else None
+
     @field_validator("languages")
     @classmethod
     def _check_languages(cls, value: list[str] | None) -> list[str] | None:
@@ -64,6 +112,20 @@ class SearchRequest(StrictModel):
             if not LANGUAGE_CODE.match(code):
                 raise ValueError(f"{code!r} is not a language code")
         return value
+
+
+class ResultGroup(BaseModel):
+    key: str = Field(description="The `group_by` field.")
+    value: str | int = Field(description="This result's value of it, shared by its group.")
+    size: int = Field(
+        description="Passages in the group: this one and its siblings (e.g. the article in "
+        "other languages), counted among those matching `filter` but in every language, "
+        "whatever `languages` says."
+    )
+    languages: list[str] = Field(
+        description="The language codes of the group's passages, sorted; search again with "
+        "`filter` on the group's value to fetch them."
+    )
 
 
 class SearchResult(BaseModel):
@@ -79,6 +141,9 @@ class SearchResult(BaseModel):
     language: str | None
     language_name: str | None
     metadata: dict[str, Any]
+    group: ResultGroup | None = Field(
+        default=None, description="With `group_by`: the group this result is the best of."
+    )
 
 
 class SearchResponse(BaseModel):

@@ -1,4 +1,4 @@
-"""Starting uvicorn the one safe way, for `python -m app` and `python -m indexer demo --serve`.
+"""Starting uvicorn the one safe way, for `python -m app` (and so `make run`).
 
 Logs go out as JSON with request ids; an open API (no keys) is only served on loopback unless
 explicitly allowed; SIGTERM stops accepting connections and lets in-flight requests finish

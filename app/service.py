@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from app.documents.record import Record
-from app.documents.writer import index_records
+from app.documents.writer import PassageEncoder, index_records
 from app.encode_combiner import EncodeCombiner
-from app.encode_queue import EncodeQueue
+from app.encode_queue import EncodeQueue, Priority
 from app.encoder import Embeddings, Encoder, TextKind
 from app.lexical import TermSplitter, query_vector
 from app.metrics import Metrics
@@ -18,6 +22,7 @@ from app.schemas import (
     DocumentOut,
     LanguageCount,
     LanguageQuality,
+    ResultGroup,
     SearchResult,
     UpsertDocumentsResponse,
 )
@@ -25,6 +30,7 @@ from app.settings import SearchMode, Settings
 from app.store import Filter, Hit, VectorStore
 from app.store.base import LexicalIndexMissingError, check_encoder
 from app.store.fusion import HybridConfig, fuse
+from app.store.groups import group_value
 
 # Used when no settings are given (tests that build the service by hand): the shipped defaults.
 DEFAULT_HYBRID = HybridConfig(
@@ -37,6 +43,31 @@ DEFAULT_HYBRID = HybridConfig(
 
 class DocumentNotFoundError(KeyError):
     """No document with this id in the collection."""
+
+
+def with_languages(conditions: Filter | None, languages: Sequence[str] | None) -> Filter | None:
+    """`conditions` and the language restriction together (None when there is neither)."""
+    if not languages:
+        return conditions
+    base = conditions or Filter()
+    return replace(base, any_of={**base.any_of, "language": list(languages)})
+
+
+def _best_of_each_group(
+    ranked: list[tuple[Hit, float]], key: str, limit: int
+) -> list[tuple[Hit, float]]:
+    """The best of each group in a ranked list, best first, at most `limit` groups."""
+    seen: set[object] = set()
+    best = []
+    for hit, score in ranked:
+        value = group_value(hit.payload, key)
+        if value is None or value in seen:
+            continue
+        seen.add(value)
+        best.append((hit, score))
+        if len(best) == limit:
+            break
+    return best
 
 
 def _result(hit: Hit, score: float | None = None) -> SearchResult:
@@ -61,6 +92,7 @@ class SearchService:
         metrics: Metrics,
         encode_queue: EncodeQueue | None = None,
         combine_max_texts: int | None = None,
+        write_encode_texts: int = 4,
         default_mode: SearchMode = "hybrid",
         hybrid: HybridConfig = DEFAULT_HYBRID,
     ) -> None:
@@ -69,6 +101,8 @@ class SearchService:
         self.metrics = metrics
         # Every encoder call from a request waits here (bounded), see app/encode_queue.py.
         self.encode_queue = encode_queue or EncodeQueue()
+        # Passages per encoder call of an upsert or background indexing (each queues alone).
+        self.write_encode_texts = write_encode_texts
         # Concurrent requests share encoder calls unless None, see app/encode_combiner.py.
         self.combiner = (
             EncodeCombiner(self.encode_queue, self._encode, combine_max_texts)
@@ -84,7 +118,10 @@ class SearchService:
     def from_settings(
         cls, encoder: Encoder, store: VectorStore, metrics: Metrics, settings: Settings
     ) -> SearchService:
-        queue = EncodeQueue.from_settings(settings)
+        queue = EncodeQueue.from_settings(settings, observer=metrics)
+        metrics.watch_queue(
+            queue, settings.threads_per_call(queue.concurrency), settings.write_encode_texts
+        )
         hybrid = HybridConfig(
             settings.hybrid_lexical_weight,
             settings.hybrid_dense_candidates,
@@ -97,6 +134,7 @@ class SearchService:
             metrics,
             queue,
             settings.combined_batch_limit,
+            settings.write_encode_texts,
             settings.search_mode,
             hybrid,
         )
@@ -118,6 +156,27 @@ class SearchService:
         self.metrics.encode_batch_texts.labels(kind).observe(len(texts))
         return vectors
 
+    def passage_encoder(self, priority: Priority) -> PassageEncoder:
+        """Encodes a job's passages as many small encoder calls of `write_encode_texts` texts,
+        each queued at `priority`, so queries get the encoder between them. A write's first
+        call is admitted like a request's (it may be refused with 503); later calls, and every
+        background call, wait their turn, aging, but are never refused."""
+        first = [priority is Priority.WRITE]
+        piece = self.write_encode_texts
+
+        def encode(texts: list[str]) -> Embeddings:
+            out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+            for start in range(0, len(texts), piece):
+                part = texts[start : start + piece]
+                job = functools.partial(self._encode, part, "passage")
+                out[start : start + len(part)] = self.encode_queue.run(
+                    job, priority, bounded=first[0]
+                )
+                first[0] = False
+            return out
+
+        return encode
+
     def count_tokens(self, texts: Sequence[str], kind: TextKind) -> int:
         return sum(self.encoder.count_tokens(t, kind) for t in texts)
 
@@ -138,38 +197,57 @@ class SearchService:
         query: str,
         top_k: int,
         languages: Sequence[str] | None,
+        conditions: Filter | None = None,
+        group_by: str | None = None,
         mode: SearchMode = "dense",
     ) -> list[SearchResult]:
+        """`conditions`: payload conditions besides `languages`; `group_by`: the best hit of each
+        of the `top_k` best groups instead, each with its group's size and languages."""
         # Before encoding: an unknown collection, or one holding another model's vectors.
         check_encoder(collection, self.store.encoder(collection), self.model_name)
         if mode != "dense" and not self.store.has_lexical(collection):
             raise LexicalIndexMissingError(collection)
-        where = Filter(any_of={"language": list(languages)}) if languages else None
+        where = with_languages(conditions, languages)
+        # With groups, lexical and hybrid group their whole candidate lists.
+        limit = top_k if group_by is None else max(top_k, self.hybrid.lexical_candidates)
+        ranked: list[tuple[Hit, float]]
         if mode == "lexical":
             terms = query_vector(self.terms.terms(query))
             start = time.perf_counter()
-            hits = self.store.search_lexical(collection, terms, top_k, where)
-            self.metrics.search_seconds.observe(time.perf_counter() - start)
-            return [_result(h) for h in hits]
-        vector = self.embed([query], "query")[0]
-        start = time.perf_counter()
-        if mode == "hybrid":
-            results = self._hybrid(collection, query, vector, top_k, where)
+            hits = self.store.search_lexical(collection, terms, limit, where)
+            ranked = [(h, h.score) for h in hits]
         else:
-            results = [_result(h) for h in self.store.search(collection, vector, top_k, where)]
+            vector = self.embed([query], "query")[0]
+            start = time.perf_counter()
+            if mode == "hybrid":
+                ranked = self._hybrid(collection, query, vector, limit, where)
+            elif group_by is None:
+                ranked = [(h, h.score) for h in self.store.search(collection, vector, top_k, where)]
+            else:
+                hits = self.store.search_groups(collection, vector, group_by, top_k, where)
+                ranked = [(h, h.score) for h in hits]
+        if group_by is not None and mode != "dense":
+            ranked = _best_of_each_group(ranked, group_by, top_k)
+        results = [_result(h, score) for h, score in ranked]
+        if group_by is not None:
+            results = [
+                r.model_copy(update={"group": self._group(collection, group_by, h, conditions)})
+                for r, (h, _) in zip(results, ranked, strict=True)
+            ]
         self.metrics.search_seconds.observe(time.perf_counter() - start)
         return results
 
     def _hybrid(
-        self, collection: str, query: str, vector: Embeddings, top_k: int, where: Filter | None
-    ) -> list[SearchResult]:
-        """The dense candidates and the lexical ones, each with its cosine, fused."""
+        self, collection: str, query: str, vector: Embeddings, limit: int, where: Filter | None
+    ) -> list[tuple[Hit, float]]:
+        """The dense candidates and the lexical ones, each with its cosine, fused: the best
+        `limit` with their hybrid scores."""
         terms = self.terms.terms(query)
         config = self.hybrid
-        dense = self.store.search(collection, vector, max(top_k, config.dense_candidates), where)
+        dense = self.store.search(collection, vector, max(limit, config.dense_candidates), where)
         lexical = (
             self.store.search_lexical(
-                collection, query_vector(terms), max(top_k, config.lexical_candidates), where
+                collection, query_vector(terms), max(limit, config.lexical_candidates), where
             )
             if terms
             else []
@@ -182,10 +260,22 @@ class SearchService:
             {h.id: h.score for h in lexical},
             len(set(terms)),
             config.weight,
-            top_k,
+            limit,
             config.baseline_rank,
         )
-        return [_result(by_id[f.id], f.score) for f in fused]
+        return [(by_id[f.id], f.score) for f in fused]
+
+    def _group(self, collection: str, key: str, hit: Hit, conditions: Filter | None) -> ResultGroup:
+        """The hit's group: its passages matching `conditions`, in every language."""
+        value = group_value(hit.payload, key)
+        assert value is not None  # search_groups returns only hits with a group
+        base = conditions or Filter()
+        where = replace(base, equals={**base.equals, key: value})
+        # A group is a small part of the collection: Qdrant's per-segment facet reads its points
+        # (0.2 ms per UDHR article against 45 ms exact); the size is counted exactly.
+        languages = self.store.facet(collection, "language", where, exact=False)
+        size = self.store.count(collection, where)
+        return ResultGroup(key=key, value=value, size=size, languages=sorted(languages))
 
     def collections(self) -> list[CollectionSummary]:
         return [
@@ -240,10 +330,12 @@ class SearchService:
     def upsert_documents(
         self, collection: str, documents: Sequence[Record]
     ) -> UpsertDocumentsResponse:
-        summary = self.encode_queue.run(
-            lambda: index_records(
-                documents, encoder=self.encoder, store=self.store, collection=collection
-            )
+        summary = index_records(
+            documents,
+            encoder=self.encoder,
+            store=self.store,
+            collection=collection,
+            encode=self.passage_encoder(Priority.WRITE),
         )
         self._language_names.clear()
         return UpsertDocumentsResponse(

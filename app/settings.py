@@ -39,81 +39,227 @@ SearchMode = Literal["dense", "lexical", "hybrid"]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POLYSEARCH_", extra="ignore")
 
-    # Where built models live; `model` names a sub-directory holding a model card.
-    models_dir: Path = Path("artifacts/models")
-    model: str = DEFAULT_MODEL
+    models_dir: Path = Field(
+        default=Path("artifacts/models"),
+        description="Directory of built models, one sub-directory (with a model card) per model.",
+    )
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        description="The served model: the name of a sub-directory of the models directory.",
+    )
     # int8 by default: ~1.5x fp32's encode speed on UDHR paragraphs on 2 cores, for 1.3 points
-    # of UDHR acc@1 over 511 languages (docs/eval). Each int8 text gets its own onnxruntime
-    # call, so its vector does not depend on the texts encoded beside it (`encode_batch_size`).
-    model_variant: Variant = "int8"
-    # onnxruntime threads per encoder call. 0: the cores (at most 4) shared out among the calls
-    # that run at once: one each in the service (see `encode_concurrency`), all of them in the
-    # indexer, which encodes one call at a time.
-    encoder_threads: int = Field(default=0, ge=0)
-    # Texts per onnxruntime call; None: 1 for int8 (dynamic quantisation scales per call), 32
-    # for fp32. A call also stops at `encode_batch_tokens` padded tokens.
-    encode_batch_size: int | None = Field(default=None, ge=1, le=1024)
-    encode_batch_tokens: int = Field(default=DEFAULT_BATCH_TOKENS, ge=1, le=1_000_000)
+    # of UDHR acc@1 over 511 languages (docs/eval).
+    model_variant: Variant = Field(
+        default="int8",
+        description="Which ONNX graph to run: `int8` encodes each text in an onnxruntime call "
+        "of its own, so its vector does not depend on the texts encoded beside it.",
+    )
+    # 0 shares the cores out: one thread per call in the service (see `encode_concurrency`),
+    # all of them in the indexer, which encodes one call at a time.
+    encoder_threads: int = Field(
+        default=0,
+        ge=0,
+        description="onnxruntime threads per encoder call; 0: the cores (at most 4) shared out "
+        "among the calls that run at once.",
+    )
+    encode_batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="Most texts in one onnxruntime call; unset: 1 for int8 (dynamic "
+        "quantisation scales per call), 32 for fp32.",
+    )
+    # Calls this small keep their activations in the CPU's cache (see DEFAULT_BATCH_TOKENS).
+    encode_batch_tokens: int = Field(
+        default=DEFAULT_BATCH_TOKENS,
+        ge=1,
+        le=1_000_000,
+        description="Most padded tokens in one onnxruntime call (a longer text goes alone).",
+    )
 
-    # Embedded Qdrant (qdrant-edge) keeps its collections here when no server is configured.
-    data_dir: Path = Path("data/qdrant")
+    data_dir: Path = Field(
+        default=Path("data/qdrant"),
+        description="Where the embedded Qdrant store (qdrant-edge) keeps its collections when "
+        "no Qdrant server is configured.",
+    )
     qdrant_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("QDRANT_URL", "POLYSEARCH_QDRANT_URL")
+        default=None,
+        validation_alias=AliasChoices("QDRANT_URL", "POLYSEARCH_QDRANT_URL"),
+        description="URL of a Qdrant server or cluster to use instead of the embedded store.",
     )
     qdrant_api_key: str | None = Field(
         default=None,
         validation_alias=AliasChoices("QDRANT_API_KEY", "POLYSEARCH_QDRANT_API_KEY"),
+        description="API key sent to the Qdrant server.",
     )
 
-    # Collections created on a Qdrant cluster get these shard and replica counts.
-    qdrant_shards: int = Field(default=1, ge=1, le=1024)
-    qdrant_replicas: int = Field(default=1, ge=1, le=16)
-    # Applies to collections created from then on; each keeps the setting it was created with.
+    qdrant_shards: int = Field(
+        default=1,
+        ge=1,
+        le=1024,
+        description="Shards of each collection created on a Qdrant server or cluster.",
+    )
+    qdrant_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Copies of each shard of a collection created on a Qdrant server or cluster.",
+    )
     # int8 keeps 1 byte per dimension in RAM (always_ram) instead of 4, leaves the fp32 originals
     # on disk, and rescores the top candidates (2x oversampled) with the originals.
-    vector_quantization: Quantization = "none"
-    # HNSW beam width of a search: higher finds more of the exact top k, a little slower. 256:
-    # recall@10 0.95 vs 0.89 with the engine's default, for +0.2 ms per search over 154k
-    # verses (docs/bench/recall.md, `python -m bench.recall`). None: the engine's default.
-    search_hnsw_ef: int | None = Field(default=256, ge=1, le=4096)
+    vector_quantization: Quantization = Field(
+        default="none",
+        description="How collections created from then on keep their vectors in RAM (`int8`: a "
+        "quarter of the bytes, rescored with the fp32 originals); each collection keeps the "
+        "setting it was created with.",
+    )
+    # 256: recall@10 0.95 vs 0.89 with the engine's default, for +0.2 ms per search over 154k
+    # verses (docs/bench/recall.md, `python -m bench.recall`). None (from code only: an empty
+    # variable does not parse as an integer): the engine's default.
+    search_hnsw_ef: int | None = Field(
+        default=256,
+        ge=1,
+        le=4096,
+        description="HNSW beam width of a search: higher finds more of the exact top k, a "
+        "little slower.",
+    )
+    payload_indexes: dict[str, Literal["keyword", "integer"]] = Field(
+        default={"metadata.article": "integer"},
+        description="Payload fields indexed for filters and `group_by` besides `language` and "
+        "`doc_id`, as a JSON object of field path to index kind (keyword or integer), created in "
+        "every collection the service opens or creates.",
+    )
 
-    default_collection: str = "udhr"
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    default_collection: str = Field(
+        default="udhr",
+        description="Collection searched when a request names none, and the indexer's default.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `python -m app` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `python -m app` listens on.")
 
     # Input limits for the HTTP API.
-    max_query_chars: int = Field(default=2_000, ge=1)
-    max_text_chars: int = Field(default=20_000, ge=1)
-    max_texts_per_request: int = Field(default=256, ge=1)
-    max_top_k: int = Field(default=100, ge=1)
-    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_query_chars: int = Field(
+        default=2_000, ge=1, description="Longest search query, in characters (longer: 413)."
+    )
+    max_text_chars: int = Field(
+        default=20_000,
+        ge=1,
+        description="Longest text to embed or document to upsert, in characters (longer: 413).",
+    )
+    max_texts_per_request: int = Field(
+        default=256, ge=1, description="Most texts or documents in one request."
+    )
+    max_top_k: int = Field(default=100, ge=1, description="Largest `top_k` a search may ask for.")
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body in bytes, chunked bodies included (larger: 413).",
+    )
 
-    # Access control (app/security.py): comma-separated keys per role, and/or a file of
-    # `read KEY` / `write KEY` lines. With no key at all the API is open, and `python -m app`
+    # Access control (app/security.py). With no key at all the API is open, and `python -m app`
     # binds only to loopback unless `allow_insecure_bind` says otherwise.
-    api_keys_read: SecretStr | None = None
-    api_keys_write: SecretStr | None = None
-    api_keys_file: Path | None = None
-    allow_insecure_bind: bool = False
-    metrics_require_key: bool = False
-    # Browser origins allowed to call the API (comma-separated; "*" for any). None by default.
-    cors_origins: str = ""
+    api_keys_read: SecretStr | None = Field(
+        default=None, description="Comma-separated API keys with the read role."
+    )
+    api_keys_write: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated API keys with the write role (write implies read).",
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="A file of `read KEY` / `write KEY` lines (`#` comments), added to the keys "
+        "above.",
+    )
+    allow_insecure_bind: bool = Field(
+        default=False,
+        description="Let `python -m app` serve an open API (no keys) on a non-loopback address.",
+    )
+    metrics_require_key: bool = Field(
+        default=False, description="Ask for a read key on `/metrics` too."
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Browser origins allowed to call the API (comma-separated, `*` for any); "
+        "empty: no CORS headers.",
+    )
 
-    # Backpressure (app/encode_queue.py): encoder calls running at once, callers allowed to
-    # wait for one, and how long a caller waits before it gets 503 `overloaded`.
-    # 0: one call per core (at most 4), each on one thread. A query is too short for threads to
-    # speed it up, so on 2 cores two single-thread calls serve ~1.5x the queries of one call on
-    # both (c=8: 173 vs 114 QPS, p99 82 vs 176 ms; docs/bench).
-    encode_concurrency: int = Field(default=0, ge=0, le=64)
-    encode_queue_size: int = Field(default=8, ge=0, le=10_000)
-    request_timeout_s: float = Field(default=10.0, gt=0)
-    # Dynamic batching (app/encode_combiner.py): concurrent requests share one encoder call of
-    # at most `combine_max_texts` texts. auto: on where vectors do not depend on the batch
-    # (fp32), off for dynamic int8, whose scale is picked per batch.
-    combine_requests: Literal["auto", "on", "off"] = "auto"
-    combine_max_texts: int = Field(default=64, ge=1, le=4096)
+    # Backpressure (app/encode_queue.py). A query is too short for threads to speed it up, so on
+    # 2 cores two single-thread calls serve ~1.5x the queries of one call on both (c=8: 173 vs
+    # 114 QPS, p99 82 vs 176 ms; docs/bench).
+    encode_concurrency: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Encoder calls the service runs at once; 0: one per core (at most 4).",
+    )
+    encode_queue_size: int = Field(
+        default=8,
+        ge=0,
+        le=10_000,
+        description="Requests allowed to wait for the encoder beside those running; past them, "
+        "503 `overloaded`.",
+    )
+    request_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest wait for the encoder, in seconds, before a request gets 503 "
+        "`overloaded`; the smaller of this and `max_queue_wait_ms` applies.",
+    )
+    # Dynamic batching (app/encode_combiner.py): off for dynamic int8, whose scale is picked
+    # per batch, so a shared call would move a vector with its neighbours.
+    combine_requests: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Let concurrent requests share one encoder call (`auto`: on for fp32, off "
+        "for int8).",
+    )
+    combine_max_texts: int = Field(
+        default=64, ge=1, le=4096, description="Most texts in one shared encoder call."
+    )
 
-    log_format: Literal["json", "text"] = "json"
+    # Fair scheduling and admission control (app/encode_queue.py).
+    max_queue_wait_ms: int = Field(
+        default=200,
+        ge=1,
+        le=600_000,
+        description="Longest a request waits for an encoder slot: one whose estimated wait is "
+        "longer is answered 503 with Retry-After at once, and none waits past it.",
+    )
+    queue_aging_ms: int = Field(
+        default=200,
+        ge=1,
+        le=600_000,
+        description="A waiting write or background encoder call moves up one priority class "
+        "(background, write, query) for every this many milliseconds it has waited.",
+    )
+    write_encode_texts: int = Field(
+        default=1,
+        ge=1,
+        le=1024,
+        description="Passages per encoder call of a document upsert or background indexing; "
+        "each call queues on its own, so queries get the encoder between them.",
+    )
+    query_reserved_slots: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Encoder slots that writes and background indexing leave to queries while "
+        "queries come (one in the last second); at most the slots less one.",
+    )
+    index_on_start: Path | None = Field(
+        default=None,
+        description="A JSONL corpus ({id, text, lang?, metadata?} per line) indexed into the "
+        "default collection in the background once the service is ready (`make run`: the "
+        "UDHR demo corpus); documents already stored unchanged are skipped.",
+    )
+
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Log lines as JSON objects or as plain text."
+    )
+
+    def threads_per_call(self, concurrent_calls: int) -> int:
+        """onnxruntime threads per encoder call: `encoder_threads`, or the cores (at most 4)
+        shared out among the `concurrent_calls` that run at once."""
+        return self.encoder_threads or max(1, usable_cores() // concurrent_calls)
 
     # Lexical and hybrid ranking (app/lexical, app/store/fusion.py). The defaults were chosen on
     # the evaluation's development split (docs/eval/README.md, "Dense, lexical and hybrid").

@@ -80,8 +80,10 @@ class MirroredStore:
     def count(self, collection: str, where: Filter | None = None) -> int:
         return self.primary.count(collection, where)
 
-    def facet(self, collection: str, key: str) -> dict[str, int]:
-        return self.primary.facet(collection, key)
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
+        return self.primary.facet(collection, key, where, exact)
 
     def search(
         self, collection: str, vector: Vector, limit: int, where: Filter | None = None
@@ -98,6 +100,16 @@ class MirroredStore:
 
     def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
         return self.primary.score_points(collection, vector, ids)
+
+    def search_groups(
+        self,
+        collection: str,
+        vector: Vector,
+        group_by: str,
+        limit: int,
+        where: Filter | None = None,
+    ) -> list[Hit]:
+        return self.primary.search_groups(collection, vector, group_by, limit, where)
 
     def close(self) -> None:
         self.primary.close()

@@ -7,7 +7,6 @@ The model and the store come from the same settings as the service (`POLYSEARCH_
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,10 +20,9 @@ from app.documents.writer import (
 from app.encoder import OnnxEncoder
 from app.settings import Settings, get_settings
 from app.store.factory import open_store
-from indexer.pipeline import estimated_records, index_file
-from indexer.records import Accepted, InputFormatError, input_format, read_records
+from indexer.pipeline import index_file
+from indexer.records import InputFormatError, input_format
 from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
-from indexer.serve import serve_while_indexing
 from indexer.sharding import Shard
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
 
@@ -92,14 +90,8 @@ def _demo_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
+    parser.add_argument(
         "--prepare-only", action="store_true", help="fetch and write the corpus JSONL, then stop"
-    )
-    mode.add_argument(
-        "--serve",
-        action="store_true",
-        help="serve the API and demo page at once while indexing in the background",
     )
     _options(parser, settings)
     return parser
@@ -137,15 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         input_format(source)
         if demo and args.prepare_only:
             print(f"demo corpus ready: {source}")
-            return 0
-        if demo and args.serve:
-            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-            records = (item.record for item in read_records(source) if isinstance(item, Accepted))
-            chunking = ChunkingOptions(args.chunk_tokens, args.overlap_tokens)
-            total = estimated_records(source)
-            serve_while_indexing(
-                records, total, settings, args.collection, args.batch_size, chunking
-            )
             return 0
         summary = _index(args, settings, source)
     except (FileNotFoundError, InputFormatError, ValueError, FetchError, ChecksumError) as error:

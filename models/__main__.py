@@ -50,11 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     study = commands.add_parser(
         "study", help="size study: train recipes, evaluate them side by side with the base"
     )
-    study.add_argument("--recipes", type=Path, nargs="+", required=True, help="recipe files")
+    study.add_argument("--recipes", type=Path, nargs="+", default=[], help="recipe files")
     study.add_argument("--languages", default="22", help="UDHR languages: N or 'all'")
     study.add_argument("--out", type=Path, default=Path("docs/study"), help="report folder")
     study.add_argument(
         "--candidate", nargs="+", default=[], help="students checked against the goals"
+    )
+    study.add_argument(
+        "--report-only",
+        action="store_true",
+        help="re-render README and plots from the folder's results.json (no training or runs)",
     )
     evaluate = commands.add_parser(
         "evaluate", help="held-out retrieval benchmark: writes docs/eval/ (see --help)"
@@ -66,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "build":
         from models.build import ensure_model  # heavy imports only when a command needs them
         from models.release import ensure_releases
@@ -88,7 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "study":
         from models.distill.study import main as study_main
 
-        study_main(args.recipes, args.languages, args.out, args.candidate)
+        if args.report_only:
+            from models.distill.study import rerender
+
+            rerender(args.out, args.candidate)
+        elif not args.recipes:
+            parser.error("study: --recipes is required unless --report-only")
+        else:
+            study_main(args.recipes, args.languages, args.out, args.candidate)
     elif args.command == "evaluate":
         from models.evaluation.command import run
 

@@ -14,7 +14,7 @@ import itertools
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,8 @@ from app.store.base import Filter, Point, VectorStore
 # 1.7x as many passages per second as 64 (bench/verses, fp32, 2 cores).
 DEFAULT_BATCH_SIZE = 512
 DEFAULT_OVERLAP_TOKENS = 32
+# Encodes passages (a list of texts) into rows of vectors, as `Encoder.encode(texts, "passage")`.
+PassageEncoder = Callable[[list[str]], Embeddings]
 # Upper bound on points fetched when checking which documents of a batch are current.
 FIND_LIMIT = 100_000
 
@@ -119,8 +121,10 @@ class _BatchIndexer:
         chunking: ChunkingOptions,
         skip_unchanged: bool,
         progress: tqdm[Any] | None,
+        encode: PassageEncoder | None = None,
     ) -> None:
         self.encoder = encoder
+        self.encode_passages = encode
         self.store = store
         self.collection = collection
         self.batch_size = batch_size
@@ -178,6 +182,8 @@ class _BatchIndexer:
             )
 
     def _encode(self, texts: list[str]) -> Embeddings:
+        if self.encode_passages is not None:
+            return self.encode_passages(texts)
         out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
             part = texts[start : start + self.batch_size]
@@ -213,9 +219,14 @@ def index_records(
     skip_unchanged: bool = True,
     progress: bool = False,
     total: int | None = None,
+    encode: PassageEncoder | None = None,
+    on_batch: Callable[[int, int, int], None] | None = None,
 ) -> IndexSummary:
     """Index documents into `collection` (created if missing). Re-running the same records
-    changes nothing; a changed record's chunks replace its old ones."""
+    changes nothing; a changed record's chunks replace its old ones.
+
+    `encode` encodes passages instead of `encoder.encode` (the service's scheduled encoder
+    calls); `on_batch(read, indexed, unchanged)` hears the running totals after each batch."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     began = time.perf_counter()
@@ -236,11 +247,14 @@ def index_records(
             chunking or ChunkingOptions(),
             skip_unchanged,
             bar if progress else None,
+            encode,
         )
         read = 0
         for batch in _batches(records, batch_size):
             read += len(batch)
             indexer.run(batch)
+            if on_batch is not None:
+                on_batch(read, indexer.counts.indexed, indexer.counts.unchanged)
     counts = indexer.counts
     return IndexSummary(
         read=read,

@@ -6,6 +6,10 @@
   const DEFAULT_COLLECTION = "udhr";
   const DEFAULT_TOP_K = "10";
   const LANGUAGE_RETRIES = 30;
+  // "Group by article": one result per value of this field, translations fetched on demand.
+  const GROUP_KEY = "metadata.article";
+  // The most results one search may ask for (the server's default max_top_k).
+  const MAX_TOP_K = 100;
   // sessionStorage, not localStorage: the key is forgotten when the tab closes.
   const KEY_STORAGE = "polysearch.apiKey";
 
@@ -13,6 +17,7 @@
   const queryInput = document.getElementById("q");
   const languageSelect = document.getElementById("lang");
   const topKSelect = document.getElementById("k");
+  const groupToggle = document.getElementById("group");
   const modeSelect = document.getElementById("mode");
   const statusLine = document.getElementById("status");
   const resultsSection = document.getElementById("results");
@@ -29,6 +34,8 @@
 
   // Only the newest request may paint the page; older ones are aborted.
   let inFlight = null;
+  // The query whose results are shown: translations of a grouped hit are ranked against it.
+  let shownQuery = "";
   // The served model's per-language evaluation (GET /v1/languages), once loaded.
   let modelLanguages = null;
   // The API key sent as X-API-Key, when the server asked for one (a 401).
@@ -158,6 +165,87 @@
       `Result ${rank}: ${article !== null ? `Article ${article}, ` : ""}${languageLabel(hit)}, ` +
       `score ${hit.score.toFixed(3)}`);
     item.append(head, text);
+    if (hit.group) item.append(...renderTranslationsControl(hit));
+    return item;
+  }
+
+  /** Languages of a grouped hit's siblings: its group's languages but its own. */
+  function otherLanguages(hit) {
+    return hit.group.languages.filter((code) => code !== hit.language);
+  }
+
+  /** A button that fetches and shows the hit's group in its other languages. */
+  function renderTranslationsControl(hit) {
+    const others = otherLanguages(hit);
+    if (others.length === 0) {
+      return [el("p", "translations-note", "No translation in this collection.")];
+    }
+    const list = el("ol", "translations");
+    list.id = `translations-${hit.id.replace(/[^A-Za-z0-9_-]/g, "_")}-${hit.chunk}`;
+    list.hidden = true;
+    const label = `Show ${others.length} translation${others.length === 1 ? "" : "s"}`;
+    const button = el("button", "translations-toggle", label);
+    button.type = "button";
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", list.id);
+    button.title = others.join(", ");
+    const query = shownQuery;
+    button.addEventListener("click", async () => {
+      const open = button.getAttribute("aria-expanded") === "true";
+      if (open) {
+        list.hidden = true;
+        button.setAttribute("aria-expanded", "false");
+        button.textContent = label;
+        return;
+      }
+      button.setAttribute("aria-expanded", "true");
+      button.textContent = "Hide translations";
+      list.hidden = false;
+      if (list.dataset.loaded) return;
+      list.replaceChildren(el("li", "translations-note", "Loading translations…"));
+      list.setAttribute("aria-busy", "true");
+      try {
+        const body = await fetchTranslations(hit, query);
+        const siblings = body.results.filter((r) => !(r.id === hit.id && r.chunk === hit.chunk));
+        list.replaceChildren(...siblings.map(renderTranslation));
+        if (hit.group.size > MAX_TOP_K) {
+          list.append(el("li", "translations-note",
+            `The ${MAX_TOP_K} closest of ${hit.group.size} passages are shown.`));
+        }
+        list.dataset.loaded = "true";
+      } catch (err) {
+        list.replaceChildren(el("li", "translations-note", `Error: ${err.message}`));
+      } finally {
+        list.removeAttribute("aria-busy");
+      }
+    });
+    return [button, list];
+  }
+
+  /** The hit's group (same article), every language, ranked against the same query. */
+  async function fetchTranslations(hit, query) {
+    const response = await api("/v1/search", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        query,
+        top_k: Math.min(hit.group.size, MAX_TOP_K),
+        filter: { [hit.group.key]: hit.group.value },
+        collection,
+      }),
+    });
+    if (!response.ok) throw new Error(await errorMessage(response));
+    return response.json();
+  }
+
+  function renderTranslation(hit) {
+    const item = el("li", "translation");
+    item.dataset.language = hit.language || "";
+    const text = el("p", "result-text", hit.text);
+    text.dir = "auto";
+    const lang = htmlLang(hit.language);
+    if (lang) text.lang = lang;
+    item.append(el("span", "result-lang", languageLabel(hit)), text);
     return item;
   }
 
@@ -171,8 +259,9 @@
       setStatus("No results. Try another query or choose “All languages”.", "empty");
       return;
     }
+    const noun = body.results[0].group ? "article" : "result"; // grouped: one per article
     setStatus(
-      `${n} result${n === 1 ? "" : "s"} · search ${body.took_ms.toFixed(1)} ms on the server, ` +
+      `${n} ${noun}${n === 1 ? "" : "s"} · search ${body.took_ms.toFixed(1)} ms on the server, ` +
       `${Math.round(roundTripMs)} ms round trip`,
       "ok",
     );
@@ -196,6 +285,7 @@
     if (query) params.set("q", query);
     if (language) params.set("lang", language);
     if (topK !== DEFAULT_TOP_K) params.set("k", topK);
+    if (groupToggle.checked) params.set("group", "article");
     if (modeSelect.value) params.set("mode", modeSelect.value);
     if (collection !== DEFAULT_COLLECTION) params.set("collection", collection);
     const search = params.toString();
@@ -230,6 +320,7 @@
           top_k: Number(topK),
           languages: language ? [language] : null,
           collection,
+          group_by: groupToggle.checked ? GROUP_KEY : null,
           // Empty: the server's default (hybrid, or dense for an index without words).
           ...(modeSelect.value ? { mode: modeSelect.value } : {}),
         }),
@@ -240,6 +331,7 @@
         return;
       }
       const body = await response.json();
+      shownQuery = query;
       showResults(body, performance.now() - started);
     } catch (err) {
       if (err.name === "AbortError") return;
@@ -352,6 +444,7 @@
       topKSelect.append(option);
     }
     topKSelect.value = topK;
+    groupToggle.checked = params.get("group") === "article";
     const mode = params.get("mode") || "";
     modeSelect.value = modeSelect.querySelector(`option[value="${CSS.escape(mode)}"]`) ? mode : "";
   }
@@ -384,6 +477,9 @@
     if (queryInput.value.trim()) search(true);
   });
   topKSelect.addEventListener("change", () => {
+    if (queryInput.value.trim()) search(true);
+  });
+  groupToggle.addEventListener("change", () => {
     if (queryInput.value.trim()) search(true);
   });
   modeSelect.addEventListener("change", () => {

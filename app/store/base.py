@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast, get_args
+from typing import Any, Literal, Protocol, cast, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,8 @@ from app.settings import Quantization
 Vector = npt.NDArray[np.float32]
 PayloadValue = str | int
 INDEXED_FIELDS = ("language", "doc_id")
+# The kinds of payload index a setting may ask for on further fields (`Settings.payload_indexes`).
+PayloadIndexKind = Literal["keyword", "integer"]
 # int8 scalar quantisation (`Settings.vector_quantization`): the quantile of each collection's
 # values that maps to the int8 range, and how many candidates per requested hit a search takes
 # from the quantised vectors before rescoring them with the fp32 originals.
@@ -59,9 +61,11 @@ class Filter:
     equals: Mapping[str, PayloadValue] = field(default_factory=dict)
     not_equals: Mapping[str, PayloadValue] = field(default_factory=dict)
     any_of: Mapping[str, Sequence[PayloadValue]] = field(default_factory=dict)
+    none_of: Mapping[str, Sequence[PayloadValue]] = field(default_factory=dict)
+    present: Sequence[str] = ()  # fields that must hold a value (not missing, null or [])
 
     def is_empty(self) -> bool:
-        return not (self.equals or self.not_equals or self.any_of)
+        return not (self.equals or self.not_equals or self.any_of or self.none_of or self.present)
 
 
 def check_quantization(quantization: str) -> Quantization:
@@ -154,8 +158,13 @@ class VectorStore(Protocol):
 
     def count(self, collection: str, where: Filter | None = None) -> int: ...
 
-    def facet(self, collection: str, key: str) -> dict[str, int]:
-        """How many points carry each value of an indexed keyword field."""
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
+        """How many points (of those matching `where`) carry each value of an indexed keyword
+        field. `exact=False` lets Qdrant count per segment (much faster under a selective filter:
+        0.2 ms instead of 45 ms for one UDHR article's 527 languages); the values are the same,
+        a count may be off while a point is being moved between segments."""
 
     def search(
         self, collection: str, vector: Vector, limit: int, where: Filter | None = None
@@ -175,5 +184,17 @@ class VectorStore(Protocol):
     def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
         """The cosine similarity of each of these points to `vector`, best first (missing ids
         skipped)."""
+
+    def search_groups(
+        self,
+        collection: str,
+        vector: Vector,
+        group_by: str,
+        limit: int,
+        where: Filter | None = None,
+    ) -> list[Hit]:
+        """The best point of each of the `limit` best groups, best first: a group is the points
+        sharing one value of the payload field `group_by` (a string or an integer; points without
+        one belong to none). Fewer only when fewer groups match `where`."""
 
     def close(self) -> None: ...

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,16 +64,19 @@ from app.store.base import (
     Filter,
     Hit,
     LexicalIndexMissingError,
+    PayloadIndexKind,
     Point,
     Vector,
     check_encoder,
     check_hnsw_ef,
     check_quantization,
 )
+from app.store.groups import search_groups
 from app.store.validation import (
     canonical_point_id,
     check_collection_name,
     check_facet_key,
+    excluded_value_lists,
     match_any_values,
     vector_values,
 )
@@ -99,10 +102,18 @@ class QdrantEdgeStore:
     """Collections as qdrant-edge shards under `data_dir`, reopened with all their data."""
 
     def __init__(
-        self, data_dir: Path, *, quantization: Quantization = "none", hnsw_ef: int | None = None
+        self,
+        data_dir: Path,
+        *,
+        quantization: Quantization = "none",
+        hnsw_ef: int | None = None,
+        payload_indexes: Mapping[str, PayloadIndexKind] | None = None,
     ) -> None:
         """`quantization` applies to collections this store creates; the others keep theirs.
-        `hnsw_ef`: the search beam width (None: the engine's default)."""
+        `hnsw_ef`: the search beam width (None: the engine's default). `payload_indexes`: further
+        fields to index (besides `language` and `doc_id`) in every collection, those it opens
+        included."""
+        self._payload_indexes = dict(payload_indexes or {})
         self._quantization = check_quantization(quantization)
         self._hnsw_ef = check_hnsw_ef(hnsw_ef)
         self._root = data_dir
@@ -114,6 +125,7 @@ class QdrantEdgeStore:
             for metadata in sorted(self._root.glob(f"*/{METADATA_FILE}")):
                 collection = _load_collection(metadata.parent)
                 self._collections[collection.name] = collection
+                _index_fields(collection.shard, self._payload_indexes)
         except BaseException:
             self.close()
             raise
@@ -139,6 +151,7 @@ class QdrantEdgeStore:
             try:
                 for key in INDEXED_FIELDS:
                     shard.update(UpdateOperation.create_field_index(key, PayloadSchemaType.Keyword))
+                _index_fields(shard, self._payload_indexes)
                 shard.flush()
                 _write_metadata(
                     directory,
@@ -252,14 +265,18 @@ class QdrantEdgeStore:
         with self._using(collection) as target:
             return target.shard.count(CountRequest(exact=True, filter=_edge_filter(where)))
 
-    def facet(self, collection: str, key: str) -> dict[str, int]:
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
         check_facet_key(key)
         with self._using(collection) as target:
             # Distinct values cannot outnumber points; asking for that many makes the answer whole.
-            points = target.shard.count(CountRequest(exact=True))
+            condition = _edge_filter(where)
+            points = target.shard.count(CountRequest(exact=True, filter=condition))
             if points == 0:
                 return {}
-            response = target.shard.facet(FacetRequest(key=key, limit=points, exact=True))
+            request = FacetRequest(key=key, limit=points, exact=exact, filter=condition)
+            response = target.shard.facet(request)
             return {str(hit.value): hit.count for hit in response.hits}
 
     def search(
@@ -315,6 +332,21 @@ class QdrantEdgeStore:
                 params=_search_params(target.quantization, self._hnsw_ef),
             )
             return _hits(target.shard.query(request))
+
+    def search_groups(
+        self,
+        collection: str,
+        vector: Vector,
+        group_by: str,
+        limit: int,
+        where: Filter | None = None,
+    ) -> list[Hit]:
+        """qdrant-edge has no group search: over-fetch and group (app/store/groups.py)."""
+
+        def search(query: Vector, wanted: int, condition: Filter) -> list[Hit]:
+            return self.search(collection, query, wanted, condition)
+
+        return search_groups(search, vector, group_by, limit, where)
 
     def close(self) -> None:
         with self._registry_lock:
@@ -383,6 +415,15 @@ def _search_params(quantization: Quantization, hnsw_ef: int | None) -> SearchPar
     return SearchParams(hnsw_ef=hnsw_ef, quantization=None if quantization == "none" else rescored)
 
 
+def _index_fields(shard: EdgeShard, indexes: Mapping[str, PayloadIndexKind]) -> None:
+    """Create the payload indexes the shard lacks (an index of another kind is left as it is)."""
+    existing = shard.info().payload_schema
+    for key, kind in indexes.items():
+        if key not in existing:
+            schema = PayloadSchemaType.Integer if kind == "integer" else PayloadSchemaType.Keyword
+            shard.update(UpdateOperation.create_field_index(key, schema))
+
+
 def _optimize(collection: _Collection) -> None:
     """Let the engine build the HNSW index for segments that outgrew its indexing threshold and
     vacuum deleted points. Edge runs no background optimizer, so the write path drives it; when
@@ -407,6 +448,12 @@ def _edge_filter(where: Filter | None) -> EdgeFilter | None:
     must_not: list[Any] = [
         FieldCondition(key, match=MatchValue(value)) for key, value in where.not_equals.items()
     ]
+    must_not += [
+        FieldCondition(key, match=MatchAny(values))
+        for key, excluded in where.none_of.items()
+        for values in excluded_value_lists(excluded)
+    ]
+    must_not += [FieldCondition(key, is_empty=True) for key in where.present]
     return EdgeFilter(must=must or None, must_not=must_not or None)
 
 

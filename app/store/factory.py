@@ -21,9 +21,11 @@ def open_store(settings: Settings) -> VectorStore:
             settings.qdrant_replicas,
             quantization=settings.vector_quantization,
             hnsw_ef=settings.search_hnsw_ef,
+            payload_indexes=settings.payload_indexes,
         )
     return QdrantEdgeStore(
         settings.data_dir,
         quantization=settings.vector_quantization,
         hnsw_ef=settings.search_hnsw_ef,
+        payload_indexes=settings.payload_indexes,
     )

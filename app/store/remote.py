@@ -8,7 +8,7 @@ searches exactly) and must not be shared by several writing threads.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from app.store.base import (
     Filter,
     Hit,
     LexicalIndexMissingError,
+    PayloadIndexKind,
     Point,
     Vector,
     check_encoder,
@@ -37,6 +38,7 @@ from app.store.validation import (
     canonical_point_id,
     check_collection_name,
     check_facet_key,
+    excluded_value_lists,
     match_any_values,
     vector_values,
 )
@@ -48,6 +50,10 @@ INT8 = models.ScalarQuantization(
         type=models.ScalarType.INT8, quantile=INT8_QUANTILE, always_ram=True
     )
 )
+PAYLOAD_SCHEMAS = {
+    "keyword": models.PayloadSchemaType.KEYWORD,
+    "integer": models.PayloadSchemaType.INTEGER,
+}
 RESCORED = models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
 LEXICAL = {LEXICAL_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)}
 
@@ -71,9 +77,13 @@ class QdrantClientStore:
         *,
         quantization: Quantization = "none",
         hnsw_ef: int | None = None,
+        payload_indexes: Mapping[str, PayloadIndexKind] | None = None,
     ) -> None:
         """`shards`, `replicas` and `quantization` apply to collections this store creates;
-        `hnsw_ef` is the search beam width (None: the server's default)."""
+        `hnsw_ef` is the search beam width (None: the server's default); `payload_indexes`:
+        further fields to index (besides `language` and `doc_id`), created with the collection
+        or added to it when `create_collection` names it again."""
+        self._payload_indexes = dict(payload_indexes or {})
         if shards < 1 or replicas < 1:
             raise ValueError(f"shards and replicas must be positive, got {shards}, {replicas}")
         self._client = client
@@ -114,10 +124,11 @@ class QdrantClientStore:
         check_encoder(name, existing.encoder, encoder)
         with warnings.catch_warnings():  # local mode warns that it ignores payload indexes
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
-            for key in INDEXED_FIELDS:  # idempotent; also repairs a creation cut short
-                self._client.create_payload_index(
-                    name, key, field_schema=models.PayloadSchemaType.KEYWORD, wait=True
-                )
+            indexes = {key: models.PayloadSchemaType.KEYWORD for key in INDEXED_FIELDS}
+            for key, kind in self._payload_indexes.items():
+                indexes.setdefault(key, PAYLOAD_SCHEMAS[kind])
+            for key, schema in indexes.items():  # idempotent; also repairs a creation cut short
+                self._client.create_payload_index(name, key, field_schema=schema, wait=True)
 
     def delete_collection(self, name: str) -> None:
         self._known.pop(name, None)
@@ -195,14 +206,18 @@ class QdrantClientStore:
         with self._errors(collection):
             return self._client.count(collection, _qdrant_filter(where), exact=True).count
 
-    def facet(self, collection: str, key: str) -> dict[str, int]:
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
         check_facet_key(key)
         # Distinct values cannot outnumber points; asking for that many makes the answer whole.
-        points = self.count(collection)
+        points = self.count(collection, where)
         if points == 0:
             return {}
         with self._errors(collection):
-            response = self._client.facet(collection, key, limit=points, exact=True)
+            response = self._client.facet(
+                collection, key, facet_filter=_qdrant_filter(where), limit=points, exact=exact
+            )
         return {str(hit.value): hit.count for hit in response.hits}
 
     def search(
@@ -268,6 +283,35 @@ class QdrantClientStore:
         if not (point.sparse and self._described(collection).lexical):
             return dense
         return {"": dense, LEXICAL_VECTOR: _sparse(point.sparse)}
+
+    def search_groups(
+        self,
+        collection: str,
+        vector: Vector,
+        group_by: str,
+        limit: int,
+        where: Filter | None = None,
+    ) -> list[Hit]:
+        """Qdrant's own group search (one point per group)."""
+        if limit < 1:
+            raise ValueError(f"limit must be positive, got {limit}")
+        query = self._values(collection, vector)
+        with self._errors(collection):
+            response = self._client.query_points_groups(
+                collection,
+                group_by=group_by,
+                query=query,
+                query_filter=_qdrant_filter(where),
+                limit=limit,
+                group_size=1,
+                with_payload=True,
+                search_params=self._search_params(collection),
+            )
+        return [
+            Hit(id=str(p.id), score=p.score, payload=p.payload or {})
+            for group in response.groups
+            for p in group.hits[:1]
+        ]
 
     def _search_params(self, collection: str) -> models.SearchParams | None:
         known = self._known.get(collection)
@@ -346,5 +390,13 @@ def _qdrant_filter(where: Filter | None) -> models.Filter | None:
     must_not: list[Any] = [
         models.FieldCondition(key=key, match=models.MatchValue(value=value))
         for key, value in where.not_equals.items()
+    ]
+    must_not += [
+        models.FieldCondition(key=key, match=models.MatchAny(any=values))
+        for key, excluded in where.none_of.items()
+        for values in excluded_value_lists(excluded)
+    ]
+    must_not += [
+        models.IsEmptyCondition(is_empty=models.PayloadField(key=key)) for key in where.present
     ]
     return models.Filter(must=must or None, must_not=must_not or None)

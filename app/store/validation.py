@@ -63,3 +63,12 @@ def match_any_values(key: str, values: Sequence[PayloadValue]) -> list[str] | li
     if strings and integers:
         raise ValueError(f"any_of[{key!r}] mixes strings and integers")
     return strings or integers
+
+
+def excluded_value_lists(values: Sequence[PayloadValue]) -> list[list[str] | list[int]]:
+    """The values of a `none_of` condition as one list per type (strings, integers), each for one
+    match-any condition under `must_not`: unlike `any_of`, excluding both kinds is meaningful."""
+    strings = [value for value in values if isinstance(value, str)]
+    integers = [value for value in values if not isinstance(value, str)]
+    lists: list[list[str] | list[int]] = [strings] if strings else []
+    return [*lists, integers] if integers else lists

@@ -162,3 +162,12 @@ def main(
     results = {"command": command, **run_study(rows, languages_wanted, log=log, command=command)}
     write_results(results, out_dir)
     print(f"wrote {write_study_report(results, out_dir, candidates)}")
+
+
+def rerender(out_dir: Path, candidates: Sequence[str]) -> None:
+    """Writes the report again from `out_dir/results.json`, as recorded: the figures stay those
+    of the run its header names."""
+    from models.distill.study_report import write_study_report
+
+    results = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
+    print(f"wrote {write_study_report(results, out_dir, candidates)}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -15,6 +16,7 @@ from models.evaluation.report import generated_header, pct
 from models.evaluation.side_by_side import SPEED_GOAL, goal_table
 
 PLOT = "quality_vs_speed.png"
+BUDGET_PLOT = "quality_vs_budget.png"
 
 
 def _steps(row: dict[str, Any]) -> str:
@@ -91,11 +93,55 @@ def plot_quality_vs_speed(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
+def _budget(row: dict[str, Any]) -> int:
+    """Pairs the student was trained on, counting repeats: steps x batch (0 when untrained)."""
+    return int(row.get("steps", 0)) * int(row.get("batch_size", 0))
+
+
+def plot_quality_vs_budget(rows: list[dict[str, Any]], path: Path) -> Path:
+    """UDHR accuracy (all 22 languages) against the training budget, coloured by layer count,
+    the base model as a horizontal line. Rows differ in more than budget (data, objective,
+    teacher): the table says how; the numbers are its rows."""
+    figure, axes = plt.subplots(figsize=(9, 4.8))
+    trained = [
+        (number, r) for number, r in enumerate(rows, start=1) if _budget(r) and r["udhr_all"]
+    ]
+    for layers in sorted({r["layers"] for _, r in trained}):
+        points = [
+            (_budget(r), r["udhr_all"], number) for number, r in trained if r["layers"] == layers
+        ]
+        axes.scatter([p[0] for p in points], [p[1] for p in points], label=f"{layers} layers")
+        for x, y, number in points:
+            axes.annotate(
+                str(number), (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points"
+            )
+    axes.axhline(
+        rows[0]["udhr_all"], linestyle="--", color="grey", linewidth=1, label=rows[0]["name"]
+    )
+    axes.set_xscale("log")
+    thousands = matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}")
+    axes.xaxis.set_major_formatter(thousands)
+    axes.xaxis.set_minor_formatter(thousands)
+    axes.set_xlabel("training budget: steps x batch (pairs seen, log scale)")
+    axes.set_ylabel("UDHR paragraph acc@1 (macro, all)")
+    axes.set_ylim(0, 1.0)
+    axes.legend(fontsize=8, loc="upper right")
+    axes.set_title("Student quality against training budget")
+    key = "\n".join(f"{number:>2}  {r['name']}" for number, r in trained)
+    figure.text(0.70, 0.5, key, fontsize=7, family="monospace", va="center")
+    figure.tight_layout(rect=(0, 0, 0.69, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
 def write_study_report(
     results: dict[str, Any], out_dir: Path, candidates: Sequence[str] = ()
 ) -> Path:
     rows = results["rows"]
     plot_quality_vs_speed(rows, out_dir / PLOT)
+    plot_quality_vs_budget(rows, out_dir / BUDGET_PLOT)
     lines = [
         *generated_header("Distillation size study", results["command"]),
         f"Quality on the held-out tasks ({results['languages']} UDHR languages; the pool of "
@@ -109,6 +155,11 @@ def write_study_report(
         *study_table(rows),
         "",
         f"![quality vs speed]({PLOT})",
+        "",
+        "Quality against training budget (steps x batch; the numbers are the table's rows; "
+        "untrained rows left out):",
+        "",
+        f"![quality vs training budget]({BUDGET_PLOT})",
         "",
         "Commands:",
         "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -143,6 +144,26 @@ def test_document_lifecycle(client: httpx.Client) -> None:
         ({"query": "a\u0000b"}, 422, "invalid_request"),
         ({"query": "x" * 5000}, 413, "text_too_long"),
         ({"query": "ok", "collection": "missing"}, 404, "collection_not_found"),
+        ({"query": "ok", "filter": {"metadata.article": {"gt": 3}}}, 422, "invalid_request"),
+        ({"query": "ok", "filter": {"metadata.article": 2.5}}, 422, "invalid_request"),
+        ({"query": "ok", "filter": {"metadata.article": True}}, 422, "invalid_request"),
+        ({"query": "ok", "filter": {"text": "a"}}, 422, "invalid_request"),
+        ({"query": "ok", "filter": {}}, 422, "invalid_request"),
+        ({"query": "ok", "filter": {"doc_id": {"any": []}}}, 422, "invalid_request"),
+        ({"query": "ok", "filter": {"doc_id": {"any": ["a", 1]}}}, 422, "invalid_request"),
+        ({"query": "ok", "filter": {"doc_id": {"any": ["a"] * 300}}}, 422, "invalid_request"),
+        (
+            {"query": "ok", "filter": {f"metadata.k{i}": i for i in range(17)}},
+            422,
+            "invalid_request",
+        ),
+        (
+            {"query": "ok", "languages": ["eng"], "filter": {"language": "fra"}},
+            422,
+            "invalid_request",
+        ),
+        ({"query": "ok", "group_by": "text"}, 422, "invalid_request"),
+        ({"query": "ok", "group_by": "metadata.a.b"}, 422, "invalid_request"),
     ],
 )
 def test_bad_search_input_gets_a_clear_json_error(
@@ -189,3 +210,91 @@ def test_operations_endpoints(client: httpx.Client) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/search", "/v1/embed", "/v1/embeddings", "/v1/collections"} <= set(paths)
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        ({"metadata.article": {"gt": 3}}, "unknown operator 'gt'"),
+        ({"metadata.article": 2.5}, "must be a string or an integer, not float"),
+        ({"text": "a"}, "cannot filter or group on 'text'"),
+        ({"doc_id": {"any": ["a"] * 300}}, "at most 256 values"),
+    ],
+)
+def test_a_bad_filter_says_what_is_wrong(
+    client: httpx.Client, conditions: dict[str, object], message: str
+) -> None:
+    response = client.post("/v1/search", json={"query": "ok", "filter": conditions})
+    assert response.status_code == 422
+    assert message in json.dumps(response.json())
+
+
+def test_metadata_filter_keeps_only_matching_passages(client: httpx.Client) -> None:
+    body = client.post(
+        "/v1/search",
+        json={"query": SWAHILI_ARTICLE_18, "top_k": 30, "filter": {"metadata.article": 20}},
+    ).json()
+    assert _articles(body) == [20] * len(DEMO_LANGUAGES)  # every translation, and only them
+    languages = {r["language"] for r in body["results"]}
+    assert languages == set(DEMO_LANGUAGES)
+
+
+def test_any_of_filter_combines_with_languages(client: httpx.Client) -> None:
+    wanted = ["swh/18", "yor/18", "eng/3", "fra/18"]
+    body = client.post(
+        "/v1/search",
+        json={
+            "query": SWAHILI_ARTICLE_18,
+            "top_k": 10,
+            "languages": ["swh", "yor", "eng"],
+            "filter": {"doc_id": {"any": wanted}},
+        },
+    ).json()
+    assert sorted(r["id"] for r in body["results"]) == ["eng/3", "swh/18", "yor/18"]
+    assert body["results"][0]["id"] == "swh/18"  # the query itself ranks first
+
+
+def test_group_by_returns_distinct_articles_with_their_translations(
+    client: httpx.Client,
+) -> None:
+    plain = client.post("/v1/search", json={"query": SWAHILI_ARTICLE_18, "top_k": 10}).json()
+    assert len(set(_articles(plain))) < 10  # ungrouped, one article fills the list
+    body = client.post(
+        "/v1/search",
+        json={"query": SWAHILI_ARTICLE_18, "top_k": 10, "group_by": "metadata.article"},
+    ).json()
+    articles = _articles(body)
+    assert len(articles) == 10
+    assert len(set(articles)) == 10
+    assert articles[0] == 18
+    assert body["results"][0] == plain["results"][0] | {"group": body["results"][0]["group"]}
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+    for result in body["results"]:
+        group = result["group"]
+        assert group["key"] == "metadata.article"
+        assert group["value"] == result["metadata"]["article"]
+        assert result["language"] in group["languages"]
+        assert set(group["languages"]) <= set(DEMO_LANGUAGES)
+        # One passage per language, or more where a long article was chunked.
+        assert group["size"] >= len(group["languages"])
+    assert body["results"][0]["group"]["languages"] == sorted(DEMO_LANGUAGES)
+
+
+def test_group_siblings_count_every_language_but_respect_the_filter(
+    client: httpx.Client,
+) -> None:
+    body = client.post(
+        "/v1/search",
+        json={
+            "query": SWAHILI_ARTICLE_18,
+            "top_k": 3,
+            "group_by": "metadata.article",
+            "languages": ["yor"],
+            "filter": {"doc_id": {"any": ["yor/18", "swh/18", "eng/18", "yor/19"]}},
+        },
+    ).json()
+    assert [r["id"] for r in body["results"]] == ["yor/18", "yor/19"]  # two groups exist
+    first, second = (r["group"] for r in body["results"])
+    assert (first["value"], first["size"], first["languages"]) == (18, 3, ["eng", "swh", "yor"])
+    assert (second["value"], second["size"], second["languages"]) == (19, 1, ["yor"])

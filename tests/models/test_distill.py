@@ -15,6 +15,7 @@ from transformers import BertModel
 from app.encoder import OnnxEncoder
 from app.model_card import CARD_FILE, ModelCard
 from indexer.udhr import fetch_udhr, load_declarations
+from models.__main__ import main as models_main
 from models.data.pairs import ParallelPair
 from models.distill import mix, teacher
 from models.distill.encoding import (
@@ -27,8 +28,8 @@ from models.distill.margins import margins
 from models.distill.pipeline import distill_and_export, evaluate_into_card
 from models.distill.recipe import DataSpec, Recipe, TeacherKind, TeacherSpec
 from models.distill.student import layer_selection, load_student
-from models.distill.study import StudyRow, run_study
-from models.distill.study_report import PLOT, study_table, write_study_report
+from models.distill.study import StudyRow, run_study, write_results
+from models.distill.study_report import BUDGET_PLOT, PLOT, study_table, write_study_report
 from models.distill.train import CHECKPOINT, batch_indices, distill
 from models.evaluation.report import write_report
 from models.evaluation.side_by_side import goal_checks
@@ -188,6 +189,12 @@ def test_study_sets_students_beside_the_base_model(
     assert "| encode >= 2x the base int8 | yes |" in text
     assert f"## Goals for {recipe.name}" in text and "not-in-the-study" not in text
     assert (tmp_path / "study" / PLOT).stat().st_size > 0
+    assert (tmp_path / "study" / BUDGET_PLOT).stat().st_size > 0
+    write_results(results, tmp_path / "study")
+    readme.unlink()
+    args = ["study", "--report-only", "--out", str(tmp_path / "study"), "--candidate", recipe.name]
+    assert models_main(args) == 0  # the report again from results.json, as recorded
+    assert readme.read_text() == text
 
 
 def test_evaluating_a_student_sets_it_beside_the_packaged_model(

@@ -23,6 +23,8 @@ def random_points(rng: np.random.Generator, n: int, dim: int, docs: int = 20) ->
                 "doc_id": f"doc-{int(rng.integers(docs))}",
                 "doc_hash": "h1",
                 "chunk": i,
+                # An integer field to filter and group on, missing from every tenth point.
+                "metadata": {"article": i % 12, "part": f"p{i % 3}"} if i % 10 != 9 else {},
             },
         )
         for i in range(n)
@@ -36,3 +38,16 @@ def brute_force(points: list[Point], query: Vector, k: int) -> list[tuple[str, f
     scores = matrix @ (query.astype(np.float64) / np.linalg.norm(query))
     order = np.argsort(-scores)[:k]
     return [(points[i].id, float(scores[i])) for i in order]
+
+
+def brute_force_groups(
+    points: list[Point], query: Vector, key: str, groups: int
+) -> list[tuple[str, float]]:
+    """The best (id, cosine similarity) of each of the `groups` best values of metadata `key`."""
+    best: dict[object, tuple[str, float]] = {}
+    for point_id, score in brute_force(points, query, len(points)):
+        payload = next(p.payload for p in points if p.id == point_id)
+        value = payload["metadata"].get(key)
+        if value is not None and value not in best and len(best) < groups:
+            best[value] = (point_id, score)
+    return list(best.values())

@@ -35,6 +35,7 @@ def _play(store: VectorStore, seed: int) -> list[Any]:
         Filter(equals={"language": "en"}),
         Filter(any_of={"language": list(LANGUAGES[2:5])}, not_equals={"doc_id": "doc-1"}),
         Filter(equals={"doc_hash": "h2"}, any_of={"doc_id": ["doc-0", "doc-2", "doc-9"]}),
+        Filter(any_of={"metadata.article": [1, 4, 9]}, equals={"metadata.part": "p2"}),
     ]
     answers: list[Any] = [store.list_collections()]
     for where in filters:
@@ -45,6 +46,10 @@ def _play(store: VectorStore, seed: int) -> list[Any]:
             hits = store.search("docs", query, limit=15, where=where)
             answers.append([(h.id, h.payload) for h in hits])
             answers.append(np.array([h.score for h in hits]))
+            groups = store.search_groups("docs", query, "metadata.article", 6, where)
+            answers.append([(h.id, h.payload) for h in groups])
+            answers.append(np.array([h.score for h in groups]))
+        answers.append(store.facet("docs", "language", where))
     answers.append(store.facet("docs", "language"))
     answers.append(store.facet("docs", "doc_id"))
     answers.append(store.retrieve("docs", [p.id for p in points[90:140]]))

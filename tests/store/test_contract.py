@@ -19,7 +19,7 @@ from app.store.base import (
     Point,
     VectorStore,
 )
-from tests.store.points import brute_force, random_points
+from tests.store.points import brute_force, brute_force_groups, random_points
 
 DIM = 32
 
@@ -169,6 +169,87 @@ def test_filters_combine_equals_not_equals_and_any_of(store: VectorStore) -> Non
     assert store.count("docs", Filter(equals={"chunk": 3})) == 1
 
 
+def test_filters_on_nested_fields_integers_exclusions_and_presence(store: VectorStore) -> None:
+    points = _filled(store)
+
+    def expected(keep: Callable[[dict[str, Any]], bool]) -> list[str]:
+        return sorted(p.id for p in points if keep(p.payload))
+
+    def article(payload: dict[str, Any]) -> int | None:
+        value: int | None = payload["metadata"].get("article")
+        return value
+
+    cases: list[tuple[Filter, Callable[[dict[str, Any]], bool]]] = [
+        (Filter(equals={"metadata.article": 5}), lambda p: article(p) == 5),
+        (
+            Filter(any_of={"metadata.article": [1, 2]}, equals={"metadata.part": "p1"}),
+            lambda p: article(p) in (1, 2) and p["metadata"]["part"] == "p1",
+        ),
+        (Filter(present=["metadata.article"]), lambda p: article(p) is not None),
+        (
+            Filter(none_of={"metadata.article": [0, 3], "language": ["en"]}),
+            lambda p: article(p) not in (0, 3) and p["language"] != "en",
+        ),
+        (  # strings and integers excluded together
+            Filter(none_of={"metadata.article": [4, "4"]}, present=["metadata.article"]),
+            lambda p: article(p) not in (None, 4),
+        ),
+    ]
+    for where, keep in cases:
+        assert [h.id for h in store.find("docs", where)] == expected(keep), where
+        assert store.count("docs", where) == len(expected(keep))
+    assert store.count("docs", Filter(equals={"metadata.article": "5"})) == 0  # typed
+
+
+def test_search_with_a_metadata_filter(store: VectorStore) -> None:
+    points = _filled(store)
+    query = np.random.default_rng(3).normal(size=DIM).astype(np.float32)
+    where = Filter(any_of={"metadata.article": [2, 7]})
+    hits = store.search("docs", query, limit=10, where=where)
+    pool = [p for p in points if p.payload["metadata"].get("article") in (2, 7)]
+    assert [h.id for h in hits] == [i for i, _ in brute_force(pool, query, 10)]
+
+
+@pytest.mark.parametrize("groups", [1, 5, 12, 20])
+def test_search_groups_gives_the_best_hit_of_each_best_group(
+    store: VectorStore, groups: int
+) -> None:
+    points = _filled(store)
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        query = rng.normal(size=DIM).astype(np.float32)
+        hits = store.search_groups("docs", query, "metadata.article", groups)
+        truth = brute_force_groups(points, query, "article", groups)
+        assert [h.id for h in hits] == [i for i, _ in truth]
+        assert len(hits) == min(groups, 12)  # as many as asked while that many groups exist
+        np.testing.assert_allclose([h.score for h in hits], [s for _, s in truth], atol=1e-4)
+
+
+def test_search_groups_within_a_filter(store: VectorStore) -> None:
+    points = _filled(store)
+    query = np.random.default_rng(5).normal(size=DIM).astype(np.float32)
+    where = Filter(any_of={"language": ["sw", "yo"]}, not_equals={"metadata.article": 3})
+    hits = store.search_groups("docs", query, "metadata.article", 8, where)
+    pool = [
+        p
+        for p in points
+        if p.payload["language"] in ("sw", "yo") and p.payload["metadata"].get("article") != 3
+    ]
+    assert [h.id for h in hits] == [i for i, _ in brute_force_groups(pool, query, "article", 8)]
+    assert store.search_groups("docs", query, "metadata.nothing", 5) == []
+
+
+def test_facet_within_a_filter(store: VectorStore) -> None:
+    points = _filled(store)
+    where = Filter(equals={"metadata.article": 4})
+    expected = Counter(
+        p.payload["language"] for p in points if p.payload["metadata"].get("article") == 4
+    )
+    assert store.facet("docs", "language", where) == expected
+    assert store.facet("docs", "language", where, exact=False) == expected
+    assert store.facet("docs", "language", Filter(equals={"metadata.article": 99})) == {}
+
+
 def test_search_ranks_like_brute_force_cosine(store: VectorStore) -> None:
     points = _filled(store)
     rng = np.random.default_rng(1)
@@ -239,6 +320,7 @@ OPERATIONS: dict[str, Callable[[VectorStore], object]] = {
     "count": lambda s: s.count("nope"),
     "facet": lambda s: s.facet("nope", "language"),
     "search": lambda s: s.search("nope", np.ones(DIM, np.float32), limit=3),
+    "search_groups": lambda s: s.search_groups("nope", np.ones(DIM, np.float32), "doc_id", 3),
 }
 
 

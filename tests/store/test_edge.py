@@ -15,7 +15,13 @@ import numpy as np
 import pytest
 from qdrant_edge import EdgeShard, PayloadSchemaType
 
-from app.store.base import INDEXED_FIELDS, CollectionInfo, CollectionNotFoundError, Filter
+from app.store.base import (
+    INDEXED_FIELDS,
+    CollectionInfo,
+    CollectionNotFoundError,
+    Filter,
+    PayloadIndexKind,
+)
 from app.store.edge import SHARD_DIR, QdrantEdgeStore
 from tests.store.points import random_points
 
@@ -214,4 +220,28 @@ def test_language_and_doc_id_get_keyword_indexes(edge_dir: Path) -> None:
     schema = shard.info().payload_schema
     assert sorted(schema) == sorted(INDEXED_FIELDS)
     assert {info.data_type for info in schema.values()} == {PayloadSchemaType.Keyword}
+    shard.close()
+
+
+def test_configured_payload_indexes_are_made_on_create_and_on_reopening(edge_dir: Path) -> None:
+    store = QdrantEdgeStore(edge_dir, payload_indexes={"metadata.article": "integer"})
+    store.create_collection("docs", DIM)
+    points = random_points(np.random.default_rng(0), 40, DIM)
+    store.upsert("docs", points)
+    store.close()
+    # A collection made before `metadata.part` was configured gets its index when next opened.
+    indexes: dict[str, PayloadIndexKind] = {
+        "metadata.article": "integer",
+        "metadata.part": "keyword",
+    }
+    store = QdrantEdgeStore(edge_dir, payload_indexes=indexes)
+    in_part = [p for p in points if p.payload["metadata"].get("part") == "p1"]
+    assert store.count("docs", Filter(equals={"metadata.part": "p1"})) == len(in_part)
+    store.close()
+    shard = EdgeShard.load(str(edge_dir / "docs" / SHARD_DIR))
+    schema = shard.info().payload_schema
+    assert schema["metadata.article"].data_type == PayloadSchemaType.Integer
+    assert schema["metadata.part"].data_type == PayloadSchemaType.Keyword
+    with_article = [p for p in points if "article" in p.payload["metadata"]]
+    assert schema["metadata.article"].points == len(with_article) < len(points)
     shard.close()

@@ -107,4 +107,43 @@ def test_both_backends_get_the_vector_quantization(
     monkeypatch.setattr("qdrant_client.QdrantClient", lambda **kwargs: object())  # no connection
     monkeypatch.setattr("app.store.factory.QdrantClientStore", recording_store)
     open_store(Settings())
-    assert opened == [{"quantization": "int8", "hnsw_ef": 128}]
+    indexes = {"metadata.article": "integer"}  # the default payload_indexes
+    assert opened == [{"quantization": "int8", "hnsw_ef": 128, "payload_indexes": indexes}]
+
+
+def test_payload_indexes_reach_both_backends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The setting names the fields; the embedded store indexes them with their kind, and the
+    remote store asks the server for the same indexes (recorded: local mode keeps none)."""
+    from qdrant_client import QdrantClient, models
+    from qdrant_edge import EdgeShard, PayloadSchemaType
+
+    monkeypatch.delenv("QDRANT_URL", raising=False)
+    indexes = {"metadata.article": "integer", "metadata.tag": "keyword"}
+    monkeypatch.setenv("POLYSEARCH_PAYLOAD_INDEXES", json.dumps(indexes))
+    monkeypatch.setenv("POLYSEARCH_DATA_DIR", str(tmp_path / "qdrant"))
+    settings = Settings()
+    store = open_store(settings)
+    store.create_collection("docs", 4)
+    store.close()
+    shard = EdgeShard.load(str(tmp_path / "qdrant" / "docs" / "shard"))
+    schema = {key: info.data_type for key, info in shard.info().payload_schema.items()}
+    shard.close()
+    assert schema["metadata.article"] == PayloadSchemaType.Integer
+    assert schema["metadata.tag"] == PayloadSchemaType.Keyword
+
+    client = QdrantClient(location=":memory:")
+    asked: dict[str, object] = {}
+    monkeypatch.setattr(
+        client,
+        "create_payload_index",
+        lambda name, key, field_schema, wait: asked.__setitem__(key, field_schema),
+    )
+    QdrantClientStore(client, payload_indexes=settings.payload_indexes).create_collection("d", 4)
+    assert asked == {
+        "language": models.PayloadSchemaType.KEYWORD,
+        "doc_id": models.PayloadSchemaType.KEYWORD,
+        "metadata.article": models.PayloadSchemaType.INTEGER,
+        "metadata.tag": models.PayloadSchemaType.KEYWORD,
+    }

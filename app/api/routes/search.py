@@ -24,7 +24,15 @@ def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> S
     check_texts([body.query], settings, settings.max_query_chars)
     collection = body.collection or settings.default_collection
     mode = service.search_mode(collection, body.mode)
-    results = service.search(collection, body.query, body.top_k, body.languages, mode)
+    results = service.search(
+        collection,
+        body.query,
+        body.top_k,
+        body.languages,
+        body.conditions(),
+        body.group_by,
+        mode,
+    )
     return SearchResponse(
         query=body.query,
         collection=collection,

@@ -1,0 +1,112 @@
+"""Start-up indexing of a corpus (`Settings.index_on_start`), in the service's own process.
+
+`make run` serves at once and fills the demo collection meanwhile. The job goes through the
+same encode scheduler as requests, at `Priority.BACKGROUND` (after queries and writes, aging
+so that it still moves), and reports its progress in the log and on /metrics
+(`polysearch_background_index_*`). Documents already stored unchanged are skipped, so a
+restart resumes where the last run stopped. Readiness does not wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from app.documents.record import Record
+from app.documents.writer import DEFAULT_BATCH_SIZE, index_records
+from app.encode_queue import Priority
+from app.service import SearchService
+
+log = logging.getLogger(__name__)
+LOG_EVERY_S = 10.0
+
+
+class BackgroundIndexer:
+    def __init__(
+        self,
+        source: Path,
+        collection: str,
+        service: SearchService,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.source = source
+        self.collection = collection
+        self.service = service
+        self.batch_size = batch_size
+        self.rejected = 0
+        self._thread: threading.Thread | None = None
+        self._last_log = 0.0
+        self._began = 0.0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="background-index", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _records(self) -> Iterator[Record]:
+        seen: set[str] = set()
+        with self.source.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = Record.model_validate(json.loads(line))
+                    if record.id in seen:
+                        raise ValueError(f"duplicate id {record.id!r}")
+                except (ValueError, ValidationError) as error:
+                    self.rejected += 1
+                    self._gauge("rejected", self.rejected)
+                    log.warning("%s line %d skipped: %s", self.source, number, error)
+                    continue
+                seen.add(record.id)
+                yield record
+
+    def _gauge(self, state: str, value: float) -> None:
+        self.service.metrics.background_documents.labels(state).set(value)
+
+    def _progress(self, read: int, indexed: int, unchanged: int) -> None:
+        for state, value in (("read", read), ("indexed", indexed), ("unchanged", unchanged)):
+            self._gauge(state, value)
+        now = time.monotonic()
+        if now - self._last_log >= LOG_EVERY_S:
+            self._last_log = now
+            log.info(
+                "background indexing %s: %d documents read (%d indexed, %d unchanged) in %.0f s",
+                self.collection,
+                read,
+                indexed,
+                unchanged,
+                now - self._began,
+            )
+
+    def _run(self) -> None:
+        metrics = self.service.metrics
+        metrics.background_running.set(1)
+        self._began = self._last_log = time.monotonic()
+        try:
+            with self.source.open("rb") as lines:
+                self._gauge("total", sum(1 for line in lines if line.strip()))
+            log.info("background indexing %s into %s", self.source, self.collection)
+            summary = index_records(
+                self._records(),
+                encoder=self.service.encoder,
+                store=self.service.store,
+                collection=self.collection,
+                batch_size=self.batch_size,
+                encode=self.service.passage_encoder(Priority.BACKGROUND),
+                on_batch=self._progress,
+            )
+            log.info("background indexing %s done: %s", self.collection, summary)
+        except Exception:  # the service keeps serving what is indexed
+            log.exception("background indexing of %s failed", self.source)
+        finally:
+            metrics.background_running.set(0)

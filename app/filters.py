@@ -1,0 +1,73 @@
+"""The `filter` and `group_by` of a search request: which payload fields they may name, and the
+store `Filter` a request's filter becomes.
+
+A filter is a JSON object of conditions that must all hold, one per field:
+`{"metadata.article": 20}` (equality) or `{"doc_id": {"any": ["a", "b"]}}` (any of). Values are
+strings or integers, compared with their type: `20` does not match a stored `"20"`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from app.store.base import Filter, PayloadValue
+
+# Fields a filter or group_by may name: the indexed top-level ones and any metadata key.
+TOP_LEVEL_FIELDS = ("doc_id", "language")
+_METADATA_FIELD = re.compile(r"metadata\.[A-Za-z0-9_-]{1,128}")
+OPERATORS = ("any",)
+MAX_FILTER_FIELDS = 16
+MAX_ANY_VALUES = 256
+
+
+def check_field(key: str) -> str:
+    """The key itself; ValueError unless it is `doc_id`, `language` or `metadata.NAME` (NAME:
+    letters, digits, '_' or '-')."""
+    if key in TOP_LEVEL_FIELDS or _METADATA_FIELD.fullmatch(key):
+        return key
+    raise ValueError(
+        f"cannot filter or group on {key!r}: use 'doc_id', 'language' or 'metadata.NAME' "
+        "(NAME: letters, digits, '_' or '-')"
+    )
+
+
+def _value(key: str, value: Any) -> PayloadValue:
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ValueError(
+        f"{key!r}: a value must be a string or an integer, not {type(value).__name__} ({value!r})"
+    )
+
+
+def parse_filter(conditions: Mapping[str, Any]) -> Filter:
+    """The store filter of a request's `filter` object; ValueError, with the field named, for an
+    unknown field or operator, a value of another type, or too many fields or values."""
+    if not conditions:
+        raise ValueError("give at least one condition, or leave the filter out")
+    if len(conditions) > MAX_FILTER_FIELDS:
+        raise ValueError(f"at most {MAX_FILTER_FIELDS} fields, got {len(conditions)}")
+    equals: dict[str, PayloadValue] = {}
+    any_of: dict[str, list[PayloadValue]] = {}
+    for key, condition in conditions.items():
+        check_field(key)
+        if not isinstance(condition, Mapping):
+            equals[key] = _value(key, condition)
+            continue
+        unknown = sorted(set(condition) - set(OPERATORS))
+        if unknown or not condition:
+            raise ValueError(
+                f"{key!r}: unknown operator {unknown[0] if unknown else '(none)'!r}; "
+                'give a value for equality or {"any": [values]} for any of them'
+            )
+        values = condition["any"]
+        if not isinstance(values, list) or not values:
+            raise ValueError(f'{key!r}: "any" takes a non-empty list of values')
+        if len(values) > MAX_ANY_VALUES:
+            raise ValueError(f'{key!r}: "any" takes at most {MAX_ANY_VALUES} values')
+        checked = [_value(key, value) for value in values]
+        if len({type(value) for value in checked}) > 1:
+            raise ValueError(f'{key!r}: "any" mixes strings and integers')
+        any_of[key] = checked
+    return Filter(equals=equals, any_of=any_of)
