@@ -129,3 +129,22 @@ def test_a_collection_indexed_before_lexical_search_is_searched_dense_or_told_to
                     assert "index its documents again" in error["message"]
     finally:
         store.close()
+
+
+def test_lexical_and_hybrid_keep_filters_and_groups(client: httpx.Client) -> None:
+    words = "mkutano asilazimishwe"  # two words of the Swahili Article 20
+    only_20 = _search(
+        client, query=words, mode="lexical", top_k=10, filter={"metadata.article": 20}
+    )
+    assert only_20["results"]
+    assert {r["metadata"]["article"] for r in only_20["results"]} == {20}
+    elsewhere = _search(
+        client, query=words, mode="lexical", top_k=10, filter={"metadata.article": 19}
+    )
+    assert elsewhere["results"] == []  # no Article 19 holds these words
+    for mode in ("hybrid", "lexical"):
+        grouped = _search(client, query=words, mode=mode, top_k=5, group_by="metadata.article")
+        articles = [r["metadata"]["article"] for r in grouped["results"]]
+        assert articles[0] == 20
+        assert len(set(articles)) == len(articles)
+        assert all(r["group"]["value"] == r["metadata"]["article"] for r in grouped["results"])
