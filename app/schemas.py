@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.documents.record import LANG_PATTERN, Record
+from app.store.validation import COLLECTION_NAME_PATTERN
 from app.text_rules import check_characters
 
 # A filter accepts every code a record may carry (UDHR codes such as "ell_monotonic", "009").
 LANGUAGE_CODE = re.compile(LANG_PATTERN)
-COLLECTION_NAME = r"^[A-Za-z0-9_-]{1,128}$"
+# The stores' own rule (app/store/validation.py), so that every name the API takes is storable.
+COLLECTION_NAME = COLLECTION_NAME_PATTERN
 
 CollectionName = Annotated[str, StringConstraints(pattern=COLLECTION_NAME)]
 
@@ -166,7 +168,21 @@ class ModelLanguagesResponse(BaseModel):
 
 
 class UpsertDocumentsRequest(StrictModel):
-    documents: list[Record] = Field(min_length=1)
+    documents: list[Record] = Field(
+        min_length=1,
+        description="Each id at most once per request (a repeated id is a 422). A document's "
+        "language goes in `language` (`lang` is accepted as an alias).",
+    )
+
+    @field_validator("documents")
+    @classmethod
+    def _ids_are_unique(cls, value: list[Record]) -> list[Record]:
+        seen: set[str] = set()
+        for record in value:
+            if record.id in seen:
+                raise ValueError(f"id {record.id!r} appears more than once in this request")
+            seen.add(record.id)
+        return value
 
 
 class UpsertDocumentsResponse(BaseModel):
@@ -188,6 +204,11 @@ class DeletedResponse(BaseModel):
     collection: str
     id: str
     chunks_deleted: int
+
+
+class CollectionDeletedResponse(BaseModel):
+    collection: str
+    points_deleted: int = Field(description="Passages the collection held when it was deleted.")
 
 
 class Health(BaseModel):

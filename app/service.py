@@ -178,3 +178,10 @@ class SearchService:
         self.store.delete_where(collection, where)
         self._language_names.clear()
         return found
+
+    def delete_collection(self, collection: str) -> int:
+        """Delete the collection; the passages it held. CollectionNotFoundError if missing."""
+        points = self.store.count(collection)
+        self.store.delete_collection(collection)
+        self._language_names.clear()
+        return points

@@ -12,7 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.encode_queue import OverloadedError
 from app.encoder import TextTooLongError
 from app.service import DocumentNotFoundError
-from app.store.base import CollectionNotFoundError, EncoderMismatchError
+from app.store.base import CollectionNotFoundError, DimensionMismatchError, EncoderMismatchError
+from app.store.validation import InvalidCollectionNameError
 
 
 class ApiError(Exception):
@@ -81,6 +82,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EncoderMismatchError)
     async def _other_model(_: Request, exc: EncoderMismatchError) -> JSONResponse:
         return error_response(409, "model_mismatch", str(exc))
+
+    @app.exception_handler(DimensionMismatchError)
+    async def _other_dimension(_: Request, exc: DimensionMismatchError) -> JSONResponse:
+        return error_response(409, "dimension_mismatch", str(exc))
+
+    @app.exception_handler(InvalidCollectionNameError)
+    async def _bad_name(_: Request, exc: InvalidCollectionNameError) -> JSONResponse:
+        # The routes check the same rule first; this keeps any other path to the store a 422.
+        return error_response(422, "invalid_request", str(exc))
 
     @app.exception_handler(DocumentNotFoundError)
     async def _no_document(_: Request, exc: DocumentNotFoundError) -> JSONResponse:

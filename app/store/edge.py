@@ -55,6 +55,7 @@ from app.store.base import (
     RESCORE_OVERSAMPLING,
     CollectionInfo,
     CollectionNotFoundError,
+    DimensionMismatchError,
     Filter,
     Hit,
     Point,
@@ -118,9 +119,7 @@ class QdrantEdgeStore:
             existing = self._collections.get(name)
             if existing is not None:
                 if existing.dim != dim:
-                    raise ValueError(
-                        f"collection {name!r} exists with dimension {existing.dim}, not {dim}"
-                    )
+                    raise DimensionMismatchError(name, existing.dim, dim)
                 check_encoder(name, existing.encoder, encoder)
                 return
             directory = self._root / name

@@ -22,6 +22,7 @@ from app.store.base import (
     RESCORE_OVERSAMPLING,
     CollectionInfo,
     CollectionNotFoundError,
+    DimensionMismatchError,
     Filter,
     Hit,
     Point,
@@ -104,7 +105,7 @@ class QdrantClientStore:
                     raise  # not a lost race with another creator: a real failure
         existing = self._described(name, fresh=True)
         if existing.dim != dim:
-            raise ValueError(f"collection {name!r} exists with dimension {existing.dim}, not {dim}")
+            raise DimensionMismatchError(name, existing.dim, dim)
         check_encoder(name, existing.encoder, encoder)
         with warnings.catch_warnings():  # local mode warns that it ignores payload indexes
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
