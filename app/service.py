@@ -22,7 +22,7 @@ from app.schemas import (
 )
 from app.settings import Settings
 from app.store import Filter, Hit, VectorStore
-from app.store.base import check_encoder
+from app.store.base import check_dimension, check_encoder
 
 
 class DocumentNotFoundError(KeyError):
@@ -97,6 +97,7 @@ class SearchService:
     ) -> list[SearchResult]:
         # Before encoding: an unknown collection, or one holding another model's vectors.
         check_encoder(collection, self.store.encoder(collection), self.model_name)
+        check_dimension(collection, self.store.dimension(collection), self.encoder.dim)
         vector = self.embed([query], "query")[0]
         where = Filter(any_of={"language": list(languages)}) if languages else None
         start = time.perf_counter()

@@ -95,9 +95,15 @@ class DimensionMismatchError(ValueError):
     def __init__(self, collection: str, stored: int, asked: int) -> None:
         super().__init__(
             f"collection {collection!r} holds vectors of dimension {stored}, not {asked}: "
-            "index into another collection"
+            "use another collection for this model"
         )
         self.collection, self.stored, self.asked = collection, stored, asked
+
+
+def check_dimension(collection: str, stored: int, asked: int) -> None:
+    """DimensionMismatchError unless the collection's vectors have the dimension asked for."""
+    if stored != asked:
+        raise DimensionMismatchError(collection, stored, asked)
 
 
 def check_encoder(collection: str, stored: str | None, asked: str | None) -> None:

@@ -55,11 +55,11 @@ from app.store.base import (
     RESCORE_OVERSAMPLING,
     CollectionInfo,
     CollectionNotFoundError,
-    DimensionMismatchError,
     Filter,
     Hit,
     Point,
     Vector,
+    check_dimension,
     check_encoder,
     check_hnsw_ef,
     check_quantization,
@@ -118,8 +118,7 @@ class QdrantEdgeStore:
         with self._registry_lock:
             existing = self._collections.get(name)
             if existing is not None:
-                if existing.dim != dim:
-                    raise DimensionMismatchError(name, existing.dim, dim)
+                check_dimension(name, existing.dim, dim)
                 check_encoder(name, existing.encoder, encoder)
                 return
             directory = self._root / name

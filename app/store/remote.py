@@ -22,11 +22,11 @@ from app.store.base import (
     RESCORE_OVERSAMPLING,
     CollectionInfo,
     CollectionNotFoundError,
-    DimensionMismatchError,
     Filter,
     Hit,
     Point,
     Vector,
+    check_dimension,
     check_encoder,
     check_hnsw_ef,
     check_quantization,
@@ -104,8 +104,7 @@ class QdrantClientStore:
                 if not self._client.collection_exists(name):
                     raise  # not a lost race with another creator: a real failure
         existing = self._described(name, fresh=True)
-        if existing.dim != dim:
-            raise DimensionMismatchError(name, existing.dim, dim)
+        check_dimension(name, existing.dim, dim)
         check_encoder(name, existing.encoder, encoder)
         with warnings.catch_warnings():  # local mode warns that it ignores payload indexes
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")

@@ -106,7 +106,18 @@ def test_an_upsert_into_another_models_collection_is_a_409(
 
 @pytest.mark.parametrize(
     "doc_id",
-    ["eng/1", "a/b/c", "/leading", "trailing/", "100%", "a%2Fb", "日本語/第1条", "a b?c#d", "..", "x/../y"],
+    [
+        "eng/1",
+        "a/b/c",
+        "/leading",
+        "trailing/",
+        "100%",
+        "a%2Fb",
+        "日本語/第1条",
+        "a b?c#d",
+        "..",
+        "x/../y",
+    ],
 )
 def test_ids_with_any_characters_are_written_read_and_deleted(
     client: httpx.Client, doc_id: str
