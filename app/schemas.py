@@ -16,6 +16,9 @@ LANGUAGE_CODE = re.compile(LANG_PATTERN)
 # The stores' own rule (app/store/validation.py), so that every name the API takes is storable.
 COLLECTION_NAME = COLLECTION_NAME_PATTERN
 
+# Language codes one search may filter on: more than any corpus here holds (UDHR: ~500).
+MAX_FILTER_LANGUAGES = 1_000
+
 CollectionName = Annotated[str, StringConstraints(pattern=COLLECTION_NAME)]
 
 
@@ -35,7 +38,10 @@ class SearchRequest(StrictModel):
     query: str = Field(min_length=1, description="The query, in any language.")
     top_k: int = Field(default=10, ge=1, strict=True, description="How many results to return.")
     languages: list[str] | None = Field(
-        default=None, description="Only return passages in these language codes."
+        default=None,
+        max_length=MAX_FILTER_LANGUAGES,
+        description="Only return passages in these language codes "
+        f"(at most {MAX_FILTER_LANGUAGES}).",
     )
     collection: CollectionName | None = Field(default=None, description="Defaults to the demo.")
 

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     qdrant_url: str | None = Field(
         default=None, validation_alias=AliasChoices("QDRANT_URL", "POLYSEARCH_QDRANT_URL")
     )
-    qdrant_api_key: str | None = Field(
+    qdrant_api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("QDRANT_API_KEY", "POLYSEARCH_QDRANT_API_KEY"),
     )

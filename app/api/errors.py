@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.backup import BackupInProgressError, BackupUnsupportedError
 from app.encode_queue import OverloadedError
 from app.encoder import TextTooLongError
 from app.service import DocumentNotFoundError
@@ -91,6 +92,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bad_name(_: Request, exc: InvalidCollectionNameError) -> JSONResponse:
         # The routes check the same rule first; this keeps any other path to the store a 422.
         return error_response(422, "invalid_request", str(exc))
+
+    @app.exception_handler(BackupUnsupportedError)
+    async def _no_backup(_: Request, exc: BackupUnsupportedError) -> JSONResponse:
+        return error_response(409, "backup_unsupported", str(exc))
+
+    @app.exception_handler(BackupInProgressError)
+    async def _one_backup(_: Request, exc: BackupInProgressError) -> JSONResponse:
+        return error_response(409, "backup_in_progress", str(exc), headers={"Retry-After": "10"})
 
     @app.exception_handler(DocumentNotFoundError)
     async def _no_document(_: Request, exc: DocumentNotFoundError) -> JSONResponse:
