@@ -78,9 +78,16 @@ class SearchResponse(BaseModel):
     results: list[SearchResult]
 
 
+TRUNCATE_DESCRIPTION = (
+    "Cut a text longer than the model's window to the tokens that fit (as TEI does). "
+    "Default false: such a text is a 413 `text_too_long`."
+)
+
+
 class EmbedRequest(StrictModel):
     texts: list[str] = Field(min_length=1)
     kind: Literal["query", "passage"] = "query"
+    truncate: bool = Field(default=False, strict=True, description=TRUNCATE_DESCRIPTION)
 
     @field_validator("texts")
     @classmethod
@@ -95,13 +102,24 @@ class EmbedResponse(BaseModel):
 
 
 class OpenAIEmbeddingsRequest(StrictModel):
-    """The OpenAI embeddings request; `input_type` is our extension (default `passage`)."""
+    """The OpenAI embeddings request; `input_type` and `truncate` are our extensions."""
 
     input: str | list[str]
     model: str | None = None
-    encoding_format: Literal["float"] = "float"
+    encoding_format: Literal["float", "base64"] = Field(
+        default="float",
+        description="`base64`: each embedding as the base64 of its little-endian float32 "
+        "values, as OpenAI sends it (the official client asks for this by default).",
+    )
+    dimensions: int | None = Field(
+        default=None,
+        ge=1,
+        description="Only the model's own dimension is accepted (its vectors are not trained "
+        "to be shortened); any other value is a 422.",
+    )
     user: str | None = None
     input_type: Literal["query", "passage"] = "passage"
+    truncate: bool = Field(default=False, strict=True, description=TRUNCATE_DESCRIPTION)
 
     @field_validator("input")
     @classmethod
@@ -116,7 +134,9 @@ class OpenAIEmbeddingsRequest(StrictModel):
 class OpenAIEmbedding(BaseModel):
     object: Literal["embedding"] = "embedding"
     index: int
-    embedding: list[float]
+    embedding: list[float] | str = Field(
+        description="The vector, or with `encoding_format: base64` its float32 bytes in base64."
+    )
 
 
 class OpenAIUsage(BaseModel):

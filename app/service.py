@@ -23,6 +23,7 @@ from app.schemas import (
 from app.settings import Settings
 from app.store import Filter, Hit, VectorStore
 from app.store.base import check_dimension, check_encoder
+from app.truncation import fit_to_window
 
 
 class DocumentNotFoundError(KeyError):
@@ -88,6 +89,10 @@ class SearchService:
         self.metrics.encoded_texts.labels(kind).inc(len(texts))
         self.metrics.encode_batch_texts.labels(kind).observe(len(texts))
         return vectors
+
+    def fit_to_window(self, texts: Sequence[str], kind: TextKind) -> list[str]:
+        """The texts cut to the model's window (opt-in `truncate`), see app/truncation.py."""
+        return fit_to_window(self.encoder, texts, kind)
 
     def count_tokens(self, texts: Sequence[str], kind: TextKind) -> int:
         return sum(self.encoder.count_tokens(t, kind) for t in texts)

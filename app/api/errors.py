@@ -112,4 +112,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TextTooLongError)
     async def _too_long(_: Request, exc: TextTooLongError) -> JSONResponse:
-        return error_response(413, "text_too_long", str(exc))
+        # Only the embedding routes meet this (documents are chunked), and they can truncate.
+        message = f"{exc}, or send `truncate: true` to embed the part that fits"
+        return error_response(413, "text_too_long", message)
