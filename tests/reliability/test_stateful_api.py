@@ -7,7 +7,8 @@ every acknowledged document can be read back and is found by a search wide enoug
 everything, nothing deleted comes back, and the collection list and point counts agree.
 
 Runtime is set by the hypothesis profile `HYPOTHESIS_PROFILE` names: `stateful-ci` (default,
-under a minute on 2 cores) or `stateful-thorough` (a few thousand steps, for a longer look).
+about 1.5 min on 2 busy cores), `stateful-thorough` (a few thousand steps, for a longer look)
+or `stateful-find` (ci without shrinking: to check quickly that a bug put back is found).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -37,8 +39,8 @@ from tests.reliability.conftest import LiveApp
 
 settings.register_profile(
     "stateful-ci",
-    max_examples=25,
-    stateful_step_count=25,
+    max_examples=40,
+    stateful_step_count=30,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
@@ -51,6 +53,12 @@ settings.register_profile(
     suppress_health_check=list(HealthCheck),
 )
 JSON = {"content-type": "application/json"}
+# To check that the test finds a bug put back: stop at the first failure, do not shrink it.
+settings.register_profile(
+    "stateful-find",
+    settings.get_profile("stateful-ci"),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "stateful-ci")
 
 # The documented rules (README "HTTP API"), restated here rather than imported from the code.
@@ -70,15 +78,29 @@ SENTENCES = (
 names = st.one_of(
     st.sampled_from(["docs", "Docs-2", "a_b"]),
     st.from_regex(r"[A-Za-z0-9_-]{1,6}", fullmatch=True),
+    st.from_regex(r"[_-][A-Za-z0-9_-]{0,5}", fullmatch=True),  # the rule's first character
     st.text(max_size=8),
 )
-ids = st.one_of(
+# Ids: mostly ones the rules accept (any Unicode but control characters and surrogates, so
+# that documents get stored and can be read back), and anything at all the rest of the time.
+storable_ids = st.one_of(
     st.sampled_from(["eng/1", "eng/2", "1", "..", "%2F", "日本/1"]),
-    st.text(min_size=1, max_size=12),
+    st.text(
+        st.characters(codec="utf-8", exclude_categories=["Cc"]), min_size=1, max_size=12
+    ).filter(str.strip),
 )
-texts = st.one_of(st.sampled_from(SENTENCES), st.text(min_size=1, max_size=40))
+ids = st.one_of(storable_ids, storable_ids, st.text(min_size=1, max_size=12))
+texts = st.one_of(
+    st.sampled_from(SENTENCES), st.sampled_from(SENTENCES), st.text(min_size=1, max_size=40)
+)
 languages = st.sampled_from([None, "eng", "swh", "fra", "cmn_hans"])
 language_fields = st.sampled_from(["language", "lang"])
+documents = st.tuples(ids, texts, languages, language_fields)
+# Mostly distinct ids per upsert; sometimes any list, where an id may repeat.
+upserts = st.one_of(
+    st.lists(documents, min_size=1, max_size=3, unique_by=lambda d: d[0]),
+    st.lists(documents, min_size=2, max_size=3),
+)
 
 
 @dataclass(frozen=True)
@@ -110,8 +132,13 @@ def encoded(segment: str) -> str:
     return quote(raw, safe="").replace(".", "%2E")
 
 
+# Answers seen, by status, across the run (printed at its end: `pytest -s`).
+ANSWERS: Counter[int] = Counter()
+
+
 def answer(response: httpx.Response) -> Any:
     """The JSON body; fails on a 5xx or on anything that is not JSON."""
+    ANSWERS[response.status_code] += 1
     assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
     content_type = response.headers.get("content-type", "")
     assert content_type.startswith("application/json"), f"{content_type}: {response.text[:200]}"
@@ -128,11 +155,13 @@ class DocumentsApi(RuleBasedStateMachine):
         self.collections: dict[str, dict[str, Stored]] = {}
         self.foreign: set[str] = set()  # collections of another model or dimension
 
-    @initialize()
-    def empty_store(self) -> None:
+    @initialize(name=st.from_regex(r"old-[a-z]{1,3}", fullmatch=True), dim_differs=st.booleans())
+    def a_store_that_served_another_model(self, name: str, dim_differs: bool) -> None:
+        """An empty store but for one collection of another model, or another dimension."""
         store: GatedStore = self.live.store
         for info in store.list_collections():
             store.delete_collection(info.name)
+        self.another_models_collection(name, dim_differs)
 
     def teardown(self) -> None:
         self.http.close()
@@ -148,13 +177,11 @@ class DocumentsApi(RuleBasedStateMachine):
             self.live.store.create_collection(name, self.encoder.dim, "another-model")
         self.foreign.add(name)
 
-    @rule(
-        name=names,
-        documents=st.lists(
-            st.tuples(ids, texts, languages, language_fields), min_size=1, max_size=3
-        ),
-    )
-    def upsert(self, name: str, documents: list[tuple[str, str, str | None, str]]) -> None:
+    @rule(data=st.data(), documents=upserts)
+    def upsert(
+        self, data: st.DataObject, documents: list[tuple[str, str, str | None, str]]
+    ) -> None:
+        name = data.draw(self._names())
         body = []
         for doc_id, text, language, field in documents:
             document: dict[str, Any] = {"id": doc_id, "text": text}
@@ -200,6 +227,19 @@ class DocumentsApi(RuleBasedStateMachine):
         assert result["language"] == expected.language
         if expected.text in SENTENCES:
             assert result["chunks"] == [expected.text]
+
+    @rule(data=st.data())
+    def read_back_everything(self, data: st.DataObject) -> None:
+        """Every acknowledged document of a collection, read by its id: nothing is lost, and
+        every id, whatever its characters, can be read."""
+        if not self.collections:
+            return
+        name = data.draw(st.sampled_from(sorted(self.collections)))
+        for doc_id, expected in self.collections[name].items():
+            response = self.http.get(f"/v1/collections/{encoded(name)}/documents/{encoded(doc_id)}")
+            result = answer(response)
+            assert response.status_code == 200, (doc_id, result)
+            assert (result["id"], result["language"]) == (doc_id, expected.language)
 
     @rule(data=st.data())
     def delete_document(self, data: st.DataObject) -> None:
@@ -275,7 +315,9 @@ def test_documents_api_keeps_its_state_and_answers_json(
     open_app: LiveApp, encoder: OnnxEncoder
 ) -> None:
     machine = type("Machine", (DocumentsApi,), {"live": open_app, "encoder": encoder})
+    ANSWERS.clear()
     run_state_machine_as_test(machine, settings=settings.get_profile(PROFILE))
+    print(f"answers by status ({PROFILE}): {dict(sorted(ANSWERS.items()))}")
 
 
 @pytest.mark.parametrize("doc_id", ["eng/1", "\U0001f600/ü", "%2F", ".."])
