@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -172,8 +171,8 @@ def test_deleting_a_collection_removes_it_and_a_second_delete_is_a_404(
     _is_json_error(client.get(_document_url("doomed", "0")), 404, "document_not_found")
 
 
-def test_deleting_a_collection_needs_its_files_gone(
-    client: httpx.Client, tmp_path: Path, edge_store: QdrantEdgeStore
+def test_deleting_a_collection_removes_its_files(
+    client: httpx.Client, edge_store: QdrantEdgeStore
 ) -> None:
     body = {"documents": [{"id": "1", "text": "short lived"}]}
     assert client.post("/v1/collections/files/documents", json=body).status_code == 200
