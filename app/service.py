@@ -27,8 +27,9 @@ from app.schemas import (
 )
 from app.settings import Settings
 from app.store import Filter, Hit, VectorStore
-from app.store.base import check_encoder
+from app.store.base import check_dimension, check_encoder
 from app.store.groups import group_value
+from app.truncation import fit_to_window
 
 
 class DocumentNotFoundError(KeyError):
@@ -137,6 +138,10 @@ class SearchService:
 
         return encode
 
+    def fit_to_window(self, texts: Sequence[str], kind: TextKind) -> list[str]:
+        """The texts cut to the model's window (opt-in `truncate`), see app/truncation.py."""
+        return fit_to_window(self.encoder, texts, kind)
+
     def count_tokens(self, texts: Sequence[str], kind: TextKind) -> int:
         return sum(self.encoder.count_tokens(t, kind) for t in texts)
 
@@ -153,6 +158,7 @@ class SearchService:
         of the `top_k` best groups instead, each with its group's size and languages."""
         # Before encoding: an unknown collection, or one holding another model's vectors.
         check_encoder(collection, self.store.encoder(collection), self.model_name)
+        check_dimension(collection, self.store.dimension(collection), self.encoder.dim)
         vector = self.embed([query], "query")[0]
         where = with_languages(conditions, languages)
         start = time.perf_counter()
@@ -257,3 +263,10 @@ class SearchService:
         self.store.delete_where(collection, where)
         self._language_names.clear()
         return found
+
+    def delete_collection(self, collection: str) -> int:
+        """Delete the collection; the passages it held. CollectionNotFoundError if missing."""
+        points = self.store.count(collection)
+        self.store.delete_collection(collection)
+        self._language_names.clear()
+        return points

@@ -93,6 +93,23 @@ class EncoderMismatchError(ValueError):
         self.collection, self.stored, self.asked = collection, stored, asked
 
 
+class DimensionMismatchError(ValueError):
+    """A collection exists with another vector dimension than the one asked to write it."""
+
+    def __init__(self, collection: str, stored: int, asked: int) -> None:
+        super().__init__(
+            f"collection {collection!r} holds vectors of dimension {stored}, not {asked}: "
+            "use another collection for this model"
+        )
+        self.collection, self.stored, self.asked = collection, stored, asked
+
+
+def check_dimension(collection: str, stored: int, asked: int) -> None:
+    """DimensionMismatchError unless the collection's vectors have the dimension asked for."""
+    if stored != asked:
+        raise DimensionMismatchError(collection, stored, asked)
+
+
 def check_encoder(collection: str, stored: str | None, asked: str | None) -> None:
     """EncoderMismatchError when both models are known and differ. Collections created before
     the model was recorded (None) are taken on trust."""
@@ -106,10 +123,11 @@ class VectorStore(Protocol):
     def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
         """Create the collection (with payload indexes) if missing, recording `encoder`, the
         model whose vectors it will hold; a no-op if it exists with this dimension and model;
-        ValueError if it exists with another dimension, EncoderMismatchError with another
-        model."""
+        DimensionMismatchError if it exists with another dimension, EncoderMismatchError with
+        another model; InvalidCollectionNameError (app/store/validation.py) for a bad name."""
 
-    def delete_collection(self, name: str) -> None: ...
+    def delete_collection(self, name: str) -> None:
+        """CollectionNotFoundError if missing."""
 
     def list_collections(self) -> list[CollectionInfo]: ...
 
