@@ -65,6 +65,18 @@ class GatedStore:
         self.inner = store
         self.data_dir = data_dir  # None: not an embedded store, nothing to copy
         self.gate = WriteGate()
+        self._backup = threading.Lock()
+
+    @contextmanager
+    def backing_up(self) -> Iterator[None]:
+        """One backup at a time (each copies the whole store): BackupInProgressError at once,
+        rather than waiting, while another runs."""
+        if not self._backup.acquire(blocking=False):
+            raise BackupInProgressError("a backup is already running: retry when it has ended")
+        try:
+            yield
+        finally:
+            self._backup.release()
 
     def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
         with self.gate.writing():
@@ -152,6 +164,10 @@ class GatedStore:
 
 class BackupUnsupportedError(RuntimeError):
     """The store is a Qdrant server: back it up with Qdrant's own snapshots."""
+
+
+class BackupInProgressError(RuntimeError):
+    """Another backup of this store is running."""
 
 
 def write_archive(directory: Path, archive: Path) -> None:

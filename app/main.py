@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         version="0.1.0",
         summary="Dense cross-lingual retrieval: search passages in hundreds of languages.",
         lifespan=lifespan,
+        # A trailing slash is a JSON 404 like any unknown path, not a body-less 307 redirect
+        # (`DELETE /v1/collections/` would otherwise be sent to a GET-only route).
+        redirect_slashes=False,
     )
     app.state.runtime = runtime
     app.state.api_keys = load_api_keys(settings)

@@ -18,11 +18,16 @@ from app.documents.record import LANG_PATTERN, Record
 from app.filters import MAX_ANY_VALUES, MAX_FILTER_FIELDS, check_field, parse_filter
 from app.settings import SearchMode
 from app.store.base import Filter
+from app.store.validation import COLLECTION_NAME_PATTERN
 from app.text_rules import check_characters
 
 # A filter accepts every code a record may carry (UDHR codes such as "ell_monotonic", "009").
 LANGUAGE_CODE = re.compile(LANG_PATTERN)
-COLLECTION_NAME = r"^[A-Za-z0-9_-]{1,128}$"
+# The stores' own rule (app/store/validation.py), so that every name the API takes is storable.
+COLLECTION_NAME = COLLECTION_NAME_PATTERN
+
+# Language codes one search may filter on: more than any corpus here holds (UDHR: ~500).
+MAX_FILTER_LANGUAGES = 1_000
 
 CollectionName = Annotated[str, StringConstraints(pattern=COLLECTION_NAME)]
 
@@ -43,7 +48,10 @@ class SearchRequest(StrictModel):
     query: str = Field(min_length=1, description="The query, in any language.")
     top_k: int = Field(default=10, ge=1, strict=True, description="How many results to return.")
     languages: list[str] | None = Field(
-        default=None, description="Only return passages in these language codes."
+        default=None,
+        max_length=MAX_FILTER_LANGUAGES,
+        description="Only return passages in these language codes "
+        f"(at most {MAX_FILTER_LANGUAGES}).",
     )
     collection: CollectionName | None = Field(default=None, description="Defaults to the demo.")
     filter: dict[str, Any] | None = Field(
@@ -155,9 +163,16 @@ class SearchResponse(BaseModel):
     results: list[SearchResult]
 
 
+TRUNCATE_DESCRIPTION = (
+    "Cut a text longer than the model's window to the tokens that fit (as TEI does). "
+    "Default false: such a text is a 413 `text_too_long`."
+)
+
+
 class EmbedRequest(StrictModel):
     texts: list[str] = Field(min_length=1)
     kind: Literal["query", "passage"] = "query"
+    truncate: bool = Field(default=False, strict=True, description=TRUNCATE_DESCRIPTION)
 
     @field_validator("texts")
     @classmethod
@@ -172,13 +187,24 @@ class EmbedResponse(BaseModel):
 
 
 class OpenAIEmbeddingsRequest(StrictModel):
-    """The OpenAI embeddings request; `input_type` is our extension (default `passage`)."""
+    """The OpenAI embeddings request; `input_type` and `truncate` are our extensions."""
 
     input: str | list[str]
     model: str | None = None
-    encoding_format: Literal["float"] = "float"
+    encoding_format: Literal["float", "base64"] = Field(
+        default="float",
+        description="`base64`: each embedding as the base64 of its little-endian float32 "
+        "values, as OpenAI sends it (the official client asks for this by default).",
+    )
+    dimensions: int | None = Field(
+        default=None,
+        ge=1,
+        description="Only the model's own dimension is accepted (its vectors are not trained "
+        "to be shortened); any other value is a 422.",
+    )
     user: str | None = None
     input_type: Literal["query", "passage"] = "passage"
+    truncate: bool = Field(default=False, strict=True, description=TRUNCATE_DESCRIPTION)
 
     @field_validator("input")
     @classmethod
@@ -193,7 +219,9 @@ class OpenAIEmbeddingsRequest(StrictModel):
 class OpenAIEmbedding(BaseModel):
     object: Literal["embedding"] = "embedding"
     index: int
-    embedding: list[float]
+    embedding: list[float] | str = Field(
+        description="The vector, or with `encoding_format: base64` its float32 bytes in base64."
+    )
 
 
 class OpenAIUsage(BaseModel):
@@ -251,7 +279,21 @@ class ModelLanguagesResponse(BaseModel):
 
 
 class UpsertDocumentsRequest(StrictModel):
-    documents: list[Record] = Field(min_length=1)
+    documents: list[Record] = Field(
+        min_length=1,
+        description="Each id at most once per request (a repeated id is a 422). A document's "
+        "language goes in `language` (`lang` is accepted as an alias).",
+    )
+
+    @field_validator("documents")
+    @classmethod
+    def _ids_are_unique(cls, value: list[Record]) -> list[Record]:
+        seen: set[str] = set()
+        for record in value:
+            if record.id in seen:
+                raise ValueError(f"id {record.id!r} appears more than once in this request")
+            seen.add(record.id)
+        return value
 
 
 class UpsertDocumentsResponse(BaseModel):
@@ -273,6 +315,11 @@ class DeletedResponse(BaseModel):
     collection: str
     id: str
     chunks_deleted: int
+
+
+class CollectionDeletedResponse(BaseModel):
+    collection: str
+    points_deleted: int = Field(description="Passages the collection held when it was deleted.")
 
 
 class Health(BaseModel):

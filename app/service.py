@@ -28,9 +28,10 @@ from app.schemas import (
 )
 from app.settings import SearchMode, Settings
 from app.store import Filter, Hit, VectorStore
-from app.store.base import LexicalIndexMissingError, check_encoder
+from app.store.base import LexicalIndexMissingError, check_dimension, check_encoder
 from app.store.fusion import HybridConfig, fuse
 from app.store.groups import group_value
+from app.truncation import fit_to_window
 
 # Used when no settings are given (tests that build the service by hand): the shipped defaults.
 DEFAULT_HYBRID = HybridConfig(
@@ -177,6 +178,10 @@ class SearchService:
 
         return encode
 
+    def fit_to_window(self, texts: Sequence[str], kind: TextKind) -> list[str]:
+        """The texts cut to the model's window (opt-in `truncate`), see app/truncation.py."""
+        return fit_to_window(self.encoder, texts, kind)
+
     def count_tokens(self, texts: Sequence[str], kind: TextKind) -> int:
         return sum(self.encoder.count_tokens(t, kind) for t in texts)
 
@@ -205,6 +210,7 @@ class SearchService:
         of the `top_k` best groups instead, each with its group's size and languages."""
         # Before encoding: an unknown collection, or one holding another model's vectors.
         check_encoder(collection, self.store.encoder(collection), self.model_name)
+        check_dimension(collection, self.store.dimension(collection), self.encoder.dim)
         if mode != "dense" and not self.store.has_lexical(collection):
             raise LexicalIndexMissingError(collection)
         where = with_languages(conditions, languages)
@@ -353,3 +359,10 @@ class SearchService:
         self.store.delete_where(collection, where)
         self._language_names.clear()
         return found
+
+    def delete_collection(self, collection: str) -> int:
+        """Delete the collection; the passages it held. CollectionNotFoundError if missing."""
+        points = self.store.count(collection)
+        self.store.delete_collection(collection)
+        self._language_names.clear()
+        return points

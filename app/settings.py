@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("QDRANT_URL", "POLYSEARCH_QDRANT_URL"),
         description="URL of a Qdrant server or cluster to use instead of the embedded store.",
     )
-    qdrant_api_key: str | None = Field(
+    qdrant_api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("QDRANT_API_KEY", "POLYSEARCH_QDRANT_API_KEY"),
         description="API key sent to the Qdrant server.",
@@ -247,7 +247,7 @@ class Settings(BaseSettings):
     )
     index_on_start: Path | None = Field(
         default=None,
-        description="A JSONL corpus ({id, text, lang?, metadata?} per line) indexed into the "
+        description="A JSONL corpus ({id, text, language?, metadata?} per line) indexed into the "
         "default collection in the background once the service is ready (`make run`: the "
         "UDHR demo corpus); documents already stored unchanged are skipped.",
     )

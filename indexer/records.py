@@ -103,9 +103,10 @@ def _csv_raw(row: list[str]) -> str:
 
 
 def read_csv(stream: TextIO) -> Iterator[ReadResult]:
-    """A header row naming `id` and `text` (and optionally `lang`); other columns become
-    string metadata (empty cells are left out). Line numbers are those of the row's first
-    physical line, so quoted multi-line cells still point at the right place."""
+    """A header row naming `id` and `text` (and optionally `language`, or `lang`, its former
+    name); other columns become string metadata (empty cells are left out). Line numbers are
+    those of the row's first physical line, so quoted multi-line cells still point at the right
+    place."""
     reader = csv.reader(stream)
     try:
         header = next(reader)
@@ -139,9 +140,9 @@ def read_csv(stream: TextIO) -> Iterator[ReadResult]:
             continue
         cells = dict(zip(header, row, strict=True))
         data: dict[str, Any] = {"id": cells.pop("id"), "text": cells.pop("text")}
-        lang = cells.pop("lang", "").strip()
-        if lang:
-            data["lang"] = lang
+        language = cells.pop("language", "").strip() or cells.pop("lang", "").strip()
+        if language:
+            data["language"] = language
         data["metadata"] = {key: value for key, value in cells.items() if value != ""}
         yield validator.check(line, data, raw)
 

@@ -189,7 +189,7 @@ def article_records(declarations: Iterable[UdhrDeclaration]) -> Iterator[Record]
             yield Record(
                 id=f"{declaration.code}/{article.number}",
                 text=article.text,
-                lang=declaration.code,
+                language=declaration.code,
                 metadata={k: v for k, v in metadata.items() if v is not None},
             )
 

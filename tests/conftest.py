@@ -79,8 +79,8 @@ def demo_records(udhr_corpus: Path) -> list[Record]:
     wanted = set(DEMO_LANGUAGES)
     with udhr_corpus.open(encoding="utf-8") as lines:
         records = [Record.model_validate(json.loads(line)) for line in lines]
-    chosen = [r for r in records if r.lang in wanted]
-    assert {r.lang for r in chosen} == wanted, "demo languages missing from the UDHR corpus"
+    chosen = [r for r in records if r.language in wanted]
+    assert {r.language for r in chosen} == wanted, "demo languages missing from the UDHR corpus"
     return chosen
 
 

@@ -26,7 +26,8 @@ def get_settings(request: Request) -> Settings:
 def get_service(request: Request) -> SearchService:
     runtime = get_runtime(request)
     if runtime.state is not State.READY or runtime.service is None:
-        reason = runtime.error or "the model is still loading"
+        # Not runtime.error itself: it can name paths and hosts (it is in the log).
+        reason = "it failed to start" if runtime.error else "the model is still loading"
         raise ApiError(503, "not_ready", f"service not ready: {reason}", {"Retry-After": "5"})
     return runtime.service
 

@@ -9,14 +9,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.backup import BackupInProgressError, BackupUnsupportedError
 from app.encode_queue import OverloadedError
 from app.encoder import TextTooLongError
 from app.service import DocumentNotFoundError
 from app.store.base import (
     CollectionNotFoundError,
+    DimensionMismatchError,
     EncoderMismatchError,
     LexicalIndexMissingError,
 )
+from app.store.validation import InvalidCollectionNameError
 
 
 class ApiError(Exception):
@@ -90,6 +93,23 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _other_model(_: Request, exc: EncoderMismatchError) -> JSONResponse:
         return error_response(409, "model_mismatch", str(exc))
 
+    @app.exception_handler(DimensionMismatchError)
+    async def _other_dimension(_: Request, exc: DimensionMismatchError) -> JSONResponse:
+        return error_response(409, "dimension_mismatch", str(exc))
+
+    @app.exception_handler(InvalidCollectionNameError)
+    async def _bad_name(_: Request, exc: InvalidCollectionNameError) -> JSONResponse:
+        # The routes check the same rule first; this keeps any other path to the store a 422.
+        return error_response(422, "invalid_request", str(exc))
+
+    @app.exception_handler(BackupUnsupportedError)
+    async def _no_backup(_: Request, exc: BackupUnsupportedError) -> JSONResponse:
+        return error_response(409, "backup_unsupported", str(exc))
+
+    @app.exception_handler(BackupInProgressError)
+    async def _one_backup(_: Request, exc: BackupInProgressError) -> JSONResponse:
+        return error_response(409, "backup_in_progress", str(exc), headers={"Retry-After": "10"})
+
     @app.exception_handler(DocumentNotFoundError)
     async def _no_document(_: Request, exc: DocumentNotFoundError) -> JSONResponse:
         return error_response(404, "document_not_found", f"no document with id {exc.args[0]!r}")
@@ -101,4 +121,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TextTooLongError)
     async def _too_long(_: Request, exc: TextTooLongError) -> JSONResponse:
-        return error_response(413, "text_too_long", str(exc))
+        # Only the embedding routes meet this (documents are chunked), and they can truncate.
+        message = f"{exc}, or send `truncate: true` to embed the part that fits"
+        return error_response(413, "text_too_long", message)

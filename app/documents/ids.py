@@ -27,8 +27,11 @@ def point_id(collection: str, doc_id: str, chunk: int) -> str:
 def doc_hash(record: Record, index_config: dict[str, Any]) -> str:
     """sha256 of the record's canonical JSON plus what shaped its chunks and vectors
     (model name, chunk sizes): changing either means the stored chunks are stale."""
+    fields = record.model_dump(mode="json")
+    # Hashed under the field's former name, so documents indexed before the rename stay current.
+    fields["lang"] = fields.pop("language")
     canonical = json.dumps(
-        {"record": record.model_dump(mode="json"), "index": index_config},
+        {"record": fields, "index": index_config},
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),
@@ -42,7 +45,7 @@ def chunk_payload(record: Record, chunk: Chunk, chunks: int, digest: str) -> dic
         "chunk": chunk.index,
         "chunks": chunks,
         "text": chunk.text,
-        "language": record.lang,
+        "language": record.language,
         "doc_hash": digest,
         "metadata": dict(record.metadata),
     }

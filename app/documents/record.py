@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AllowInfNan,
     BaseModel,
     BeforeValidator,
@@ -55,7 +56,11 @@ class Record(BaseModel):
         StrictStr, BeforeValidator(_id_to_str), Field(min_length=1, max_length=MAX_ID_CHARS)
     ]
     text: StrictStr
-    lang: Annotated[StrictStr, Field(pattern=LANG_PATTERN)] | None = None
+    # `lang` is the field's former name, still accepted on input; records and responses say
+    # `language`.
+    language: Annotated[StrictStr, Field(pattern=LANG_PATTERN)] | None = Field(
+        default=None, validation_alias=AliasChoices("language", "lang")
+    )
     metadata: dict[Annotated[str, Field(max_length=MAX_METADATA_KEY_CHARS)], MetadataValue] = Field(
         default_factory=dict
     )

@@ -104,12 +104,28 @@ class LexicalIndexMissingError(ValueError):
     def __init__(self, collection: str) -> None:
         super().__init__(
             f"collection {collection!r} was created without a lexical (BM25) index, so it can "
-            "only be searched with mode 'dense'. To search it by words, remove it (the embedded "
-            f"store keeps it in DATA_DIR/{collection}: stop the service first; a Qdrant server: "
-            f"DELETE /collections/{collection}) and index its documents again (python -m "
-            f"indexer, or POST them to /v1/collections/{collection}/documents)"
+            "only be searched with mode 'dense'. To search it by words, delete it (DELETE "
+            f"/v1/collections/{collection}) and index its documents again (python -m indexer, "
+            f"or POST them to /v1/collections/{collection}/documents)"
         )
         self.collection = collection
+
+
+class DimensionMismatchError(ValueError):
+    """A collection exists with another vector dimension than the one asked to write it."""
+
+    def __init__(self, collection: str, stored: int, asked: int) -> None:
+        super().__init__(
+            f"collection {collection!r} holds vectors of dimension {stored}, not {asked}: "
+            "use another collection for this model"
+        )
+        self.collection, self.stored, self.asked = collection, stored, asked
+
+
+def check_dimension(collection: str, stored: int, asked: int) -> None:
+    """DimensionMismatchError unless the collection's vectors have the dimension asked for."""
+    if stored != asked:
+        raise DimensionMismatchError(collection, stored, asked)
 
 
 def check_encoder(collection: str, stored: str | None, asked: str | None) -> None:
@@ -125,10 +141,11 @@ class VectorStore(Protocol):
     def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
         """Create the collection (with payload indexes) if missing, recording `encoder`, the
         model whose vectors it will hold; a no-op if it exists with this dimension and model;
-        ValueError if it exists with another dimension, EncoderMismatchError with another
-        model."""
+        DimensionMismatchError if it exists with another dimension, EncoderMismatchError with
+        another model; InvalidCollectionNameError (app/store/validation.py) for a bad name."""
 
-    def delete_collection(self, name: str) -> None: ...
+    def delete_collection(self, name: str) -> None:
+        """CollectionNotFoundError if missing."""
 
     def list_collections(self) -> list[CollectionInfo]: ...
 

@@ -67,6 +67,7 @@ from app.store.base import (
     PayloadIndexKind,
     Point,
     Vector,
+    check_dimension,
     check_encoder,
     check_hnsw_ef,
     check_quantization,
@@ -137,10 +138,7 @@ class QdrantEdgeStore:
         with self._registry_lock:
             existing = self._collections.get(name)
             if existing is not None:
-                if existing.dim != dim:
-                    raise ValueError(
-                        f"collection {name!r} exists with dimension {existing.dim}, not {dim}"
-                    )
+                check_dimension(name, existing.dim, dim)
                 check_encoder(name, existing.encoder, encoder)
                 return
             directory = self._root / name

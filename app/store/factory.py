@@ -14,7 +14,9 @@ def open_store(settings: Settings) -> VectorStore:
     if settings.qdrant_url:
         from qdrant_client import QdrantClient
 
-        client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+        secret = settings.qdrant_api_key  # a SecretStr: never in repr(settings) or a log
+        api_key = secret.get_secret_value() if secret is not None else None
+        client = QdrantClient(url=settings.qdrant_url, api_key=api_key)
         return QdrantClientStore(
             client,
             settings.qdrant_shards,

@@ -30,6 +30,7 @@ from app.store.base import (
     PayloadIndexKind,
     Point,
     Vector,
+    check_dimension,
     check_encoder,
     check_hnsw_ef,
     check_quantization,
@@ -119,8 +120,7 @@ class QdrantClientStore:
                 if not self._client.collection_exists(name):
                     raise  # not a lost race with another creator: a real failure
         existing = self._described(name, fresh=True)
-        if existing.dim != dim:
-            raise ValueError(f"collection {name!r} exists with dimension {existing.dim}, not {dim}")
+        check_dimension(name, existing.dim, dim)
         check_encoder(name, existing.encoder, encoder)
         with warnings.catch_warnings():  # local mode warns that it ignores payload indexes
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")

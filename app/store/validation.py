@@ -15,15 +15,22 @@ import numpy as np
 
 from app.store.base import INDEXED_FIELDS, PayloadValue, Vector
 
-_COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+# The one collection-name rule: the HTTP API's path and body patterns use this pattern, both
+# stores call `check_collection_name`, so a name the API accepts is one every store takes.
+COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+COLLECTION_NAME_RULE = "1-128 ASCII letters, digits, '_' or '-', starting with a letter or digit"
+_COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
+
+
+class InvalidCollectionNameError(ValueError):
+    """A collection name outside `COLLECTION_NAME_RULE`."""
 
 
 def check_collection_name(name: str) -> str:
-    """The name itself; ValueError unless it is 1-128 letters, digits, '_' or '-'."""
+    """The name itself; InvalidCollectionNameError unless it follows `COLLECTION_NAME_RULE`."""
     if not _COLLECTION_NAME.fullmatch(name):
-        raise ValueError(
-            f"invalid collection name {name!r}: use 1-128 letters, digits, '_' or '-', "
-            "starting with a letter or digit"
+        raise InvalidCollectionNameError(
+            f"invalid collection name {name!r}: use {COLLECTION_NAME_RULE}"
         )
     return name
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import _free_port, serve_in_thread
 
 
-def test_missing_model_gives_503_with_reason(tmp_path: Path) -> None:
+def test_missing_model_gives_503_and_logs_the_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = Settings(models_dir=tmp_path / "none", data_dir=tmp_path / "store")
     app = create_app(settings)
     for url in serve_in_thread(app, _free_port()):
@@ -20,8 +23,12 @@ def test_missing_model_gives_503_with_reason(tmp_path: Path) -> None:
             assert client.get("/healthz").status_code == 200
             ready = client.get("/readyz")
             assert ready.status_code == 503
-            assert "no model card" in ready.json()["detail"]
+            detail = ready.json()["detail"]
+            assert detail == "the service failed to start (see the log)"
+            assert "no model card" in caplog.text  # the reason, with its path, is logged
+            assert str(tmp_path) not in ready.text
             search = client.post("/v1/search", json={"query": "hello"})
             assert search.status_code == 503
             assert search.headers["retry-after"] == "5"
             assert search.json()["error"]["code"] == "not_ready"
+            assert str(tmp_path) not in search.text

@@ -20,13 +20,13 @@ def test_point_ids_are_stable_uuids_that_depend_on_every_part() -> None:
 
 
 def test_doc_hash_changes_with_content_metadata_and_index_settings() -> None:
-    record = Record(id="a", text="Hello", lang="en", metadata={"k": 1})
-    same = Record(id="a", text="  Hello ", lang="en", metadata={"k": 1})
+    record = Record(id="a", text="Hello", language="en", metadata={"k": 1})
+    same = Record(id="a", text="  Hello ", language="en", metadata={"k": 1})
     assert doc_hash(record, CONFIG) == doc_hash(same, dict(reversed(CONFIG.items())))
     variants = [
-        Record(id="a", text="Hello!", lang="en", metadata={"k": 1}),
-        Record(id="a", text="Hello", lang="fr", metadata={"k": 1}),
-        Record(id="a", text="Hello", lang="en", metadata={"k": 2}),
+        Record(id="a", text="Hello!", language="en", metadata={"k": 1}),
+        Record(id="a", text="Hello", language="fr", metadata={"k": 1}),
+        Record(id="a", text="Hello", language="en", metadata={"k": 2}),
     ]
     hashes = {doc_hash(v, CONFIG) for v in variants}
     hashes.add(doc_hash(record, {**CONFIG, "chunk_tokens": 50}))

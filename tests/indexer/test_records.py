@@ -93,7 +93,7 @@ def test_csv_columns_map_to_fields_and_metadata_with_line_numbers(tmp_path: Path
     assert [(a.line, a.record.id) for a in accepted] == [(2, "a"), (5, "c")]
     first = accepted[0].record
     assert first.text == "First line\nsecond line"
-    assert first.lang == "en"
+    assert first.language == "en"
     assert first.metadata == {"source": "web", "year": "1948"}
     assert accepted[1].record.metadata == {}
     assert sorted(rejected) == [4, 6, 7]

@@ -48,7 +48,7 @@ def test_article_records_have_ids_languages_and_metadata(
     assert len(ids) == len(set(ids)) > 15_000
     by_id = {r.id: r for r in records}
     swahili = by_id["swh/18"]
-    assert swahili.lang == "swh"
+    assert swahili.language == "swh"
     assert swahili.metadata == {
         "language_name": "Swahili",
         "article": 18,

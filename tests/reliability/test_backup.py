@@ -9,12 +9,19 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
+from qdrant_client import QdrantClient
 
+from app.backup import GatedStore
 from app.encoder import OnnxEncoder
+from app.main import create_app
+from app.metrics import Metrics
+from app.service import SearchService
 from app.settings import Settings
 from app.store.base import Filter
 from app.store.edge import QdrantEdgeStore
-from tests.conftest import ROOT
+from app.store.remote import QdrantClientStore
+from tests.conftest import ROOT, _free_port, serve_in_thread
 from tests.reliability.conftest import serve_app
 
 COLLECTION = "kept"
@@ -127,3 +134,29 @@ def test_restore_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert "restore into a new directory" in run.stderr
+
+
+def test_one_backup_at_a_time(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    for app in serve_app(tmp_path / "live", encoder, Settings()):
+        with app.store.backing_up():  # a backup in progress
+            second = httpx.post(f"{app.url}/v1/admin/backup", timeout=60)
+            assert second.status_code == 409
+            assert second.json()["error"]["code"] == "backup_in_progress"
+            assert second.headers["retry-after"] == "10"
+        after = httpx.post(f"{app.url}/v1/admin/backup", timeout=60)  # the first one ended
+        assert after.status_code == 200
+
+
+@pytest.mark.parametrize("gated", [True, False])
+def test_a_qdrant_server_store_answers_backup_unsupported(
+    encoder: OnnxEncoder, gated: bool
+) -> None:
+    remote = QdrantClientStore(QdrantClient(location=":memory:"))
+    store = GatedStore(remote, None) if gated else remote
+    service = SearchService(encoder, store, Metrics())
+    for url in serve_in_thread(create_app(Settings(), service), _free_port()):
+        response = httpx.post(f"{url}/v1/admin/backup", timeout=60)
+        assert response.status_code == 409
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"]["code"] == "backup_unsupported"
+    remote.close()

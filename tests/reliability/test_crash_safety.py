@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -27,6 +28,8 @@ from tests.conftest import ROOT
 from tests.reliability.service_process import ServiceProcess, start_service
 
 COLLECTION = "crash"
+DOCUMENTS = 64
+BATCH_SIZE = 8  # 8 batches: a kill after the first leaves most of the job undone
 CHUNK_TOKENS = 24
 OVERLAP_TOKENS = 4
 SENTENCES = (
@@ -42,7 +45,7 @@ SENTENCES = (
 def _records(count: int) -> list[Record]:
     rng = random.Random(count)
     return [
-        Record(id=f"doc-{i:03d}", text=" ".join(rng.choices(SENTENCES, k=3)), lang="mul")
+        Record(id=f"doc-{i:03d}", text=" ".join(rng.choices(SENTENCES, k=3)), language="mul")
         for i in range(count)
     ]
 
@@ -55,16 +58,32 @@ def _expected_ids(records: list[Record], encoder: OnnxEncoder) -> set[str]:
     }
 
 
-def _indexer(source: Path, data_dir: Path) -> subprocess.Popen[str]:
+def _indexer(source: Path, data_dir: Path, *, quiet: bool = True) -> subprocess.Popen[str]:
     command = [
-        sys.executable, "-m", "indexer", str(source), "--collection", COLLECTION, "--quiet",
-        "--batch-size", "8", "--chunk-tokens", str(CHUNK_TOKENS),
-        "--overlap-tokens", str(OVERLAP_TOKENS),
+        sys.executable, "-m", "indexer", str(source), "--collection", COLLECTION,
+        "--batch-size", str(BATCH_SIZE), "--chunk-tokens", str(CHUNK_TOKENS),
+        "--overlap-tokens", str(OVERLAP_TOKENS), *(["--quiet"] if quiet else []),
     ]  # fmt: skip
     env = {**os.environ, "POLYSEARCH_DATA_DIR": str(data_dir)}
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+
+
+def _kill_after_first_batch(indexer: subprocess.Popen[str]) -> str:
+    """SIGKILL as soon as the progress bar reports the first batch written (the writer updates
+    it after the batch's upsert and deletes), so that the crash lands between batches' work;
+    the output read until then."""
+    assert indexer.stdout is not None
+    seen = ""
+    written = re.compile(r"indexed=([1-9][0-9]*)")
+    while indexer.poll() is None:
+        seen += indexer.stdout.read(1)
+        if written.search(seen):
+            indexer.send_signal(signal.SIGKILL)
+            break
+    indexer.wait(10)
+    return seen
 
 
 def _stored(data_dir: Path) -> dict[str, dict[str, object]]:
@@ -77,31 +96,27 @@ def _stored(data_dir: Path) -> dict[str, dict[str, object]]:
         store.close()
 
 
-def test_indexer_killed_at_a_random_point_and_rerun_has_one_point_per_chunk(
+def test_indexer_killed_mid_run_and_rerun_has_one_point_per_chunk(
     tmp_path: Path, encoder: OnnxEncoder
 ) -> None:
-    records = _records(24)
+    records = _records(DOCUMENTS)
     source = tmp_path / "docs.jsonl"
     source.write_text(
         "".join(json.dumps(r.model_dump(), ensure_ascii=False) + "\n" for r in records),
         encoding="utf-8",
     )
     data_dir = tmp_path / "data"
-    seed = int(os.environ.get("POLYSEARCH_CRASH_SEED", time.time_ns() % 10_000))
-    delay = random.Random(seed).uniform(1.0, 5.0)
-    first = _indexer(source, data_dir)
-    try:
-        first.wait(delay)
-    except subprocess.TimeoutExpired:
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    killed = first.returncode == -signal.SIGKILL
-    print(f"seed {seed}: SIGKILL after {delay:.2f} s, killed mid-run: {killed}")
+    expected = _expected_ids(records, encoder)
+    first = _indexer(source, data_dir, quiet=False)
+    output = _kill_after_first_batch(first)
+    assert first.returncode == -signal.SIGKILL, output  # the crash landed mid-run
+    partial = _stored(data_dir)
+    assert 0 < len(partial) < len(expected), (len(partial), len(expected))
+    assert set(partial) <= expected
 
     second = _indexer(source, data_dir)
     output, _ = second.communicate(timeout=120)
     assert second.returncode == 0, output
-    expected = _expected_ids(records, encoder)
     stored = _stored(data_dir)
     assert set(stored) == expected  # exactly one point per chunk: no missing, no extra
     by_doc: dict[object, list[object]] = {}
@@ -112,7 +127,7 @@ def test_indexer_killed_at_a_random_point_and_rerun_has_one_point_per_chunk(
     third = _indexer(source, data_dir)
     output, _ = third.communicate(timeout=120)
     assert third.returncode == 0, output
-    assert "indexed 0, unchanged 24" in output
+    assert f"indexed 0, unchanged {DOCUMENTS}" in output
     assert _stored(data_dir) == stored  # a rerun of a finished job changes nothing
 
 
@@ -123,7 +138,7 @@ def _write_until_stopped(
         i = 0
         while not stop.is_set():
             doc_id = f"ack-{i}"
-            document = {"id": doc_id, "text": f"acknowledged write number {i}", "lang": "en"}
+            document = {"id": doc_id, "text": f"acknowledged write number {i}", "language": "en"}
             try:
                 response = client.post(
                     f"/v1/collections/{COLLECTION}/documents", json={"documents": [document]}

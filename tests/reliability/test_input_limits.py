@@ -117,14 +117,17 @@ def test_invalid_utf8_is_422(client: httpx.Client, raw: bytes) -> None:
         ("/v1/embed", {"texts": ["ok"], "kind": "document"}),
         ("/v1/embed", {"texts": ["ok"], "extra": True}),
         ("/v1/embeddings", {"input": []}),
-        ("/v1/embeddings", {"input": "ok", "encoding_format": "base64"}),
+        ("/v1/embeddings", {"input": "ok", "encoding_format": "binary"}),
+        ("/v1/embeddings", {"input": "ok", "dimensions": 0}),
+        ("/v1/embeddings", {"input": "ok", "dimensions": 128}),
+        ("/v1/embed", {"texts": ["ok"], "truncate": "yes"}),
         ("/v1/collections/limits/documents", {"documents": []}),
         ("/v1/collections/limits/documents", {"documents": [{"id": "x"}]}),
         ("/v1/collections/limits/documents", {"documents": [{"id": "x", "text": "a", "x": 1}]}),
         ("/v1/collections/limits/documents", {"documents": [{"id": True, "text": "a"}]}),
         (
             "/v1/collections/limits/documents",
-            {"documents": [{"id": "x", "text": "a", "lang": "!"}]},
+            {"documents": [{"id": "x", "text": "a", "language": "!"}]},
         ),
     ],
 )
@@ -142,6 +145,15 @@ def test_language_codes(client: httpx.Client) -> None:
     absent = client.post("/v1/search", json={"query": "freedom", "languages": ["zzz"]})
     assert absent.status_code == 200
     assert absent.json()["results"] == []
+
+
+def test_the_language_filter_is_bounded(client: httpx.Client) -> None:
+    codes = [f"x{i:04d}" for i in range(1_001)]
+    response = client.post("/v1/search", json={"query": "ok", "languages": codes})
+    _error(response, 422, "invalid_request")
+    assert "at most 1000" in response.json()["error"]["message"]
+    fine = client.post("/v1/search", json={"query": "ok", "languages": codes[:1_000]})
+    assert fine.status_code == 200
 
 
 def test_long_text_to_embed_is_413(client: httpx.Client) -> None:

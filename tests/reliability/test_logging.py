@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -53,8 +55,11 @@ def test_request_id_is_echoed_and_logged(open_app: LiveApp, access_lines: io.Str
 def test_missing_or_unsafe_request_id_is_replaced(open_app: LiveApp, given: str | None) -> None:
     headers = {} if given is None else {"X-Request-ID": given}
     generated = httpx.get(f"{open_app.url}/healthz", headers=headers).headers["x-request-id"]
+    again = httpx.get(f"{open_app.url}/healthz", headers=headers).headers["x-request-id"]
     assert generated != given
-    assert len(generated) == 32 and int(generated, 16) >= 0  # a fresh uuid4 hex
+    assert again != generated  # fresh for each request
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)  # a uuid4 as 32 hex digits
+    assert uuid.UUID(hex=generated).version == 4
 
 
 def test_errors_carry_the_request_id_too(open_app: LiveApp, access_lines: io.StringIO) -> None:

@@ -22,7 +22,9 @@ def test_ready_when_model_and_store_answer(open_app: LiveApp) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:Failed to obtain server version")
-def test_unreachable_qdrant_server_is_not_ready(encoder: OnnxEncoder, tmp_path: Path) -> None:
+def test_unreachable_qdrant_server_is_not_ready(
+    encoder: OnnxEncoder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     nowhere = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
     settings = Settings(qdrant_url=nowhere, data_dir=tmp_path)
     service = SearchService(encoder, open_store(settings), Metrics())
@@ -31,5 +33,10 @@ def test_unreachable_qdrant_server_is_not_ready(encoder: OnnxEncoder, tmp_path: 
         assert ready.status_code == 503
         assert ready.headers["retry-after"] == "5"
         body = ready.json()
-        assert body["status"] == "error" and body["detail"].startswith("store: ")
+        assert body == {
+            "status": "error",
+            "detail": "the vector store does not answer (see the log)",
+        }
+        assert nowhere.removeprefix("http://") not in ready.text  # no host, port or path
+        assert "readiness check" in caplog.text  # the exception goes to the log
         assert httpx.get(f"{url}/healthz").status_code == 200  # alive, just not ready

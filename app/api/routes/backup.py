@@ -9,8 +9,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from app.api.deps import WRITE, ServiceDep
-from app.api.errors import ApiError
-from app.backup import GatedStore, write_archive
+from app.backup import BackupUnsupportedError, GatedStore, write_archive
 from app.schemas import error_responses
 
 router = APIRouter(tags=["operations"])
@@ -28,15 +27,19 @@ router = APIRouter(tags=["operations"])
 def backup(service: ServiceDep) -> FileResponse:
     """A consistent tar of the embedded store, taken while writes are held for the copy.
 
+    One at a time: 409 `backup_in_progress` while another runs; 409 `backup_unsupported` with
+    a Qdrant server (use its snapshots).
+
     Restore: `python -m app restore BACKUP.tar NEW_DATA_DIR`, then serve from that directory.
     """
     store = service.store
-    if not isinstance(store, GatedStore) or store.data_dir is None:
-        raise ApiError(409, "backup_unsupported", "this store is not an embedded data directory")
+    if not isinstance(store, GatedStore):
+        raise BackupUnsupportedError("this store is not an embedded data directory")
     work = Path(tempfile.mkdtemp(prefix="polysearch-backup-"))
     try:
-        store.snapshot(work / "data")
-        write_archive(work / "data", work / "backup.tar")
+        with store.backing_up():  # a second backup meanwhile: 409 backup_in_progress
+            store.snapshot(work / "data")  # a Qdrant server: 409 backup_unsupported
+            write_archive(work / "data", work / "backup.tar")
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

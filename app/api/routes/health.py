@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -9,6 +11,7 @@ from app.runtime import State
 from app.schemas import Health
 
 router = APIRouter(tags=["operations"])
+log = logging.getLogger(__name__)
 
 
 @router.get("/healthz", response_model=Health)
@@ -23,12 +26,16 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     if runtime.state is State.READY and runtime.service is not None:
         try:
             runtime.service.store.list_collections()
-        except Exception as exc:  # a Qdrant server down, a store closed: not ready, say why
-            body = Health(status="error", detail=f"store: {type(exc).__name__}: {exc}")
+        except Exception:  # a Qdrant server down, a store closed: not ready
+            # The exception can name hosts and paths: it goes to the log, not to the client.
+            log.exception("readiness check: the vector store does not answer")
+            body = Health(status="error", detail="the vector store does not answer (see the log)")
             return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
         return JSONResponse(Health(status="ok").model_dump())
     loading = runtime.state is State.LOADING
-    body = Health(status="loading" if loading else "error", detail=runtime.error)
+    # runtime.error (the start-up failure, logged in full by the runtime) can hold paths too.
+    detail = None if loading else "the service failed to start (see the log)"
+    body = Health(status="loading" if loading else "error", detail=detail)
     return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
 
 

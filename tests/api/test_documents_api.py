@@ -1,0 +1,182 @@
+"""The documents API over real HTTP (real model, real embedded store): names, ids, conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import httpx
+import numpy as np
+import pytest
+
+from app.encoder import OnnxEncoder
+from app.main import create_app
+from app.metrics import Metrics
+from app.service import SearchService
+from app.settings import Settings
+from app.store.base import Point
+from app.store.edge import QdrantEdgeStore
+from tests.conftest import _free_port, serve_in_thread
+
+
+@pytest.fixture(scope="module")
+def edge_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QdrantEdgeStore]:
+    store = QdrantEdgeStore(tmp_path_factory.mktemp("documents-api") / "qdrant")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def client(encoder: OnnxEncoder, edge_store: QdrantEdgeStore) -> Iterator[httpx.Client]:
+    service = SearchService(encoder, edge_store, Metrics())
+    for url in serve_in_thread(create_app(Settings(), service), _free_port()):
+        with httpx.Client(base_url=url, timeout=60) as http:
+            yield http
+
+
+def _document_url(collection: str, doc_id: str) -> str:
+    """Every character percent-encoded, dots too: clients collapse a bare `..` segment."""
+    encoded = quote(doc_id, safe="").replace(".", "%2E")
+    return f"/v1/collections/{collection}/documents/{encoded}"
+
+
+def _is_json_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize("name", ["_x", "-x", "_", "a" * 129])
+def test_names_the_store_refuses_are_a_json_422_on_every_route(
+    client: httpx.Client, name: str
+) -> None:
+    document = {"documents": [{"id": "1", "text": "hello"}]}
+    _is_json_error(
+        client.post(f"/v1/collections/{name}/documents", json=document), 422, "invalid_request"
+    )
+    _is_json_error(client.get(_document_url(name, "1")), 422, "invalid_request")
+    _is_json_error(client.delete(_document_url(name, "1")), 422, "invalid_request")
+    _is_json_error(client.delete(f"/v1/collections/{name}"), 422, "invalid_request")
+    search = {"query": "hello", "collection": name}
+    _is_json_error(client.post("/v1/search", json=search), 422, "invalid_request")
+
+
+def test_a_name_the_api_takes_is_one_the_store_takes(client: httpx.Client) -> None:
+    name = "A" + "_-9" * 42  # 127 characters, every allowed kind
+    response = client.post(
+        f"/v1/collections/{name}/documents", json={"documents": [{"id": "1", "text": "hello"}]}
+    )
+    assert response.status_code == 200, response.text
+    assert client.delete(f"/v1/collections/{name}").status_code == 200
+
+
+def test_duplicate_ids_in_one_upsert_are_a_422_and_nothing_is_written(
+    client: httpx.Client,
+) -> None:
+    body = {"documents": [{"id": "same", "text": "one"}, {"id": "same", "text": "two"}]}
+    response = client.post("/v1/collections/dups/documents", json=body)
+    _is_json_error(response, 422, "invalid_request")
+    assert "'same' appears more than once" in response.json()["error"]["message"]
+    assert "dups" not in {c["name"] for c in client.get("/v1/collections").json()["collections"]}
+
+
+def test_an_upsert_into_a_collection_of_another_dimension_is_a_409(
+    client: httpx.Client, edge_store: QdrantEdgeStore, encoder: OnnxEncoder
+) -> None:
+    edge_store.create_collection("narrow", 3, encoder.card.name)
+    vector = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    edge_store.upsert("narrow", [Point("00000000-0000-0000-0000-000000000001", vector, {})])
+    body = {"documents": [{"id": "1", "text": "hello"}]}
+    response = client.post("/v1/collections/narrow/documents", json=body)
+    _is_json_error(response, 409, "dimension_mismatch")
+    assert "dimension 3" in response.json()["error"]["message"]
+    assert edge_store.count("narrow") == 1
+
+
+def test_an_upsert_into_another_models_collection_is_a_409(
+    client: httpx.Client, edge_store: QdrantEdgeStore, encoder: OnnxEncoder
+) -> None:
+    edge_store.create_collection("foreign", encoder.dim, "some-other-model")
+    body = {"documents": [{"id": "1", "text": "hello"}]}
+    response = client.post("/v1/collections/foreign/documents", json=body)
+    _is_json_error(response, 409, "model_mismatch")
+    assert edge_store.count("foreign") == 0
+
+
+@pytest.mark.parametrize(
+    "doc_id",
+    [
+        "eng/1",
+        "a/b/c",
+        "/leading",
+        "trailing/",
+        "100%",
+        "a%2Fb",
+        "日本語/第1条",
+        "a b?c#d",
+        "..",
+        "x/../y",
+    ],
+)
+def test_ids_with_any_characters_are_written_read_and_deleted(
+    client: httpx.Client, doc_id: str
+) -> None:
+    body = {"documents": [{"id": doc_id, "text": f"the text of {doc_id}", "language": "eng"}]}
+    assert client.post("/v1/collections/ids/documents", json=body).status_code == 200
+    got = client.get(_document_url("ids", doc_id))
+    assert got.status_code == 200, got.text
+    assert got.json()["id"] == doc_id
+    assert got.json()["chunks"] == [f"the text of {doc_id}"]
+    deleted = client.delete(_document_url("ids", doc_id))
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"collection": "ids", "id": doc_id, "chunks_deleted": 1}
+    _is_json_error(client.get(_document_url("ids", doc_id)), 404, "document_not_found")
+
+
+def test_an_id_with_a_slash_is_found_unencoded_too(client: httpx.Client) -> None:
+    body = {"documents": [{"id": "eng/1", "text": "Article one."}]}
+    assert client.post("/v1/collections/slash/documents", json=body).status_code == 200
+    assert client.get("/v1/collections/slash/documents/eng/1").json()["id"] == "eng/1"
+    assert client.get("/v1/collections/slash/documents/eng%2F1").json()["id"] == "eng/1"
+    assert client.get("/v1/collections/slash/documents/eng").status_code == 404
+
+
+@pytest.mark.parametrize("field", ["language", "lang"])
+def test_a_documents_language_is_called_language_and_lang_is_still_accepted(
+    client: httpx.Client, field: str
+) -> None:
+    body = {"documents": [{"id": "d", "text": "Bonjour tout le monde.", field: "fra"}]}
+    assert client.post(f"/v1/collections/lang-{field}/documents", json=body).status_code == 200
+    assert client.get(_document_url(f"lang-{field}", "d")).json()["language"] == "fra"
+    both = {"documents": [{"id": "d", "text": "x", "lang": "fra", "language": "fra"}]}
+    response = client.post(f"/v1/collections/lang-{field}/documents", json=both)
+    _is_json_error(response, 422, "invalid_request")
+
+
+def test_deleting_a_collection_removes_it_and_a_second_delete_is_a_404(
+    client: httpx.Client,
+) -> None:
+    body = {"documents": [{"id": str(i), "text": f"document number {i}"} for i in range(3)]}
+    assert client.post("/v1/collections/doomed/documents", json=body).status_code == 200
+    response = client.delete("/v1/collections/doomed")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"collection": "doomed", "points_deleted": 3}
+    names = {c["name"] for c in client.get("/v1/collections").json()["collections"]}
+    assert "doomed" not in names
+    _is_json_error(client.get(_document_url("doomed", "0")), 404, "collection_not_found")
+    _is_json_error(client.delete("/v1/collections/doomed"), 404, "collection_not_found")
+    # Writing again creates it anew, empty of the old documents.
+    again = {"documents": [{"id": "new", "text": "a fresh start"}]}
+    assert client.post("/v1/collections/doomed/documents", json=again).status_code == 200
+    _is_json_error(client.get(_document_url("doomed", "0")), 404, "document_not_found")
+
+
+def test_deleting_a_collection_removes_its_files(
+    client: httpx.Client, edge_store: QdrantEdgeStore
+) -> None:
+    body = {"documents": [{"id": "1", "text": "short lived"}]}
+    assert client.post("/v1/collections/files/documents", json=body).status_code == 200
+    root = edge_store._root
+    assert (root / "files").is_dir()
+    assert client.delete("/v1/collections/files").status_code == 200
+    assert not (root / "files").exists()
