@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--languages",
         default=DEFAULT_LANGUAGES,
-        help="'all' aligned UDHR languages, or the first N in the evaluation order",
+        help="'all' aligned UDHR languages, the first N in the evaluation order (the first 22: "
+        "the development split), or comma-separated udhr codes (swh,fra)",
     )
     parser.add_argument(
         "--variants",

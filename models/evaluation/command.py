@@ -13,7 +13,9 @@ from models.evaluation.suite import RunConfig, run_suite
 
 
 def run(args: argparse.Namespace) -> int:
-    languages = None if args.languages == "all" else int(args.languages)
+    named = args.languages != "all" and not args.languages.isdigit()
+    codes = tuple(c for c in args.languages.split(",") if c) if named else ()
+    languages = int(args.languages) if args.languages.isdigit() else None
     command = "python -m models evaluate " + shlex.join(
         sys.argv[2:] if sys.argv[1:2] == ["evaluate"] else sys.argv[1:]
     )
@@ -26,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache,
         models_dir=args.models_dir,
         command=command.strip(),
+        codes=codes,
     )
     results = run_suite(config, log=lambda line: print(line, file=sys.stderr, flush=True))
     readme = write_report(results, args.out)
