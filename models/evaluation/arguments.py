@@ -39,3 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--write-card", action="store_true", help="store the figures in the model's card"
     )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="re-render README and plots from --out's results.json as recorded (no encoding)",
+    )
