@@ -1,7 +1,8 @@
 """Command line: `python -m models build [--out DIR] [--force]` (the packaged model and every
 released student), `python -m models release --recipe FILE [--force]`,
 `python -m models data --table docs/data.md`, `python -m models distill --recipe FILE`,
-`python -m models evaluate --model NAME_OR_PATH [--baselines] [--languages N|all]`,
+`python -m models evaluate --model NAME_OR_PATH [--baselines] [--languages N|all|CODE,...]
+[--report-only]`,
 `python -m models study --recipes FILE... [--candidate NAME...]`."""
 
 from __future__ import annotations

