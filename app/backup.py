@@ -17,8 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from app.lexical.bm25 import SparseTerms
-from app.store.base import CollectionInfo, Filter, Hit, Point, Vector, VectorStore
+from app.store.base import Filter, Point, ReadThroughStore, VectorStore
 
 LOCK_FILE = ".lock"  # the store's own process lock: not part of a backup
 
@@ -58,11 +57,11 @@ class WriteGate:
                 self._cond.notify_all()
 
 
-class GatedStore:
+class GatedStore(ReadThroughStore):
     """A VectorStore whose writes pass a `WriteGate`; reads go straight through."""
 
     def __init__(self, store: VectorStore, data_dir: Path | None) -> None:
-        self.inner = store
+        super().__init__(store)
         self.data_dir = data_dir  # None: not an embedded store, nothing to copy
         self.gate = WriteGate()
         self._backup = threading.Lock()
@@ -97,58 +96,6 @@ class GatedStore:
     def delete_where(self, collection: str, where: Filter) -> None:
         with self.gate.writing():
             self.inner.delete_where(collection, where)
-
-    def list_collections(self) -> list[CollectionInfo]:
-        return self.inner.list_collections()
-
-    def collection_info(self, name: str) -> CollectionInfo:
-        return self.inner.collection_info(name)
-
-    def dimension(self, name: str) -> int:
-        return self.inner.dimension(name)
-
-    def encoder(self, name: str) -> str | None:
-        return self.inner.encoder(name)
-
-    def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
-        return self.inner.retrieve(collection, ids)
-
-    def find(self, collection: str, where: Filter, limit: int = 10_000) -> list[Hit]:
-        return self.inner.find(collection, where, limit)
-
-    def count(self, collection: str, where: Filter | None = None) -> int:
-        return self.inner.count(collection, where)
-
-    def facet(
-        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
-    ) -> dict[str, int]:
-        return self.inner.facet(collection, key, where, exact)
-
-    def search(
-        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
-    ) -> list[Hit]:
-        return self.inner.search(collection, vector, limit, where)
-
-    def has_lexical(self, name: str) -> bool:
-        return self.inner.has_lexical(name)
-
-    def search_lexical(
-        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
-    ) -> list[Hit]:
-        return self.inner.search_lexical(collection, terms, limit, where)
-
-    def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
-        return self.inner.score_points(collection, vector, ids)
-
-    def search_groups(
-        self,
-        collection: str,
-        vector: Vector,
-        group_by: str,
-        limit: int,
-        where: Filter | None = None,
-    ) -> list[Hit]:
-        return self.inner.search_groups(collection, vector, group_by, limit, where)
 
     def close(self) -> None:
         with self.gate.writing():

@@ -22,9 +22,8 @@ from pathlib import Path
 from qdrant_client import QdrantClient
 
 from app.encoder import OnnxEncoder
-from app.lexical.bm25 import SparseTerms
-from app.store import CollectionInfo, Filter, Hit, Point, VectorStore
-from app.store.base import Vector
+from app.store import Filter, Point, VectorStore
+from app.store.base import ReadThroughStore
 from app.store.edge import QdrantEdgeStore
 from app.store.remote import QdrantClientStore
 from indexer.pipeline import index_file
@@ -32,87 +31,35 @@ from indexer.pipeline import index_file
 MARKER = "complete.json"
 
 
-class MirroredStore:
+class MirroredStore(ReadThroughStore):
     """Writes go to both stores, reads to the first."""
 
     def __init__(self, primary: VectorStore, mirror: VectorStore) -> None:
-        self.primary = primary
+        super().__init__(primary)
         self.mirror = mirror
 
     def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
-        self.primary.create_collection(name, dim, encoder)
+        self.inner.create_collection(name, dim, encoder)
         self.mirror.create_collection(name, dim, encoder)
 
     def delete_collection(self, name: str) -> None:
-        self.primary.delete_collection(name)
+        self.inner.delete_collection(name)
         self.mirror.delete_collection(name)
 
     def upsert(self, collection: str, points: Sequence[Point]) -> None:
-        self.primary.upsert(collection, points)
+        self.inner.upsert(collection, points)
         self.mirror.upsert(collection, points)
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
-        self.primary.delete(collection, ids)
+        self.inner.delete(collection, ids)
         self.mirror.delete(collection, ids)
 
     def delete_where(self, collection: str, where: Filter) -> None:
-        self.primary.delete_where(collection, where)
+        self.inner.delete_where(collection, where)
         self.mirror.delete_where(collection, where)
 
-    def list_collections(self) -> list[CollectionInfo]:
-        return self.primary.list_collections()
-
-    def collection_info(self, name: str) -> CollectionInfo:
-        return self.primary.collection_info(name)
-
-    def dimension(self, name: str) -> int:
-        return self.primary.dimension(name)
-
-    def encoder(self, name: str) -> str | None:
-        return self.primary.encoder(name)
-
-    def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
-        return self.primary.retrieve(collection, ids)
-
-    def find(self, collection: str, where: Filter, limit: int = 10_000) -> list[Hit]:
-        return self.primary.find(collection, where, limit)
-
-    def count(self, collection: str, where: Filter | None = None) -> int:
-        return self.primary.count(collection, where)
-
-    def facet(
-        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
-    ) -> dict[str, int]:
-        return self.primary.facet(collection, key, where, exact)
-
-    def search(
-        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
-    ) -> list[Hit]:
-        return self.primary.search(collection, vector, limit, where)
-
-    def has_lexical(self, name: str) -> bool:
-        return self.primary.has_lexical(name)
-
-    def search_lexical(
-        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
-    ) -> list[Hit]:
-        return self.primary.search_lexical(collection, terms, limit, where)
-
-    def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
-        return self.primary.score_points(collection, vector, ids)
-
-    def search_groups(
-        self,
-        collection: str,
-        vector: Vector,
-        group_by: str,
-        limit: int,
-        where: Filter | None = None,
-    ) -> list[Hit]:
-        return self.primary.search_groups(collection, vector, group_by, limit, where)
-
     def close(self) -> None:
-        self.primary.close()
+        self.inner.close()
         self.mirror.close()
 
 

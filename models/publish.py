@@ -58,11 +58,8 @@ def speeds_beside_the_base(model_dir: Path, base_dir: Path) -> dict[str, float]:
     }
 
 
-def dev_evaluation(
-    model_dir: Path, base_dir: Path, cache_dir: Path = DEFAULT_EMBEDDING_CACHE
-) -> dict[str, Any]:
-    """The development-split figures of a model, its speed beside the packaged model, and its
-    card's per-language figures."""
+def dev_run(model_dir: Path, cache_dir: Path) -> tuple[str, dict[str, Any]]:
+    """The development-split evaluation of one model: its command and results."""
     command = (
         f"python -m models evaluate --model {model_dir.name} --tasks {' '.join(DEV_TASKS)} "
         f"--languages {DEV_LANGUAGES} --variants {SERVED_VARIANT}"
@@ -76,20 +73,32 @@ def dev_evaluation(
         command=command,
         served_protocol_only=True,
     )
-    results = run_suite(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+    return command, run_suite(config, log=lambda line: print(line, file=sys.stderr, flush=True))
+
+
+def dev_figures(results: dict[str, Any]) -> dict[str, float]:
     entry = results["encoders"][0]
     questions = next(iter(entry["tasks"]["questions"].values()))
-    figures = {
+    return {
         **{k: v for k, v in row_figures(entry, DEVELOPMENT).items() if isinstance(v, float)},
         "questions_acc1": questions["macro_acc1"],
     }
+
+
+def dev_evaluation(
+    model_dir: Path, base_dir: Path, cache_dir: Path = DEFAULT_EMBEDDING_CACHE
+) -> dict[str, Any]:
+    """The development-split figures of a model and of the packaged model (`base_dev`, the same
+    run's protocol), its speed beside the packaged model, and its card's per-language figures."""
+    command, results = dev_run(model_dir, cache_dir)
     evaluated = card_evaluation(results)
     assert evaluated is not None  # the udhr-bitext task ran
     card, languages = evaluated
     return {
         "split": "development",
         "command": command,
-        "dev": figures,
+        "dev": dev_figures(results),
+        "base_dev": dev_figures(dev_run(base_dir, cache_dir)[1]),
         "speed": speeds_beside_the_base(model_dir, base_dir),
         "card": card,
         "languages": languages,

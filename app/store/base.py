@@ -215,3 +215,63 @@ class VectorStore(Protocol):
         one belong to none). Fewer only when fewer groups match `where`."""
 
     def close(self) -> None: ...
+
+
+class ReadThroughStore:
+    """A wrapper of a VectorStore that reads from it (`self.inner`) unchanged; subclasses say
+    what happens to writes (`app/backup.py`'s gate, the benchmark's mirror)."""
+
+    def __init__(self, inner: VectorStore) -> None:
+        self.inner = inner
+
+    def list_collections(self) -> list[CollectionInfo]:
+        return self.inner.list_collections()
+
+    def collection_info(self, name: str) -> CollectionInfo:
+        return self.inner.collection_info(name)
+
+    def dimension(self, name: str) -> int:
+        return self.inner.dimension(name)
+
+    def encoder(self, name: str) -> str | None:
+        return self.inner.encoder(name)
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
+        return self.inner.retrieve(collection, ids)
+
+    def find(self, collection: str, where: Filter, limit: int = 10_000) -> list[Hit]:
+        return self.inner.find(collection, where, limit)
+
+    def count(self, collection: str, where: Filter | None = None) -> int:
+        return self.inner.count(collection, where)
+
+    def facet(
+        self, collection: str, key: str, where: Filter | None = None, exact: bool = True
+    ) -> dict[str, int]:
+        return self.inner.facet(collection, key, where, exact)
+
+    def search(
+        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        return self.inner.search(collection, vector, limit, where)
+
+    def has_lexical(self, name: str) -> bool:
+        return self.inner.has_lexical(name)
+
+    def search_lexical(
+        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+    ) -> list[Hit]:
+        return self.inner.search_lexical(collection, terms, limit, where)
+
+    def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
+        return self.inner.score_points(collection, vector, ids)
+
+    def search_groups(
+        self,
+        collection: str,
+        vector: Vector,
+        group_by: str,
+        limit: int,
+        where: Filter | None = None,
+    ) -> list[Hit]:
+        return self.inner.search_groups(collection, vector, group_by, limit, where)

