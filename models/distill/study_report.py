@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.figure
 import matplotlib.ticker
 
 matplotlib.use("Agg")
@@ -87,6 +88,19 @@ def study_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _save_with_key(
+    figure: matplotlib.figure.Figure, numbered: list[tuple[int, dict[str, Any]]], path: Path
+) -> Path:
+    """Writes the figure with the key of its numbered points beside the axes."""
+    key = "\n".join(f"{number:>2}  {row['name']}" for number, row in numbered)
+    figure.text(0.70, 0.5, key, fontsize=7, family="monospace", va="center")
+    figure.tight_layout(rect=(0, 0, 0.69, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
 def plot_quality_vs_speed(rows: list[dict[str, Any]], path: Path) -> Path:
     """Seen and unseen UDHR accuracy against speed. Points carry the row's number (students
     crowd around 2x, where names overlap); the key beside the axes names them."""
@@ -112,13 +126,7 @@ def plot_quality_vs_speed(rows: list[dict[str, Any]], path: Path) -> Path:
     axes.set_ylim(0, 1.0)
     axes.legend(fontsize=8, loc="upper right")
     axes.set_title("Students vs the packaged multilingual-e5-small")
-    key = "\n".join(f"{number:>2}  {r['name']}" for number, r in enumerate(rows, start=1))
-    figure.text(0.70, 0.5, key, fontsize=7, family="monospace", va="center")
-    figure.tight_layout(rect=(0, 0, 0.69, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save_with_key(figure, list(enumerate(rows, start=1)), path)
 
 
 def _budget(row: dict[str, Any]) -> int:
@@ -155,13 +163,7 @@ def plot_quality_vs_budget(rows: list[dict[str, Any]], path: Path) -> Path:
     axes.set_ylim(0, 1.0)
     axes.legend(fontsize=8, loc="upper right")
     axes.set_title("Student quality against training budget")
-    key = "\n".join(f"{number:>2}  {r['name']}" for number, r in trained)
-    figure.text(0.70, 0.5, key, fontsize=7, family="monospace", va="center")
-    figure.tight_layout(rect=(0, 0, 0.69, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save_with_key(figure, trained, path)
 
 
 def write_study_report(
