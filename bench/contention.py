@@ -425,6 +425,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "POLYSEARCH_PORT": str(port),
         "POLYSEARCH_HOST": "127.0.0.1",
         "POLYSEARCH_LOG_FORMAT": "text",
+        **dict(setting.split("=", 1) for setting in args.setting),
     }
     command = [sys.executable, "-m", "app"]
     with running_service(
@@ -477,6 +478,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--smoke", action="store_true", help="3 s phases, batches of 16, c=4, 64 passages searched"
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="POLYSEARCH_NAME=VALUE",
+        help="a service setting for the run (repeatable); the service otherwise runs on defaults",
     )
     parser.add_argument("--out", type=Path, default=Path("docs/bench"))
     parser.add_argument("--note", default="", help="a line about the machine's other load")
