@@ -141,7 +141,7 @@ async def _writer(
         number += 1
         chosen = rng.sample(passages, batch)
         documents = [
-            {"id": f"{name}-{number}-{i}", "text": p["text"], "lang": p.get("lang")}
+            {"id": f"{name}-{number}-{i}", "text": p["text"], "language": p.get("language")}
             for i, p in enumerate(chosen)
         ]
         response, seconds, error = await _timed(
@@ -322,7 +322,9 @@ def _load_corpus(limit: int | None = None) -> list[dict[str, Any]]:
 
 
 def _seed(url: str, passages: list[dict[str, Any]]) -> None:
-    documents = [{"id": p["id"], "text": p["text"], "lang": p.get("lang")} for p in passages]
+    documents = [
+        {"id": p["id"], "text": p["text"], "language": p.get("language")} for p in passages
+    ]
     with httpx.Client(base_url=url, timeout=600, trust_env=False) as client:
         for start in range(0, len(documents), 256):
             path = f"/v1/collections/{SEARCH_COLLECTION}/documents"

@@ -27,7 +27,12 @@ class Passage:
     metadata: dict[str, Any]
 
     def to_json(self) -> str:
-        record = {"id": self.id, "text": self.text, "lang": self.lang, "metadata": self.metadata}
+        record = {
+            "id": self.id,
+            "text": self.text,
+            "language": self.lang,
+            "metadata": self.metadata,
+        }
         return json.dumps(record, ensure_ascii=False)
 
 
@@ -35,7 +40,12 @@ def read_passages(corpus: Path) -> list[Passage]:
     with corpus.open(encoding="utf-8") as lines:
         rows = [json.loads(line) for line in lines if line.strip()]
     return [
-        Passage(str(r["id"]), str(r["text"]), r.get("lang"), dict(r.get("metadata") or {}))
+        Passage(
+            str(r["id"]),
+            str(r["text"]),
+            r.get("language", r.get("lang")),
+            dict(r.get("metadata") or {}),
+        )
         for r in rows
     ]
 

@@ -86,7 +86,7 @@ def naive_index(
                         payload={
                             "doc_id": record["id"],
                             "text": record["text"],
-                            "language": record.get("lang"),
+                            "language": record.get("language", record.get("lang")),
                             "metadata": record.get("metadata") or {},
                         },
                     )

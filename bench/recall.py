@@ -75,7 +75,10 @@ def _points(path: Path, collection: str) -> Iterator[Point]:
                 collection, limit=SCROLL_PAGE, offset=offset, with_vectors=True, with_payload=True
             )
             for record in records:
-                vector = np.asarray(record.vector, dtype=np.float32)
+                # Collections with a lexical index name their vectors: the dense one is "".
+                vectors = record.vector
+                dense = vectors[""] if isinstance(vectors, dict) else vectors
+                vector = np.asarray(dense, dtype=np.float32)
                 yield Point(id=str(record.id), vector=vector, payload=dict(record.payload or {}))
             if offset is None:
                 return

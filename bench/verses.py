@@ -51,7 +51,7 @@ def bible_records(
 def _record(doc_id: str, text: str, lang: tuple[str, str], source: str, ref: str) -> Record:
     """`lang`: (ISO 639-3 code, English name)."""
     metadata = {"source": source, "ref": ref, "language_name": lang[1]}
-    return {"id": doc_id, "text": " ".join(text.split()), "lang": lang[0], "metadata": metadata}
+    return {"id": doc_id, "text": " ".join(text.split()), "language": lang[0], "metadata": metadata}
 
 
 def verse_records(cache_dir: Path = DEFAULT_CACHE) -> Iterator[Record]:
@@ -76,7 +76,7 @@ def write_corpus(out: Path, cache_dir: Path = DEFAULT_CACHE) -> Counter[str]:
         for record in verse_records(cache_dir):
             if record["text"]:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
-                counts[record["lang"]] += 1
+                counts[record["language"]] += 1
     staging.replace(out)
     return counts
 

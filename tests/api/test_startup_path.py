@@ -15,6 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.documents.record import Record
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ROOT, _free_port, serve_in_thread
@@ -95,7 +96,9 @@ def test_the_service_indexes_its_start_up_corpus_through_the_scheduler(
 ) -> None:
     env, _ = _make_run_command()
     with udhr_corpus.open(encoding="utf-8") as lines:
-        chosen = [line for line in lines if json.loads(line)["lang"] in {"eng", "fra"}][:12]
+        chosen = [
+            line for line in lines if Record.model_validate_json(line).language in {"eng", "fra"}
+        ][:12]
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(chosen) + '{"id": "broken"}\n', encoding="utf-8")
     env |= {

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from app.documents.record import Record
+
 pytest.importorskip("sentence_transformers", reason="the naive stack is in the [train] extra")
 pytestmark = pytest.mark.torch
 
@@ -45,7 +47,11 @@ def smoke(
     work = tmp_path_factory.mktemp("bench-work")
     corpus = tmp_path_factory.mktemp("bench-corpus") / "corpus.jsonl"
     with udhr_corpus.open(encoding="utf-8") as lines:  # 10 passages in each of 4 languages
-        kept = [line for line in lines if json.loads(line)["lang"] in {"eng", "fra", "swh", "rus"}]
+        kept = [
+            line
+            for line in lines
+            if Record.model_validate_json(line).language in {"eng", "fra", "swh", "rus"}
+        ]
     corpus.write_text("".join(sorted(kept)[:: len(kept) // SEARCHED][:SEARCHED]))
     command = [
         sys.executable, "-m", "bench", "--smoke", "--large", "--out", str(out),
