@@ -33,13 +33,9 @@ from app.store.fusion import HybridConfig, fuse
 from app.store.groups import group_value
 from app.truncation import fit_to_window
 
-# Used when no settings are given (tests that build the service by hand): the shipped defaults.
-DEFAULT_HYBRID = HybridConfig(
-    weight=Settings.model_fields["hybrid_lexical_weight"].default,
-    dense_candidates=Settings.model_fields["hybrid_dense_candidates"].default,
-    lexical_candidates=Settings.model_fields["hybrid_lexical_candidates"].default,
-    baseline_rank=Settings.model_fields["hybrid_lexical_baseline_rank"].default,
-)
+# Used when no settings are given (tests that build the service by hand): the shipped defaults
+# (`model_construct` skips the environment).
+DEFAULT_HYBRID = HybridConfig.from_settings(Settings.model_construct())
 
 
 class DocumentNotFoundError(KeyError):
@@ -123,12 +119,6 @@ class SearchService:
         metrics.watch_queue(
             queue, settings.threads_per_call(queue.concurrency), settings.write_encode_texts
         )
-        hybrid = HybridConfig(
-            settings.hybrid_lexical_weight,
-            settings.hybrid_dense_candidates,
-            settings.hybrid_lexical_candidates,
-            settings.hybrid_lexical_baseline_rank,
-        )
         return cls(
             encoder,
             store,
@@ -137,7 +127,7 @@ class SearchService:
             settings.combined_batch_limit,
             settings.write_encode_texts,
             settings.search_mode,
-            hybrid,
+            HybridConfig.from_settings(settings),
         )
 
     @property

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from app.settings import Settings
+
 Scores = npt.NDArray[np.float64]
 
 
@@ -28,6 +30,15 @@ class HybridConfig:
     dense_candidates: int
     lexical_candidates: int
     baseline_rank: int = 0  # see `lexical_baseline`; 0: none
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HybridConfig:
+        return cls(
+            settings.hybrid_lexical_weight,
+            settings.hybrid_dense_candidates,
+            settings.hybrid_lexical_candidates,
+            settings.hybrid_lexical_baseline_rank,
+        )
 
 
 def lexical_baseline(lexical: Scores, rank: int) -> float:

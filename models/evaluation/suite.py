@@ -133,13 +133,7 @@ def speed_sample(languages: int | None, size: int = SPEED_TEXTS) -> list[str]:
 
 def served_hybrid_config(settings: Settings | None = None) -> HybridConfig:
     """The fusion the service runs with these settings (the environment's by default)."""
-    s = settings or Settings()
-    return HybridConfig(
-        s.hybrid_lexical_weight,
-        s.hybrid_dense_candidates,
-        s.hybrid_lexical_candidates,
-        s.hybrid_lexical_baseline_rank,
-    )
+    return HybridConfig.from_settings(settings or Settings())
 
 
 def _term_splitter(model_dir: Path) -> TermSplitter:
