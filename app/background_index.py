@@ -9,16 +9,14 @@ restart resumes where the last run stopped. Readiness does not wait for it.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from app.documents.record import Record
+from app.documents.records import Rejected, read_records
 from app.documents.writer import DEFAULT_BATCH_SIZE, index_records
 from app.encode_queue import Priority
 from app.service import SearchService
@@ -53,22 +51,13 @@ class BackgroundIndexer:
             self._thread.join(timeout)
 
     def _records(self) -> Iterator[Record]:
-        seen: set[str] = set()
-        with self.source.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = Record.model_validate(json.loads(line))
-                    if record.id in seen:
-                        raise ValueError(f"duplicate id {record.id!r}")
-                except (ValueError, ValidationError) as error:
-                    self.rejected += 1
-                    self._gauge("rejected", self.rejected)
-                    log.warning("%s line %d skipped: %s", self.source, number, error)
-                    continue
-                seen.add(record.id)
-                yield record
+        for result in read_records(self.source):
+            if isinstance(result, Rejected):
+                self.rejected += 1
+                self._gauge("rejected", self.rejected)
+                log.warning("%s line %d skipped: %s", self.source, result.line, result.reason)
+                continue
+            yield result.record
 
     def _gauge(self, state: str, value: float) -> None:
         self.service.metrics.background_documents.labels(state).set(value)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.documents.records import InputFormatError, input_format
 from app.documents.writer import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_OVERLAP_TOKENS,
@@ -21,7 +22,6 @@ from app.encoder import OnnxEncoder
 from app.settings import Settings, get_settings
 from app.store.factory import open_store
 from indexer.pipeline import index_file
-from indexer.records import InputFormatError, input_format
 from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
 from indexer.sharding import Shard
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TextIO
 
 from app.documents.record import Record
+from app.documents.records import Accepted, Rejected, input_format, read_records
 from app.documents.writer import DEFAULT_BATCH_SIZE, ChunkingOptions, IndexSummary, index_records
 from app.encoder import Encoder
 from app.store.base import VectorStore
-from indexer.records import Accepted, Rejected, input_format, read_records
 from indexer.sharding import Shard
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.documents.record import MAX_ID_CHARS
-from indexer.records import (
+from app.documents.records import (
     Accepted,
     InputFormatError,
     ReadResult,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from app.documents.record import LANG_PATTERN
-from indexer.records import Accepted, read_records
+from app.documents.records import Accepted, read_records
 from indexer.udhr import UdhrDeclaration, article_records, ensure_corpus
 
 
