@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -60,6 +61,26 @@ def _summary(details: list[dict[str, Any]]) -> str:
     return f"{first['field']}: {first['message']}{more}"
 
 
+# Errors answered with their own message, by status and code. InvalidCollectionNameError: the
+# routes check the same rule first; this keeps any other path to the store a 422.
+MESSAGE_AS_IS: dict[type[Exception], tuple[int, str]] = {
+    LexicalIndexMissingError: (409, "no_lexical_index"),
+    EncoderMismatchError: (409, "model_mismatch"),
+    DimensionMismatchError: (409, "dimension_mismatch"),
+    InvalidCollectionNameError: (422, "invalid_request"),
+    BackupUnsupportedError: (409, "backup_unsupported"),
+}
+
+
+def _answer_with_message(
+    status: int, code: str
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def answer(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(status, code, str(exc))
+
+    return answer
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -85,26 +106,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _no_collection(_: Request, exc: CollectionNotFoundError) -> JSONResponse:
         return error_response(404, "collection_not_found", f"no collection named {exc.args[0]!r}")
 
-    @app.exception_handler(LexicalIndexMissingError)
-    async def _no_lexical_index(_: Request, exc: LexicalIndexMissingError) -> JSONResponse:
-        return error_response(409, "no_lexical_index", str(exc))
-
-    @app.exception_handler(EncoderMismatchError)
-    async def _other_model(_: Request, exc: EncoderMismatchError) -> JSONResponse:
-        return error_response(409, "model_mismatch", str(exc))
-
-    @app.exception_handler(DimensionMismatchError)
-    async def _other_dimension(_: Request, exc: DimensionMismatchError) -> JSONResponse:
-        return error_response(409, "dimension_mismatch", str(exc))
-
-    @app.exception_handler(InvalidCollectionNameError)
-    async def _bad_name(_: Request, exc: InvalidCollectionNameError) -> JSONResponse:
-        # The routes check the same rule first; this keeps any other path to the store a 422.
-        return error_response(422, "invalid_request", str(exc))
-
-    @app.exception_handler(BackupUnsupportedError)
-    async def _no_backup(_: Request, exc: BackupUnsupportedError) -> JSONResponse:
-        return error_response(409, "backup_unsupported", str(exc))
+    for error, (status, code) in MESSAGE_AS_IS.items():
+        app.add_exception_handler(error, _answer_with_message(status, code))
 
     @app.exception_handler(BackupInProgressError)
     async def _one_backup(_: Request, exc: BackupInProgressError) -> JSONResponse:
