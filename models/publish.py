@@ -22,10 +22,9 @@ from models.build import DEFAULT_OUT, HF_DIR, ensure_model
 from models.distill.recipe import Recipe
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
 from models.evaluation.card import SERVED_VARIANT, card_evaluation
-from models.evaluation.questions import load_questions
 from models.evaluation.side_by_side import encode_speeds, row_figures
 from models.evaluation.split import DEVELOPMENT, DEVELOPMENT_LANGUAGES, DEVELOPMENT_TASKS
-from models.evaluation.suite import RunConfig, run_suite, speed_sample
+from models.evaluation.suite import RunConfig, run_suite, short_queries, speed_sample
 from models.release import (
     RELEASES_DIR,
     Release,
@@ -46,8 +45,7 @@ def speeds_beside_the_base(model_dir: Path, base_dir: Path) -> dict[str, float]:
     paragraphs of the development split, and short queries (the English questions)."""
     models = {"model": model_dir, "base": base_dir}
     passages = encode_speeds(models, SERVED_VARIANT, speed_sample(DEV_LANGUAGES))
-    queries = [q.question for q in load_questions()] * 4
-    short = encode_speeds(models, SERVED_VARIANT, queries, kind="query")
+    short = encode_speeds(models, SERVED_VARIANT, short_queries(), kind="query")
     return {
         "passages_per_s": passages["model"],
         "base_passages_per_s": passages["base"],
