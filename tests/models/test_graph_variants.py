@@ -4,7 +4,6 @@ plain graph does, on the real model's weights; and int8 graphs batch only when t
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -60,4 +59,3 @@ def test_int8_batches_only_when_its_card_says_vectors_ignore_the_batch(model_dir
     assert default_batch_size("int8", card) == default_batch_size("fp32", card) == BATCH_SIZE
     older = dataclasses.replace(card, extra={k: v for k, v in card.extra.items() if k != "int8"})
     assert default_batch_size("int8", older) == 1  # builder v2: dynamic quantisation
-    assert json.loads(older.to_json())["extra"].get("int8") is None

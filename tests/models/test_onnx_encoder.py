@@ -11,6 +11,7 @@ import pytest
 from tokenizers import Encoding
 
 from app.encoder import OnnxEncoder, TextKind
+from app.model_card import Variant
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +56,12 @@ def _texts_of_many_lengths(sentences: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("variant", ["int8", "fp32"])
 def test_a_vector_is_bit_identical_alone_and_batched_with_texts_of_other_lengths(
-    model_dir: Path, sentences: list[str], variant: TextKind, monkeypatch: pytest.MonkeyPatch
+    model_dir: Path, sentences: list[str], variant: Variant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The served int8 graph quantises each row alone (MatMulNBits), and padded keys get
     exactly zero attention: a text's vector is the same bits whatever shares its call, so
     the encoder batches int8 by default."""
-    encoder = OnnxEncoder(model_dir, variant=variant, batch_tokens=1_000_000)  # type: ignore[arg-type]
+    encoder = OnnxEncoder(model_dir, variant=variant, batch_tokens=1_000_000)
     assert encoder.batch_size > 1  # batched by default
     texts = _texts_of_many_lengths(sentences)
     calls: list[list[int]] = []
@@ -74,7 +75,7 @@ def test_a_vector_is_bit_identical_alone_and_batched_with_texts_of_other_lengths
     together = encoder.encode(texts, "passage")
     assert max(len(call) for call in calls) >= 32  # texts really shared calls
     assert max(max(call) - min(call) for call in calls) >= 100  # with much longer rows
-    alone = OnnxEncoder(model_dir, variant=variant, batch_size=1)  # type: ignore[arg-type]
+    alone = OnnxEncoder(model_dir, variant=variant, batch_size=1)
     for i, text in enumerate(texts):
         assert np.array_equal(alone.encode([text], "passage")[0], together[i]), text
 
