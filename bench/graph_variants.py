@@ -198,9 +198,10 @@ def render(result: dict[str, Any]) -> str:
         f"(shuffled), {result['rounds']} rounds round-robin (passages/s: the median round). "
         "*alone*: one text per call; "
         f"*batched*: at most {result['batch']} texts and 512 padded tokens per call. Queries: "
-        f"the {result['variants'][REFERENCE]['queries'] // result['rounds']} short English "
-        "questions, one per call. *same*: passages whose vector is bit-identical alone and "
-        "batched. Ratios are to the plain fp32 graph in the same run.",
+        f"{result['variants'][REFERENCE]['queries'] // result['rounds']} per round (the "
+        "English questions of the evaluation, `short_queries()`), one per call. *same*: "
+        "passages whose vector is bit-identical alone and batched. Ratios are to the plain "
+        "fp32 graph in the same run.",
         "",
         "| variant | passages/s alone | batched | x fp32 batched | query p50 ms | p99 ms "
         "| x fp32 p50 | cos to fp32 mean | min | same |",
