@@ -28,12 +28,20 @@ Embeddings = npt.NDArray[np.float32]
 RECENT_COUNTS = 4096
 
 
-def default_batch_size(variant: Variant) -> int:
-    """Texts per onnxruntime call unless configured. int8: one. Dynamic quantisation picks the
-    activation scale per call, so texts sharing a call would move each other's vectors (enough
-    to flip near-ties between runs); alone, a text's vector depends on nothing else, and on 2
-    cores single-text int8 calls still encode ~2x the verses/s of fp32 (bench)."""
-    return 1 if variant == "int8" else 32
+BATCH_SIZE = 32
+
+
+def default_batch_size(variant: Variant, card: ModelCard) -> int:
+    """Texts per onnxruntime call unless configured: 32 (calls are also capped at
+    `batch_tokens` padded tokens). An int8 graph batches only if its card says that a text's
+    vector does not depend on the texts beside it (`extra.int8.batch_independent`, builder v3:
+    MatMulNBits weights that quantise each row's activations alone, tested bit for bit). An
+    older build's int8 used dynamic quantisation, one activation scale per call, so texts
+    sharing a call would move each other's vectors (enough to flip near-ties): one per call."""
+    if variant != "int8":
+        return BATCH_SIZE
+    int8 = card.extra.get("int8")
+    return BATCH_SIZE if isinstance(int8, dict) and int8.get("batch_independent") else 1
 
 
 class TextTooLongError(ValueError):
@@ -104,7 +112,7 @@ class OnnxEncoder:
                 f"(has: {', '.join(sorted(self._card.onnx_files))})"
             )
         self.variant = variant
-        self.batch_size = batch_size or default_batch_size(variant)
+        self.batch_size = batch_size or default_batch_size(variant, self._card)
         self.batch_tokens = batch_tokens
         self._tokenizer = Tokenizer.from_file(str(model_dir / self._card.tokenizer_file))
         self._tokenizer.no_padding()

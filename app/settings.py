@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     # of UDHR acc@1 over 511 languages (docs/eval).
     model_variant: Variant = Field(
         default="int8",
-        description="Which ONNX graph to run: `int8` encodes each text in an onnxruntime call "
-        "of its own, so its vector does not depend on the texts encoded beside it.",
+        description="Which ONNX graph to run: `int8` (8-bit weight blocks; a text's vector "
+        "does not depend on the texts encoded beside it) or `fp32`.",
     )
     # 0 shares the cores out: one thread per call in the service (see `encode_concurrency`),
     # all of them in the indexer, which encodes one call at a time.
@@ -66,8 +66,8 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=1024,
-        description="Most texts in one onnxruntime call; unset: 1 for int8 (dynamic "
-        "quantisation scales per call), 32 for fp32.",
+        description="Most texts in one onnxruntime call; unset: 32 (1 for an int8 model "
+        "built before builder v3, whose dynamic quantisation scaled per call).",
     )
     # Calls this small keep their activations in the CPU's cache (see DEFAULT_BATCH_TOKENS).
     encode_batch_tokens: int = Field(

@@ -132,8 +132,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "*batch*: most texts per call (ours: sorted by length, and at most "
         f"{DEFAULT_BATCH_TOKENS} padded tokens per onnxruntime call; naive: sentence-transformers'"
-        " `batch_size`). The service's defaults: int8 one text per call (so a vector does not"
-        " depend on its neighbours), fp32 32.",
+        " `batch_size`). The service's default: 32 texts per call (int8 models built before"
+        " builder v3: one, as their dynamic quantisation scaled per call).",
         "",
     ]
     lines += markdown_table(

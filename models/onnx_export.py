@@ -3,7 +3,20 @@
 No torch exporter: any BERT-shaped state dict (the dequantised teacher, a distilled student with
 fewer layers) goes through the same code. Graph contract: inputs `input_ids` and
 `attention_mask` (int64 [batch, seq], right padded), output `last_hidden_state`
-(float32 [batch, seq, hidden]); position ids 0..seq-1, token type 0, additive attention mask.
+(float32 [batch, seq, hidden]); position ids 0..seq-1, token type 0.
+
+Three choices shape the graph (`GraphOptions`):
+- `fused`: each layer's attention is one com.microsoft MultiHeadAttention kernel over one
+  packed Q/K/V projection, and its GELU one BiasGelu, instead of ~20 plain ops (onnxruntime's
+  own optimiser fuses the plain graph's GELU and LayerNorm but never its attention). On 2
+  cores it cut short-query latency by ~20% (docs/bench/graph_variants.md), so the served
+  graphs are fused (`models.build.SERVED_FP32`); the plain graph is the reference the fused
+  one is tested against, and what a runtime without onnxruntime's contrib ops would need.
+- `int8_linears`: every linear weight as 8-bit blocks (MatMulNBits, `WEIGHT_BLOCK` inputs per
+  scale). At accuracy level 4 the kernel quantises its input per row and block as it runs, so
+  a text's vector depends on nothing but the text and texts may share a call. (onnxruntime's
+  dynamic quantisation, `models.quantize`, picks one activation scale per call instead.)
+- `int8_embeddings`: the word-embedding table blockwise int8, rescaled after the lookup.
 """
 
 from __future__ import annotations
@@ -20,17 +33,32 @@ from onnx import TensorProto, helper, numpy_helper
 from models.bert import BertConfig, StateDict
 
 OPSET = 17  # LayerNormalization is a standard op from 17
+CONTRIB = "com.microsoft"  # onnxruntime's contrib ops (fused kernels, MatMulNBits)
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
 OUTPUT = "last_hidden_state"
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 EMBEDDING_BLOCK = 32  # values sharing one scale in the int8 word-embedding table
+WEIGHT_BLOCK = 32  # values along the input axis sharing one scale in an int8 linear weight
+# MatMulNBits accuracy level 4: int8 activations (per row and block) times int8 weights, the
+# VNNI path; lower levels dequantise the weights to float and multiply in float.
+ACCURACY_INT8 = 4
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    """How the graph is written: fused contrib kernels or plain ONNX, int8 or float weights."""
+
+    fused: bool = False
+    int8_embeddings: bool = False  # the word-embedding table blockwise int8
+    int8_linears: bool = False  # linear weights as MatMulNBits 8-bit blocks
 
 
 @dataclass
 class _GraphBuilder:
     """Accumulates nodes and initializers; every helper returns its output's name."""
 
+    options: GraphOptions = field(default_factory=GraphOptions)
     nodes: list[onnx.NodeProto] = field(default_factory=list)
     initializers: list[onnx.TensorProto] = field(default_factory=list)
     _count: int = 0
@@ -48,16 +76,38 @@ class _GraphBuilder:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], hint: str = "", **attrs: Any) -> str:
+    def op(
+        self, op_type: str, inputs: list[str], hint: str = "", domain: str = "", **attrs: Any
+    ) -> str:
         out = self._name(hint or op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        self.nodes.append(
+            helper.make_node(op_type, inputs, [out], name=out, domain=domain or None, **attrs)
+        )
         return out
 
+    def matmul(self, x: str, weight: npt.NDArray[np.float32], prefix: str) -> str:
+        """x @ weight.T for a [out, in] weight: a float MatMul with the weight stored
+        transposed, or (int8) MatMulNBits with 8-bit blocks of `WEIGHT_BLOCK` inputs."""
+        if not self.options.int8_linears:
+            return self.op("MatMul", [x, self.const(f"{prefix}.weight_t", weight.T)], prefix)
+        packed, scales = matmul_nbits_int8(weight)
+        out_features, in_features = weight.shape
+        return self.op(
+            "MatMulNBits",
+            [x, self.const(f"{prefix}.weight_q8", packed), self.const(f"{prefix}.scales", scales)],
+            prefix,
+            domain=CONTRIB,
+            K=in_features,
+            N=out_features,
+            bits=8,
+            block_size=WEIGHT_BLOCK,
+            accuracy_level=ACCURACY_INT8,
+        )
+
     def linear(self, x: str, state: StateDict, prefix: str) -> str:
-        """x @ W^T + b with W stored transposed, so dynamic quantisation sees a MatMul."""
-        weight = self.const(f"{prefix}.weight_t", state[f"{prefix}.weight"].T)
+        """x @ W^T + b (W as the state dict holds it, [out, in])."""
         bias = self.const(f"{prefix}.bias", state[f"{prefix}.bias"])
-        return self.op("Add", [self.op("MatMul", [x, weight], prefix), bias], prefix)
+        return self.op("Add", [self.matmul(x, state[f"{prefix}.weight"], prefix), bias], prefix)
 
     def layer_norm(self, x: str, state: StateDict, prefix: str, eps: float) -> str:
         scale = self.const(f"{prefix}.weight", state[f"{prefix}.weight"])
@@ -77,10 +127,23 @@ def _blockwise_int8(
     return quants.reshape(rows, width), scales.astype(np.float32)
 
 
-def _word_embeddings(g: _GraphBuilder, state: StateDict, ids: str, int8: bool) -> str:
+def matmul_nbits_int8(
+    weight: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """A [out, in] weight as MatMulNBits' 8-bit operands: codes [out, in / block, block] and
+    scales [out, in / block]. Symmetric (|q| <= 127) around MatMulNBits' default zero point
+    128, so no zero-point tensor is stored."""
+    if weight.shape[1] % WEIGHT_BLOCK:
+        raise ValueError(f"input width {weight.shape[1]} is not a multiple of {WEIGHT_BLOCK}")
+    quants, scales = _blockwise_int8(weight, WEIGHT_BLOCK)
+    codes = (quants.astype(np.int16) + 128).astype(np.uint8)
+    return codes.reshape(weight.shape[0], -1, WEIGHT_BLOCK), scales
+
+
+def _word_embeddings(g: _GraphBuilder, state: StateDict, ids: str) -> str:
     table = state[WORD_EMBEDDINGS]
     hidden = table.shape[1]
-    if not int8 or hidden % EMBEDDING_BLOCK:
+    if not g.options.int8_embeddings or hidden % EMBEDDING_BLOCK:
         return g.op("Gather", [g.const(WORD_EMBEDDINGS, table), ids], "word_embeddings")
     # Look rows up in int8 and rescale only the gathered rows: the table stays 1 byte/value.
     quants, scales = _blockwise_int8(table, EMBEDDING_BLOCK)
@@ -96,8 +159,8 @@ def _word_embeddings(g: _GraphBuilder, state: StateDict, ids: str, int8: bool) -
     return g.op("Reshape", [scaled, flat_shape], "word_embeddings")
 
 
-def _embeddings(g: _GraphBuilder, config: BertConfig, state: StateDict, int8: bool) -> str:
-    words = _word_embeddings(g, state, INPUT_IDS, int8)
+def _embeddings(g: _GraphBuilder, config: BertConfig, state: StateDict) -> str:
+    words = _word_embeddings(g, state, INPUT_IDS)
     # positions 0..seq-1: slice the first `seq` rows of the position table
     seq_len = g.op(
         "Slice",
@@ -158,6 +221,34 @@ def _self_attention(
     return g.op("Reshape", [context, merged_shape], "context")
 
 
+def _fused_self_attention(
+    g: _GraphBuilder, x: str, key_mask: str, config: BertConfig, state: StateDict, prefix: str
+) -> str:
+    """One projection to packed Q|K|V (a third of the MatMul calls), split, then onnxruntime's
+    MultiHeadAttention kernel, which adds the three biases and masks padded keys itself."""
+    names = [f"{prefix}.attention.self.{n}" for n in ("query", "key", "value")]
+    weight = np.concatenate([state[f"{n}.weight"] for n in names], axis=0)
+    qkv_bias = g.const(
+        f"{prefix}.attention.self.qkv.bias",
+        np.concatenate([state[f"{n}.bias"] for n in names]),
+    )
+    packed = g.matmul(x, weight, f"{prefix}.attention.self.qkv")
+    hidden = config.hidden_size
+    outputs = [g._name(f"{prefix}.{n}") for n in ("q", "k", "v")]
+    split = g.const("qkv_split", np.array([hidden, hidden, hidden], np.int64))
+    g.nodes.append(
+        helper.make_node("Split", [packed, split], outputs, name=g._name("qkv_split"), axis=-1)
+    )
+    return g.op(
+        "MultiHeadAttention",
+        [*outputs, qkv_bias, key_mask],
+        "context",
+        domain=CONTRIB,
+        num_heads=config.num_attention_heads,
+        scale=1.0 / math.sqrt(config.head_size),
+    )
+
+
 def _gelu(g: _GraphBuilder, x: str) -> str:
     """Exact (erf) GELU; onnxruntime fuses this pattern into its Gelu kernel."""
     scaled = g.op("Div", [x, g.const("sqrt2", np.array(math.sqrt(2.0), np.float32))])
@@ -179,15 +270,56 @@ def _layer(
     return g.layer_norm(g.op("Add", [out, x]), state, f"{prefix}.output.LayerNorm", eps)
 
 
+def _add_layer_norm(
+    g: _GraphBuilder, x: str, residual: str, state: StateDict, dense: str, norm: str, eps: float
+) -> str:
+    """LayerNorm(x + b + residual), `x` being the bias-less MatMul output. Plain Add, Add,
+    LayerNormalization rather than com.microsoft SkipLayerNormalization: on 2 cores that kernel
+    took several times as long as the three plain ops (profiled, onnxruntime 1.31)."""
+    biased = g.op("Add", [x, g.const(f"{dense}.bias", state[f"{dense}.bias"])], dense)
+    return g.layer_norm(g.op("Add", [biased, residual]), state, norm, eps)
+
+
+def _fused_layer(
+    g: _GraphBuilder, x: str, key_mask: str, config: BertConfig, state: StateDict, index: int
+) -> str:
+    prefix = f"encoder.layer.{index}"
+    eps = config.layer_norm_eps
+    context = _fused_self_attention(g, x, key_mask, config, state, prefix)
+    dense = f"{prefix}.attention.output.dense"
+    attended = g.matmul(context, state[f"{dense}.weight"], dense)
+    norm = f"{prefix}.attention.output.LayerNorm"
+    x = _add_layer_norm(g, attended, x, state, dense, norm, eps)
+    intermediate = f"{prefix}.intermediate.dense"
+    inner = g.op(
+        "BiasGelu",
+        [
+            g.matmul(x, state[f"{intermediate}.weight"], intermediate),
+            g.const(f"{intermediate}.bias", state[f"{intermediate}.bias"]),
+        ],
+        "gelu",
+        domain=CONTRIB,
+    )
+    dense = f"{prefix}.output.dense"
+    out = g.matmul(inner, state[f"{dense}.weight"], dense)
+    return _add_layer_norm(g, out, x, state, dense, f"{prefix}.output.LayerNorm", eps)
+
+
 def bert_to_onnx(
-    config: BertConfig, state: StateDict, int8_word_embeddings: bool = False
+    config: BertConfig, state: StateDict, options: GraphOptions | None = None
 ) -> onnx.ModelProto:
-    """The encoder graph; `int8_word_embeddings` stores the (largest) table blockwise int8."""
-    g = _GraphBuilder()
-    x = _embeddings(g, config, state, int8_word_embeddings)
-    bias = _attention_bias(g)
-    for index in range(config.num_hidden_layers):
-        x = _layer(g, x, bias, config, state, index)
+    """The encoder graph, written as `options` say (plain float32 by default)."""
+    options = options or GraphOptions()
+    g = _GraphBuilder(options)
+    x = _embeddings(g, config, state)
+    if options.fused:
+        key_mask = g.op("Cast", [ATTENTION_MASK], "key_mask", to=TensorProto.INT32)
+        for index in range(config.num_hidden_layers):
+            x = _fused_layer(g, x, key_mask, config, state, index)
+    else:
+        bias = _attention_bias(g)
+        for index in range(config.num_hidden_layers):
+            x = _layer(g, x, bias, config, state, index)
     g.nodes.append(helper.make_node("Identity", [x], [OUTPUT], name=OUTPUT))
     dims = ["batch", "sequence"]
     graph = helper.make_graph(
@@ -202,9 +334,10 @@ def bert_to_onnx(
         ],
         initializer=g.initializers,
     )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="polyglot-search"
-    )
+    opsets = [helper.make_opsetid("", OPSET)]
+    if options.fused or options.int8_linears:
+        opsets.append(helper.make_opsetid(CONTRIB, 1))
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="polyglot-search")
     model.ir_version = 8  # readable by onnxruntime releases back to 1.10
     onnx.checker.check_model(model)
     return model

@@ -1,7 +1,7 @@
 """A student's model folder, written from a numpy state dict: ONNX fp32 + int8, tokenizer, hf/,
 card. Torch-free, so that a released student assembles without the training install.
 
-The same ONNX writer and quantiser as the packaged model, so `POLYSEARCH_MODEL=<name>` serves a
+The same ONNX writer as the packaged model, so `POLYSEARCH_MODEL=<name>` serves a
 student with no runtime change. Written into a temporary sibling and swapped into place, like
 `models.build`, so a card never points at half-written files.
 """
@@ -15,21 +15,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import onnx
 from tokenizers import Tokenizer
 
 from app.model_card import ModelCard, SourceArtifact
 from models.bert import BertConfig, StateDict
 from models.build import (
     HF_DIR,
+    INT8_FORMAT,
     ONNX_FP32,
     ONNX_INT8,
     TOKENIZER_FILE,
     _swap_into_place,
     write_hf_model,
+    write_onnx_files,
 )
-from models.onnx_export import OPSET, bert_to_onnx
-from models.quantize import quantize_int8
+from models.onnx_export import OPSET
 
 
 def write_student(
@@ -51,11 +51,7 @@ def write_student(
         shutil.copyfile(init_dir / base.tokenizer_file, staging / TOKENIZER_FILE)
         tokenizer = Tokenizer.from_file(str(staging / TOKENIZER_FILE))
         write_hf_model(staging / HF_DIR, config, state, tokenizer)
-        onnx.save(bert_to_onnx(config, state), str(staging / ONNX_FP32))
-        float_embeddings = staging / "int8-input.onnx"
-        onnx.save(bert_to_onnx(config, state, int8_word_embeddings=True), str(float_embeddings))
-        quantize_int8(float_embeddings, staging / ONNX_INT8)
-        float_embeddings.unlink()
+        write_onnx_files(staging, config, state)
         card = replace(
             base,
             name=name,
@@ -67,6 +63,7 @@ def write_student(
                 "architecture": "BertModel",
                 "config": config.to_hf_dict(),
                 "hf_dir": HF_DIR,
+                "int8": INT8_FORMAT,
                 "base_model": base.name,
                 "file_bytes": {
                     f: (staging / f).stat().st_size for f in (ONNX_FP32, ONNX_INT8, TOKENIZER_FILE)

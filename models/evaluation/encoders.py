@@ -54,7 +54,8 @@ class OnnxModelEncoder:
         onnx_file = model_dir / self._encoder.card.onnx_files[variant]
         stat = onnx_file.stat()
         card = self._encoder.card
-        # Dynamic int8 vectors depend on the texts sharing a call: the batching is part of them.
+        # int8 built before builder v3 (dynamic quantisation) depends on the texts sharing a call,
+        # so the batching is part of its vectors (v3 int8 does not, but the key stays safe).
         batching = ""
         if variant == "int8":
             batching = f"-{self._encoder.batch_size}per-call"

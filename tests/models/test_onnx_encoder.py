@@ -11,6 +11,7 @@ import pytest
 from tokenizers import Encoding
 
 from app.encoder import OnnxEncoder, TextKind
+from app.model_card import Variant
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +47,45 @@ def test_padding_does_not_change_embeddings(model_dir: Path, sentences: list[str
     np.testing.assert_allclose(batched[:5], one_by_one, atol=1e-5)
 
 
-def test_int8_vectors_do_not_depend_on_the_texts_beside_them(
-    model_dir: Path, sentences: list[str]
+def _texts_of_many_lengths(sentences: list[str]) -> list[str]:
+    """The sample sentences plus longer texts made of them (up to ~400 tokens), so a short
+    text shares its call with rows padded far beyond its own length."""
+    longer = [" ".join(sentences[start : start + size]) for start, size in ((0, 6), (5, 18))]
+    return [*sentences, *longer, " ".join(sentences[:30])]
+
+
+@pytest.mark.parametrize("variant", ["int8", "fp32"])
+def test_a_vector_is_bit_identical_alone_and_batched_with_texts_of_other_lengths(
+    model_dir: Path, sentences: list[str], variant: Variant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Dynamic int8 picks its activation scale per call: each text must get its own."""
-    encoder = OnnxEncoder(model_dir, variant="int8")
-    together = encoder.encode(sentences, "passage")
-    for i, sentence in enumerate(sentences[:5]):
-        assert np.array_equal(encoder.encode([sentence], "passage")[0], together[i])
+    """The served int8 graph quantises each row alone (MatMulNBits), and padded keys get
+    exactly zero attention: a text's vector is the same bits whatever shares its call, so
+    the encoder batches int8 by default."""
+    encoder = OnnxEncoder(model_dir, variant=variant, batch_tokens=1_000_000)
+    assert encoder.batch_size > 1  # batched by default
+    texts = _texts_of_many_lengths(sentences)
+    calls: list[list[int]] = []
+    run = encoder._run
+
+    def recording_run(encodings: Sequence[Encoding]) -> np.ndarray:
+        calls.append([len(e.ids) for e in encodings])
+        return run(encodings)
+
+    monkeypatch.setattr(encoder, "_run", recording_run)
+    together = encoder.encode(texts, "passage")
+    assert max(len(call) for call in calls) >= 32  # texts really shared calls
+    assert max(max(call) - min(call) for call in calls) >= 100  # with much longer rows
+    alone = OnnxEncoder(model_dir, variant=variant, batch_size=1)
+    for i, text in enumerate(texts):
+        assert np.array_equal(alone.encode([text], "passage")[0], together[i]), text
+
+
+def test_int8_quality_stays_near_fp32(model_dir: Path, sentences: list[str]) -> None:
+    """8-bit weight blocks with per-row activations: within 0.001 cosine of fp32 per text (the
+    dynamic int8 it replaced: 0.985 at worst on this sample)."""
+    int8 = OnnxEncoder(model_dir, variant="int8").encode(sentences, "passage")
+    fp32 = OnnxEncoder(model_dir, variant="fp32").encode(sentences, "passage")
+    assert float(np.sum(int8 * fp32, axis=1).min()) >= 0.999
 
 
 def test_calls_hold_at_most_batch_size_texts_and_batch_tokens_padded_tokens(

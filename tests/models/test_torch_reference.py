@@ -11,7 +11,7 @@ import pytest
 
 from app.encoder import OnnxEncoder
 from models.bert import BertConfig, StateDict
-from models.onnx_export import bert_to_onnx
+from models.onnx_export import GraphOptions, bert_to_onnx
 
 torch = pytest.importorskip("torch", reason="torch is in the [train] extra")
 transformers = pytest.importorskip("transformers", reason="transformers is in the [train] extra")
@@ -65,9 +65,17 @@ def test_onnx_matches_torch(
     assert float(np.mean(np.sum(ours * torch_embeddings, axis=1))) >= threshold
 
 
-@pytest.mark.parametrize(("int8_word_embeddings", "atol"), [(False, 1e-4), (True, 2e-2)])
+@pytest.mark.parametrize(
+    ("options", "atol"),
+    [
+        (GraphOptions(), 1e-4),
+        (GraphOptions(int8_embeddings=True), 2e-2),
+        (GraphOptions(fused=True), 1e-4),
+        (GraphOptions(fused=True, int8_embeddings=True, int8_linears=True), 5e-2),
+    ],
+)
 def test_small_student_exports_through_same_code(
-    model_dir: Path, tmp_path: Path, int8_word_embeddings: bool, atol: float
+    model_dir: Path, tmp_path: Path, options: GraphOptions, atol: float
 ) -> None:
     """A 2-layer BERT of another width (as a distilled student) exports and matches torch."""
     config = BertConfig(
@@ -86,7 +94,7 @@ def test_small_student_exports_through_same_code(
     state: StateDict = {k: v.numpy() for k, v in student.state_dict().items()}
 
     path = tmp_path / "student.onnx"
-    graph = bert_to_onnx(config, state, int8_word_embeddings=int8_word_embeddings)
+    graph = bert_to_onnx(config, state, options)
     path.write_bytes(graph.SerializeToString())
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     encoder = OnnxEncoder(model_dir, variant="fp32")

@@ -29,8 +29,8 @@ def test_threads_are_the_cores_shared_out_among_concurrent_calls(model_dir: Path
     assert _threads(OnnxEncoder.from_settings(pinned, concurrent_calls=2)) == 3
 
 
-@pytest.mark.parametrize(("variant", "texts_per_call"), [("int8", 1), ("fp32", 32)])
-def test_calls_default_to_one_int8_text_or_32_fp32_texts(
+@pytest.mark.parametrize(("variant", "texts_per_call"), [("int8", 32), ("fp32", 32)])
+def test_calls_default_to_32_texts_for_both_variants(
     model_dir: Path, variant: Variant, texts_per_call: int
 ) -> None:
     settings = Settings(models_dir=model_dir.parent, model=model_dir.name, model_variant=variant)

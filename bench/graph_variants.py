@@ -1,0 +1,241 @@
+"""`python -m bench.graph_variants`: the encoder graph's variants side by side, in one run.
+
+Each variant is written from the same built model's `hf/` state dict (fp32 plain or fused,
+int8 as dynamic quantisation or as MatMulNBits 8-bit weights, plain or fused) and measured
+round-robin, so machine noise hits every row alike. Per variant: passages/s one text per call
+and batched (the encoder's batching: sorted by length, at most `--batch` texts and 512 padded
+tokens per call), short-query latency one query per call (p50/p99), cosine to the plain fp32
+graph, and how many passages get a bit-identical vector alone and batched among texts of other
+lengths. Writes `docs/bench/graph_variants.{json,md}` unless `--out` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from safetensors.numpy import load_file
+
+from app.encoder import OnnxEncoder
+from app.model_card import ModelCard
+from bench.encode_throughput import shuffled
+from bench.machine import busy_share, cpu_name, uptime, versions
+from models.bert import BertConfig
+from models.build import HF_DIR, TOKENIZER_FILE
+from models.evaluation.suite import short_queries
+from models.onnx_export import GraphOptions, bert_to_onnx
+from models.quantize import quantize_int8
+
+DEFAULT_MODEL = Path("artifacts/models/e5-l12-hybrid-200")
+DEFAULT_CORPUS = Path("data/corpora/udhr.jsonl")
+DEFAULT_OUT = Path("docs/bench")
+REFERENCE = "fp32 plain"
+
+
+@dataclass(frozen=True)
+class GraphVariant:
+    name: str
+    options: GraphOptions
+    dynamic_int8: bool = False  # onnxruntime's dynamic quantisation on top (the old int8)
+
+
+VARIANTS = (
+    GraphVariant(REFERENCE, GraphOptions(fused=False)),
+    GraphVariant("fp32 fused", GraphOptions(fused=True)),
+    GraphVariant("int8 dynamic plain (old)", GraphOptions(fused=False, int8_embeddings=True), True),
+    GraphVariant("int8 dynamic fused", GraphOptions(fused=True, int8_embeddings=True), True),
+    GraphVariant(
+        "int8 rows plain", GraphOptions(fused=False, int8_embeddings=True, int8_linears=True)
+    ),
+    GraphVariant(
+        "int8 rows fused", GraphOptions(fused=True, int8_embeddings=True, int8_linears=True)
+    ),
+)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def write_variant(model_dir: Path, variant: GraphVariant, target: Path) -> Path:
+    """`target`: a model folder whose `fp32` file is `variant`'s graph of `model_dir`."""
+    target.mkdir(parents=True)
+    config = BertConfig.from_hf_dict(
+        json.loads((model_dir / HF_DIR / "config.json").read_text(encoding="utf-8"))
+    )
+    state = load_file(str(model_dir / HF_DIR / "model.safetensors"))
+    graph = target / "model.onnx"
+    if variant.dynamic_int8:
+        float_graph = target / "float.onnx"
+        onnx.save(bert_to_onnx(config, state, variant.options), str(float_graph))
+        quantize_int8(float_graph, graph)
+        float_graph.unlink()
+    else:
+        onnx.save(bert_to_onnx(config, state, variant.options), str(graph))
+    card = ModelCard.load(model_dir)
+    (target / TOKENIZER_FILE).write_bytes((model_dir / card.tokenizer_file).read_bytes())
+    replace(card, tokenizer_file=TOKENIZER_FILE, onnx_files={"fp32": "model.onnx"}).save(target)
+    return target
+
+
+def _passages(corpus: Path, encoder: OnnxEncoder, count: int) -> list[str]:
+    texts = [json.loads(line)["text"] for line in corpus.open(encoding="utf-8") if line.strip()]
+    limit = encoder.content_token_limit("passage")
+    return [t for t in shuffled(texts)[: count * 3] if encoder.count_tokens(t, "passage") <= limit][
+        :count
+    ]
+
+
+@dataclass
+class _Tally:
+    rates: dict[str, list[float]]  # passages/s per round, alone and batched
+    latencies_ms: list[float]
+
+
+def _measure_round(
+    encoder: OnnxEncoder, passages: list[str], queries: list[str], batch: int, tally: _Tally
+) -> None:
+    for label, size in (("alone", 1), ("batched", batch)):
+        encoder.batch_size = size
+        encoder.encode(passages[:4], "passage")  # warm-up at this shape, unmeasured
+        began = time.perf_counter()
+        encoder.encode(passages, "passage")
+        rate = len(passages) / (time.perf_counter() - began)
+        tally.rates.setdefault(label, []).append(rate)
+    encoder.batch_size = 1
+    for query in queries:
+        began = time.perf_counter()
+        encoder.encode([query], "query")
+        tally.latencies_ms.append((time.perf_counter() - began) * 1000)
+
+
+def run(
+    model_dir: Path, corpus: Path, count: int, batch: int, rounds: int, threads: int | None
+) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    busy = busy_share()
+    load_before = uptime()
+    with tempfile.TemporaryDirectory(prefix="graph-variants-") as work:
+        encoders: dict[str, OnnxEncoder] = {}
+        for index, variant in enumerate(VARIANTS):
+            _log(f"writing {variant.name}")
+            folder = write_variant(model_dir, variant, Path(work) / f"v{index}")
+            encoders[variant.name] = OnnxEncoder(folder, "fp32", threads=threads)
+        reference = encoders[REFERENCE]
+        passages = _passages(corpus, reference, count)
+        queries = short_queries()
+        reference.batch_size = 1
+        expected = reference.encode(passages, "passage")
+        rows: dict[str, dict[str, Any]] = {}
+        for name, encoder in encoders.items():
+            encoder.batch_size = 1
+            alone = encoder.encode(passages, "passage")
+            encoder.batch_size = batch
+            together = encoder.encode(passages, "passage")
+            cosines = np.sum(alone * expected, axis=1)
+            rows[name] = {
+                "cosine_to_fp32_mean": round(float(cosines.mean()), 6),
+                "cosine_to_fp32_min": round(float(cosines.min()), 6),
+                "bit_identical_batched": int(
+                    sum(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))
+                ),
+            }
+        tallies = {name: _Tally({}, []) for name in encoders}
+        for round_index in range(rounds):
+            _log(f"round {round_index + 1}/{rounds}")
+            shift = round_index % len(encoders)  # each variant takes its turn going first
+            order = list(encoders)[shift:] + list(encoders)[:shift]
+            for name in order:
+                _measure_round(encoders[name], passages, queries, batch, tallies[name])
+    for name, tally in tallies.items():
+        latencies = np.array(tally.latencies_ms)
+        rows[name] |= {
+            # the median round: other jobs on a shared machine slow some rounds down
+            "passages_per_s_alone": round(float(np.median(tally.rates["alone"])), 1),
+            "passages_per_s_batched": round(float(np.median(tally.rates["batched"])), 1),
+            "query_p50_ms": round(float(np.percentile(latencies, 50)), 2),
+            "query_p99_ms": round(float(np.percentile(latencies, 99)), 2),
+            "queries": len(latencies),
+        }
+    return {
+        "command": "python -m bench.graph_variants " + " ".join(sys.argv[1:]),
+        "started": started.isoformat(timespec="seconds"),
+        "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
+        "machine": {"cpu": cpu_name(), "busy_before": round(busy, 3), "load_before": load_before},
+        "load_after": uptime(),
+        "versions": versions(),
+        "model": model_dir.name,
+        "passages": len(passages),
+        "corpus": str(corpus),
+        "batch": batch,
+        "rounds": rounds,
+        "threads": reference.threads,
+        "variants": rows,
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    reference = result["variants"][REFERENCE]
+    lines = [
+        "# Encoder graph variants, side by side",
+        "",
+        f"`{result['command'].strip()}`, {result['started']} ({result['seconds']} s); "
+        f"{result['machine']['cpu']}, {result['threads']} onnxruntime threads; cores "
+        f"{result['machine']['busy_before']:.0%} busy before; "
+        f"load before `{result['machine']['load_before']}`, after `{result['load_after']}`; "
+        f"onnxruntime {result['versions'].get('onnxruntime', '?')}.",
+        "",
+        f"Model `{result['model']}`; {result['passages']} passages of `{result['corpus']}` "
+        f"(shuffled), {result['rounds']} rounds round-robin (passages/s: the median round). "
+        "*alone*: one text per call; "
+        f"*batched*: at most {result['batch']} texts and 512 padded tokens per call. Queries: "
+        f"{result['variants'][REFERENCE]['queries'] // result['rounds']} per round (the "
+        "English questions of the evaluation, `short_queries()`), one per call. *same*: "
+        "passages whose vector is bit-identical alone and batched. Ratios are to the plain "
+        "fp32 graph in the same run.",
+        "",
+        "| variant | passages/s alone | batched | x fp32 batched | query p50 ms | p99 ms "
+        "| x fp32 p50 | cos to fp32 mean | min | same |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in result["variants"].items():
+        lines.append(
+            f"| {name} | {row['passages_per_s_alone']} | {row['passages_per_s_batched']} | "
+            f"{row['passages_per_s_batched'] / reference['passages_per_s_batched']:.2f} | "
+            f"{row['query_p50_ms']} | {row['query_p99_ms']} | "
+            f"{row['query_p50_ms'] / reference['query_p50_ms']:.2f} | "
+            f"{row['cosine_to_fp32_mean']:.5f} | {row['cosine_to_fp32_min']:.5f} | "
+            f"{row['bit_identical_batched']}/{result['passages']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.graph_variants", description=__doc__)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="built model folder")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="JSONL passages")
+    parser.add_argument("--passages", type=int, default=160, help="passages per round")
+    parser.add_argument("--batch", type=int, default=32, help="most texts per batched call")
+    parser.add_argument("--rounds", type=int, default=5, help="round-robin rounds")
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder")
+    args = parser.parse_args(argv)
+    result = run(args.model, args.corpus, args.passages, args.batch, args.rounds, args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "graph_variants.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "graph_variants.md").write_text(render(result))
+    print(render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

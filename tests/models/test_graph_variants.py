@@ -1,0 +1,61 @@
+"""The fused graph (onnxruntime's MultiHeadAttention and BiasGelu kernels) computes what the
+plain graph does, on the real model's weights; and int8 graphs batch only when they may."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from app.encoder import BATCH_SIZE, OnnxEncoder, default_batch_size
+from app.model_card import ModelCard
+from bench.graph_variants import GraphVariant, write_variant
+from models.onnx_export import GraphOptions, matmul_nbits_int8
+
+PLAIN = GraphVariant("plain", GraphOptions(fused=False))
+FUSED = GraphVariant("fused", GraphOptions(fused=True))
+FUSED_INT8 = GraphVariant(
+    "fused int8", GraphOptions(fused=True, int8_embeddings=True, int8_linears=True)
+)
+
+
+@pytest.fixture(scope="module")
+def plain_fp32(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> OnnxEncoder:
+    return OnnxEncoder(write_variant(model_dir, PLAIN, tmp_path_factory.mktemp("g") / "m"), "fp32")
+
+
+@pytest.mark.parametrize(("variant", "threshold"), [(FUSED, 0.9999), (FUSED_INT8, 0.999)])
+def test_the_fused_graph_agrees_with_the_plain_graph(
+    model_dir: Path,
+    plain_fp32: OnnxEncoder,
+    sentences: list[str],
+    tmp_path: Path,
+    variant: GraphVariant,
+    threshold: float,
+) -> None:
+    fused = OnnxEncoder(write_variant(model_dir, variant, tmp_path / "m"), "fp32")
+    cosines = np.sum(
+        fused.encode(sentences, "passage") * plain_fp32.encode(sentences, "passage"), 1
+    )
+    assert float(cosines.min()) >= threshold
+
+
+def test_matmul_nbits_blocks_decode_to_the_weight(model_dir: Path) -> None:
+    """Codes - 128 times the block's scale give the weight back within half a step."""
+    state = load_file(str(model_dir / "hf" / "model.safetensors"))
+    weight = state["encoder.layer.0.intermediate.dense.weight"]  # [out, in]
+    codes, scales = matmul_nbits_int8(weight)
+    decoded = (codes.astype(np.float32) - 128) * scales[..., None]
+    error = np.abs(decoded.reshape(weight.shape) - weight)
+    assert np.all(error <= np.repeat(scales, codes.shape[2], axis=1) / 2 + 1e-7)
+
+
+def test_int8_batches_only_when_its_card_says_vectors_ignore_the_batch(model_dir: Path) -> None:
+    card = ModelCard.load(model_dir)
+    assert card.extra["int8"]["batch_independent"] is True
+    assert default_batch_size("int8", card) == default_batch_size("fp32", card) == BATCH_SIZE
+    older = dataclasses.replace(card, extra={k: v for k, v in card.extra.items() if k != "int8"})
+    assert default_batch_size("int8", older) == 1  # builder v2: dynamic quantisation
