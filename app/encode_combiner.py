@@ -8,9 +8,9 @@ cost, and batches grow exactly as fast as requests pile up behind a busy encoder
 eight short queries costs little more than one call over one, so throughput under concurrency
 rises several-fold.
 
-Only for model variants whose vectors do not depend on the batch: dynamic int8 quantisation
-picks its scale per batch, so there a query's vector would depend on its neighbours
-(`Settings.combine_requests`, auto: on for fp32, off for int8).
+Only for graphs whose vectors do not depend on the batch (`app.encoder.batch_independent`):
+an int8 build with dynamic quantisation (before builder v3) picks its scale per call, so there
+a query's vector would depend on its neighbours (`Settings.combine_requests`, auto).
 """
 
 from __future__ import annotations

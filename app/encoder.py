@@ -38,10 +38,16 @@ def default_batch_size(variant: Variant, card: ModelCard) -> int:
     MatMulNBits weights that quantise each row's activations alone, tested bit for bit). An
     older build's int8 used dynamic quantisation, one activation scale per call, so texts
     sharing a call would move each other's vectors (enough to flip near-ties): one per call."""
+    return BATCH_SIZE if batch_independent(variant, card) else 1
+
+
+def batch_independent(variant: Variant, card: ModelCard) -> bool:
+    """Whether a text's vector from this graph is the same whatever texts share its call:
+    always for fp32; for int8 only where the card says so (builder v3)."""
     if variant != "int8":
-        return BATCH_SIZE
+        return True
     int8 = card.extra.get("int8")
-    return BATCH_SIZE if isinstance(int8, dict) and int8.get("batch_independent") else 1
+    return isinstance(int8, dict) and bool(int8.get("batch_independent"))
 
 
 class TextTooLongError(ValueError):

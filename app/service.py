@@ -14,7 +14,7 @@ from app.documents.record import Record
 from app.documents.writer import PassageEncoder, index_records
 from app.encode_combiner import EncodeCombiner
 from app.encode_queue import EncodeQueue, Priority
-from app.encoder import Embeddings, Encoder, TextKind
+from app.encoder import Embeddings, Encoder, TextKind, batch_independent
 from app.lexical import TermSplitter, query_vector
 from app.metrics import Metrics
 from app.schemas import (
@@ -124,7 +124,7 @@ class SearchService:
             store,
             metrics,
             queue,
-            settings.combined_batch_limit,
+            settings.combined_batch_limit(batch_independent(settings.model_variant, encoder.card)),
             settings.write_encode_texts,
             settings.search_mode,
             HybridConfig.from_settings(settings),

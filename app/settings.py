@@ -205,12 +205,13 @@ class Settings(BaseSettings):
         description="Longest wait for the encoder, in seconds, before a request gets 503 "
         "`overloaded`; the smaller of this and `max_queue_wait_ms` applies.",
     )
-    # Dynamic batching (app/encode_combiner.py): off for dynamic int8, whose scale is picked
-    # per batch, so a shared call would move a vector with its neighbours.
+    # Dynamic batching (app/encode_combiner.py): off for an int8 build with dynamic
+    # quantisation, whose scale is picked per call, so a shared call would move a vector with
+    # its neighbours.
     combine_requests: Literal["auto", "on", "off"] = Field(
         default="auto",
-        description="Let concurrent requests share one encoder call (`auto`: on for fp32, off "
-        "for int8).",
+        description="Let concurrent requests share one encoder call (`auto`: on wherever a "
+        "vector does not depend on the texts sharing its call: fp32, and int8 since builder v3).",
     )
     combine_max_texts: int = Field(
         default=64, ge=1, le=4096, description="Most texts in one shared encoder call."
@@ -305,11 +306,12 @@ class Settings(BaseSettings):
         """Encoder calls the service runs at once."""
         return self.encode_concurrency or usable_cores()
 
-    @property
-    def combined_batch_limit(self) -> int | None:
-        """Texts per shared encoder call, or None when requests are not combined."""
+    def combined_batch_limit(self, batch_independent: bool) -> int | None:
+        """Texts per shared encoder call, or None when requests are not combined.
+        `batch_independent`: whether the served graph's vectors ignore their call's other texts
+        (`app.encoder.batch_independent`)."""
         on = self.combine_requests == "on" or (
-            self.combine_requests == "auto" and self.model_variant == "fp32"
+            self.combine_requests == "auto" and batch_independent
         )
         return self.combine_max_texts if on else None
 

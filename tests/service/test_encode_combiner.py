@@ -160,14 +160,14 @@ def test_combined_real_vectors_match_single_calls(model_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("variant", "setting", "expected"),
-    [("fp32", "auto", 64), ("int8", "auto", None), ("int8", "on", 64), ("fp32", "off", None)],
+    ("independent", "setting", "expected"),
+    [(True, "auto", 64), (False, "auto", None), (False, "on", 64), (True, "off", None)],
 )
 def test_combining_is_on_only_where_vectors_ignore_the_batch(
-    variant: str, setting: str, expected: int | None
+    independent: bool, setting: str, expected: int | None
 ) -> None:
-    settings = Settings.model_validate({"model_variant": variant, "combine_requests": setting})
-    assert settings.combined_batch_limit == expected
+    settings = Settings.model_validate({"combine_requests": setting})
+    assert settings.combined_batch_limit(independent) == expected
 
 
 def test_a_waiter_leaves_the_slot_queue_once_its_condition_holds() -> None:
