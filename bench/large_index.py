@@ -16,11 +16,13 @@ import json
 import shutil
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from qdrant_client import QdrantClient
 
+from app.documents.writer import BulkLoading
 from app.encoder import OnnxEncoder
 from app.store import Filter, Point, VectorStore
 from app.store.base import ReadThroughStore
@@ -61,6 +63,13 @@ class MirroredStore(ReadThroughStore):
     def close(self) -> None:
         self.inner.close()
         self.mirror.close()
+
+    def bulk_load(self, collection: str) -> AbstractContextManager[None]:
+        """The primary's (qdrant-edge: HNSW built once at the end); the mirror, qdrant-client's
+        local mode, builds no index."""
+        if isinstance(self.inner, BulkLoading):
+            return self.inner.bulk_load(collection)
+        return nullcontext()
 
 
 @dataclass(frozen=True)
