@@ -157,10 +157,12 @@ def describe(shape: ModelShape, peak: CpuPeak, limits: list[Limit]) -> list[str]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bench.limit [--corpus FILE]...`: print the limit for each corpus."""
+    """`python -m bench.limit [--corpus FILE]... [--out FILE]`: the limit for each corpus,
+    printed and, with --out, written as Markdown (docs/bench/limit.md)."""
     from bench.corpus import read_passages
 
     parser = argparse.ArgumentParser(prog="python -m bench.limit", description=__doc__)
+    parser.add_argument("--out", type=Path, help="write the Markdown here too")
     parser.add_argument(
         "--model-dir", type=Path, default=Path("artifacts/models/e5-l12-hybrid-200")
     )
@@ -174,7 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         for path in args.corpus or [Path("data/corpora/udhr.jsonl")]
     ]
-    print("\n".join(describe(shape, peak, limits)))
+    text = "\n".join(describe(shape, peak, limits))
+    print(text)
+    if args.out is not None:
+        command = "python -m bench.limit " + " ".join(argv if argv is not None else sys.argv[1:])
+        header = [
+            "# The physical limit of encoding on this machine",
+            "",
+            f"Written by `{command.strip()}` (`bench/limit.py`, which says how it counts); "
+            "`make bench` reports every encode and indexing figure as a share of it.",
+            "",
+        ]
+        args.out.write_text("\n".join(header) + "\n" + text, encoding="utf-8")
     return 0
 
 
