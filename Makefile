@@ -90,14 +90,15 @@ test: $(VENV)/.dev-installed ## set up and run the whole test suite
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-# The project against sentence-transformers + qdrant-client local mode, same data, one run:
+# The project against FastEmbed (same ONNX file) and sentence-transformers + qdrant-client local
+# mode, same data, one run:
 # prints the figures and writes docs/bench/results.{json,md}. Searches run on the ~154k-passage
 # verse corpus (python -m bench.verses), indexed once into data/bench/whole-corpus and reused.
 # Then recall of approximate vs exact search per vector storage (docs/bench/recall.*) and the
 # capacity tables of docs/scaling.md, and searches beside writes and under a crowd
 # (python -m bench.contention: three 40 s phases, docs/bench/contention.*).
 # BENCH_ARGS="--passages 2000" etc.
-bench: $(VENV)/.dev-installed ## benchmark vs. the naive stack (first run also indexes 154k verses)
+bench: $(VENV)/.dev-installed ## benchmark vs. FastEmbed and the naive stack (first run also indexes 154k verses)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
 	$(BIN)/python -m bench --large $(BENCH_ARGS)
 	$(BIN)/python -m bench.recall --index data/bench/whole-corpus --out docs/bench

@@ -2,7 +2,8 @@
 
 `make run` serves at once and fills the demo collection meanwhile. The job goes through the
 same encode scheduler as requests, at `Priority.BACKGROUND` (after queries and writes, aging
-so that it still moves), and reports its progress in the log and on /metrics
+so that it still moves; with several encoder calls at once it fills the cores that queries leave
+idle), and reports its progress in the log and on /metrics
 (`polysearch_background_index_*`). Documents already stored unchanged are skipped, so a
 restart resumes where the last run stopped. Readiness does not wait for it.
 """
@@ -32,11 +33,18 @@ class BackgroundIndexer:
         collection: str,
         service: SearchService,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        encode_calls: int = 1,
+        texts_per_call: int | None = None,
     ) -> None:
+        """`encode_calls` encoder calls of `texts_per_call` passages (default: the service's
+        `write_encode_texts`) may queue at once; more than one takes the idle cores when no
+        queries come (app/encode_queue.py leaves queries a slot while they come)."""
         self.source = source
         self.collection = collection
         self.service = service
         self.batch_size = batch_size
+        self.encode_calls = encode_calls
+        self.texts_per_call = texts_per_call
         self.rejected = 0
         self._thread: threading.Thread | None = None
         self._last_log = 0.0
@@ -91,8 +99,9 @@ class BackgroundIndexer:
                 store=self.service.store,
                 collection=self.collection,
                 batch_size=self.batch_size,
-                encode=self.service.passage_encoder(Priority.BACKGROUND),
+                encode=self.service.passage_encoder(Priority.BACKGROUND, self.texts_per_call),
                 on_batch=self._progress,
+                encode_calls=self.encode_calls,
             )
             log.info("background indexing %s done: %s", self.collection, summary)
         except Exception:  # the service keeps serving what is indexed

@@ -7,7 +7,8 @@ and letting callers pile up without bound turns a burst into minutes of latency 
 - `Priority.QUERY`: searches and `/v1/embed(dings)`, first;
 - `Priority.WRITE`: document upserts, cut into small encoder calls (`Settings.write_encode_texts`)
   that queue one at a time, so a long upsert yields the encoder to queries between its calls;
-- `Priority.BACKGROUND`: the start-up indexing of a corpus, when nothing else waits.
+- `Priority.BACKGROUND`: the start-up indexing of a corpus, when nothing else waits; while
+  queries come it leaves them a slot (with more than one), however many calls it has waiting.
 
 Aging keeps lower classes moving: a job's class rises by one for every `aging_s` it has waited,
 so under a steady stream of queries a write still gets a slot within about `aging_s`.
@@ -178,11 +179,17 @@ class EncodeQueue:
 
     def _may_start(self, ticket: _Ticket, now: float) -> bool:
         """A free slot may go to `ticket`: a query (by rank), or any job while the slots
-        reserved for queries stay free or no query came lately."""
+        reserved for queries stay free or no query came lately. Background jobs always leave
+        one slot to queries while queries come, so that a background job running several
+        calls at once (the start-up indexing) takes the idle cores, not a query's slot."""
         if self._rank(ticket, now) == Priority.QUERY:
             return True
         others = self.running - self._running[Priority.QUERY]
-        reserved = self.reserved_for_queries if now - self._last_query < QUERY_RECENT_S else 0
+        reserved = 0
+        if now - self._last_query < QUERY_RECENT_S:
+            reserved = self.reserved_for_queries
+            if ticket.priority is Priority.BACKGROUND:
+                reserved = max(reserved, min(1, self.concurrency - 1))
         return others < self.concurrency - reserved
 
     def _first(self, now: float) -> _Ticket | None:

@@ -77,7 +77,13 @@ class Runtime:
                 s.max_queue_wait_ms,
             )
             if s.index_on_start is not None:
-                self.background = BackgroundIndexer(s.index_on_start, s.default_collection, service)
+                self.background = BackgroundIndexer(
+                    s.index_on_start,
+                    s.default_collection,
+                    service,
+                    encode_calls=s.encode_calls,
+                    texts_per_call=s.background_encode_texts or encoder.batch_size,
+                )
                 self.background.start()
         except Exception as exc:  # any failure must surface in /readyz, not kill the server
             log.exception("loading failed")

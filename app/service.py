@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -147,23 +148,26 @@ class SearchService:
         self.metrics.encode_batch_texts.labels(kind).observe(len(texts))
         return vectors
 
-    def passage_encoder(self, priority: Priority) -> PassageEncoder:
-        """Encodes a job's passages as many small encoder calls of `write_encode_texts` texts,
-        each queued at `priority`, so queries get the encoder between them. A write's first
-        call is admitted like a request's (it may be refused with 503); later calls, and every
-        background call, wait their turn, aging, but are never refused."""
+    def passage_encoder(
+        self, priority: Priority, texts_per_call: int | None = None
+    ) -> PassageEncoder:
+        """Encodes a job's passages as many small encoder calls of `texts_per_call` texts
+        (default `write_encode_texts`), each queued at `priority`, so queries get the encoder
+        between them. A write's first call is admitted like a request's (it may be refused with
+        503); later calls, and every background call, wait their turn, aging, but are never
+        refused. Safe to call from several threads at once (the indexer's encode calls)."""
         first = [priority is Priority.WRITE]
-        piece = self.write_encode_texts
+        first_lock = threading.Lock()
+        piece = texts_per_call or self.write_encode_texts
 
         def encode(texts: list[str]) -> Embeddings:
             out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
             for start in range(0, len(texts), piece):
                 part = texts[start : start + piece]
                 job = functools.partial(self._encode, part, "passage")
-                out[start : start + len(part)] = self.encode_queue.run(
-                    job, priority, bounded=first[0]
-                )
-                first[0] = False
+                with first_lock:
+                    bounded, first[0] = first[0], False
+                out[start : start + len(part)] = self.encode_queue.run(job, priority, bounded)
             return out
 
         return encode

@@ -186,11 +186,16 @@ class Settings(BaseSettings):
     # Backpressure (app/encode_queue.py). A query is too short for threads to speed it up, so on
     # 2 cores two single-thread calls serve ~1.5x the queries of one call on both (c=8: 173 vs
     # 114 QPS, p99 82 vs 176 ms; docs/bench).
+    # The indexer (`python -m indexer`, start-up indexing) runs as many calls at once on each
+    # batch: on 2 cores, two one-thread calls indexed UDHR passages at ~1.4x the rate of one
+    # two-thread call for int8 (one text per call) and ~1.1-1.3x for fp32 (32 per call),
+    # measured side by side in one process (issue 19).
     encode_concurrency: int = Field(
         default=0,
         ge=0,
         le=64,
-        description="Encoder calls the service runs at once; 0: one per core (at most 4).",
+        description="Encoder calls the service, and the indexer, run at once; 0: one per core "
+        "(at most 4).",
     )
     encode_queue_size: int = Field(
         default=8,
@@ -236,8 +241,18 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         le=1024,
-        description="Passages per encoder call of a document upsert or background indexing; "
-        "each call queues on its own, so queries get the encoder between them.",
+        description="Passages per encoder call of a document upsert; each call queues on its "
+        "own, so queries get the encoder between them.",
+    )
+    # 0 follows the encoder: one text per call while int8 scales activations per call, bigger
+    # calls (fewer, cheaper per passage) once a variant's vectors do not depend on the batch.
+    background_encode_texts: int = Field(
+        default=0,
+        ge=0,
+        le=1024,
+        description="Passages per encoder call of the start-up indexing (`index_on_start`), "
+        "whose calls queue behind queries and writes; 0: the encoder's texts per call "
+        "(`encode_batch_size` or the variant's default).",
     )
     # 0: on 2 cores, one search client beside two 256-document writers got p99 78.6 ms and the
     # writers 66% of their throughput alone; with 1 reserved slot p99 39.5 ms but the writers

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.encoder import OnnxEncoder
 from app.store.edge import QdrantEdgeStore
+from bench.fastembed_stack import FastEmbedEncoder, fastembed_index
 from bench.naive_stack import SentenceTransformerEncoder, naive_index
 from indexer.pipeline import index_file
 
@@ -36,15 +37,27 @@ def _fresh(directory: Path) -> Path:
     return directory
 
 
-def index_ours(corpus: Path, encoder: OnnxEncoder, store_dir: Path, collection: str) -> IndexFigure:
-    """The project's indexer (`python -m indexer` runs the same `index_file`) into qdrant-edge."""
+def index_ours(
+    corpus: Path, encoder: OnnxEncoder, store_dir: Path, collection: str, encode_calls: int = 1
+) -> IndexFigure:
+    """The project's indexer (`python -m indexer` runs the same `index_file`, with the encoder
+    of `indexer.pipeline.indexing_encoder` and as many calls at once) into qdrant-edge."""
     began = time.perf_counter()
     store = QdrantEdgeStore(_fresh(store_dir))
     try:
-        summary = index_file(corpus, encoder=encoder, store=store, collection=collection)
+        summary = index_file(
+            corpus, encoder=encoder, store=store, collection=collection, encode_calls=encode_calls
+        )
     finally:
         store.close()
     return IndexFigure("ours", summary.read, summary.chunks, time.perf_counter() - began)
+
+
+def index_fastembed(
+    corpus: Path, encoder: FastEmbedEncoder, store_dir: Path, collection: str
+) -> IndexFigure:
+    summary = fastembed_index(corpus, encoder, _fresh(store_dir), collection)
+    return IndexFigure("fastembed", summary.points, summary.points, summary.seconds)
 
 
 def index_naive(

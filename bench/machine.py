@@ -10,6 +10,7 @@ from pathlib import Path
 
 PACKAGES = (
     "onnxruntime",
+    "fastembed",
     "qdrant-edge-py",
     "torch",
     "sentence-transformers",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import DEFAULT_BATCH_TOKENS
+from bench.limit import CpuPeak, Limit, ModelShape, describe
 
 RSS_LIMIT_MB = 1500.0  # the issue's 1.5 GB
 
@@ -50,6 +51,35 @@ def qps_ratios(results: dict[str, Any], concurrencies: tuple[int, ...]) -> dict[
     return ratios
 
 
+def encode_ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Ours over FastEmbed's passages/s, per variant and texts per call (the same ONNX file)."""
+    theirs = {
+        (r["variant"], r["batch_size"]): r["per_s"] for r in rows if r["stack"] == "fastembed"
+    }
+    return {
+        f"encode_vs_fastembed_{r['variant'].removeprefix('onnx-')}_b{r['batch_size']}": ratio(
+            r["per_s"], theirs.get((r["variant"], r["batch_size"]))
+        )
+        for r in rows
+        if r["stack"] == "ours"
+    }
+
+
+def _served_encode_ratio(results: dict[str, Any]) -> float | None:
+    """Ours over FastEmbed at the variant and texts per call the project serves and indexes
+    with (None when the run measured no such row)."""
+    served = results.get("served") or {}
+    variant = str(served.get("variant", "")).removeprefix("onnx-")
+    key = f"encode_vs_fastembed_{variant}_b{served.get('batch_size')}"
+    value: float | None = results["ratios"].get(key)
+    return value
+
+
+def _whole_corpus_minutes(results: dict[str, Any]) -> float | None:
+    seconds = (results.get("whole_corpus") or {}).get("seconds")
+    return None if seconds is None else round(seconds / 60, 1)
+
+
 def _check(text: str, value: float | None, limit: float, unit: str, at_most: bool) -> Goal:
     if value is None:
         return Goal(text, "not measured", None)
@@ -75,6 +105,28 @@ def goals(results: dict[str, Any]) -> list[Goal]:
             "MB",
             at_most=True,
         ),
+        # Issue 19.
+        _check(
+            "demo corpus indexing ≥ 3x the 42 passages/s of before",
+            (results.get("demo") or {}).get("vs_baseline"),
+            3,
+            "x",
+            at_most=False,
+        ),
+        _check(
+            "whole verse corpus (154k) indexed in ≤ 15 min",
+            _whole_corpus_minutes(results),
+            15,
+            "min",
+            at_most=True,
+        ),
+        _check(
+            "encoding ≥ 1.5x FastEmbed (same ONNX file, served texts per call)",
+            _served_encode_ratio(results),
+            1.5,
+            "x",
+            at_most=False,
+        ),
     ]
 
 
@@ -96,7 +148,8 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list
 def markdown(results: dict[str, Any]) -> str:
     meta, corpus = results["meta"], results["corpus"]
     lines = [
-        f"# Benchmark: polyglot-search vs. sentence-transformers + qdrant-client local"
+        f"# Benchmark: polyglot-search vs. FastEmbed and sentence-transformers + qdrant-client "
+        "local"
         f"{' (smoke)' if meta['smoke'] else ''}",
         "",
         f"*{meta['note']}*",
@@ -115,7 +168,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{corpus['query_languages']} languages; filter `languages={corpus['filter_languages']}`"
         f" ({corpus['filtered_passages']:,} passages)",
         "",
-        "## Goals (issue 5)",
+        "## Goals (issues 5 and 19)",
         "",
     ]
     lines += markdown_table(
@@ -125,32 +178,66 @@ def markdown(results: dict[str, Any]) -> str:
             for g in results["goals"]
         ],
     )
-    lines += ["## Ratios (ours / naive)", ""]
+    lines += ["## Ratios (ours / the other stack)", ""]
+    lines += [
+        "`indexing`: over the naive stack; `*_vs_fastembed*`: over FastEmbed on the same ONNX "
+        "file; `qps_*`: over the naive service.",
+        "",
+    ]
     lines += markdown_table(["figure", "ratio"], [[k, v] for k, v in results["ratios"].items()])
+    lines += _limit_section(results)
+    served = results.get("served") or {}
     lines += [
         "## Encode throughput (passages/s)",
         "",
         "*batch*: most texts per call (ours: sorted by length, and at most "
-        f"{DEFAULT_BATCH_TOKENS} padded tokens per onnxruntime call; naive: sentence-transformers'"
-        " `batch_size`). The service's default: 32 texts per call (int8 models built before"
-        " builder v3: one, as their dynamic quantisation scaled per call).",
+        f"{DEFAULT_BATCH_TOKENS} padded tokens per onnxruntime call; FastEmbed: in input order, "
+        "padded to each batch's longest; naive: sentence-transformers' `batch_size`). Ours and "
+        "FastEmbed run the same ONNX file with the same onnxruntime threads. Served and indexed "
+        f"with: {served.get('variant', '-')}, {served.get('batch_size', '-')} per call. "
+        "*of limit*: the share of the physical limit above.",
         "",
     ]
     lines += markdown_table(
-        ["stack", "variant", "batch", "passages", "seconds", "passages/s"],
+        ["stack", "variant", "batch", "passages", "seconds", "passages/s", "of limit"],
         [
-            [e["stack"], e["variant"], e["batch_size"], e["passages"], e["seconds"], e["per_s"]]
+            [e["stack"], e["variant"], e["batch_size"], e["passages"], e["seconds"], e["per_s"],
+             _share(e.get("of_limit"))]
             for e in results["encode"]
         ],
-    )
-    lines += ["## Indexing (read → chunk → encode → upsert)", ""]
+    )  # fmt: skip
+    if results.get("agreement"):
+        lines += [
+            "FastEmbed's vectors against ours (one passage per call on both sides, so int8 "
+            "scales each text alone in both; cosine):",
+            "",
+        ]
+        lines += markdown_table(
+            ["variant", "passages", "min cosine", "mean cosine"],
+            [
+                [a["variant"], a["passages"], f"{a['min_cosine']:.6f}", f"{a['mean_cosine']:.6f}"]
+                for a in results["agreement"]
+            ],
+        )
+    lines += [
+        "## Indexing (read → chunk → encode → upsert)",
+        "",
+        "Ours: `python -m indexer`'s pipeline, "
+        f"{served.get('encode_calls', '-')} encoder calls at once of "
+        f"{served.get('threads_per_call', '-')} thread(s); FastEmbed: its `embed` (256 per "
+        "batch) and an upsert per batch into the same store class (qdrant-edge), dense vectors "
+        "only (ours also writes BM25 terms); naive: sentence-transformers into qdrant-client's "
+        "local mode.",
+        "",
+    ]
     lines += markdown_table(
-        ["stack", "records", "points", "seconds", "passages/s"],
+        ["stack", "records", "points", "seconds", "passages/s", "of limit"],
         [
-            [s, f["records"], f["points"], f["seconds"], f["per_s"]]
+            [s, f["records"], f["points"], f["seconds"], f["per_s"], _share(f.get("of_limit"))]
             for s, f in results["indexing"].items()
         ],
     )
+    lines += _corpora_section(results)
     lines += ["## HTTP `POST /v1/search`", ""]
     rows = []
     for stack, service in results["services"].items():
@@ -194,6 +281,59 @@ def markdown(results: dict[str, Any]) -> str:
     )
     lines += [f"Service settings: `{results['service_env']}`", ""]
     return "\n".join(lines)
+
+
+def _share(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{fraction:.1%}"
+
+
+def _limit_section(results: dict[str, Any]) -> list[str]:
+    found = results.get("limit")
+    if not found:
+        return []
+    shape = ModelShape(**found["shape"])
+    peak = CpuPeak(**{k: v for k, v in found["peak"].items() if k != "macs_per_s"})
+    limits = [
+        Limit(**{k: v for k, v in lim.items() if k != "passages_per_s"})
+        for lim in found["corpora"].values()
+    ]
+    lines = [
+        "## Physical limit",
+        "",
+        "The most passages per second these cores could encode with this model, from its "
+        "multiply-adds and the cores' int8 peak (`bench/limit.py`); each encode and indexing "
+        "figure below shows its share of it.",
+        "",
+    ]
+    return lines + describe(shape, peak, limits)
+
+
+def _corpora_section(results: dict[str, Any]) -> list[str]:
+    demo, whole = results.get("demo"), results.get("whole_corpus")
+    if not demo or not whole:
+        return []
+    lines = ["## The demo corpus and the whole verse corpus (ours)", ""]
+    rows = [
+        [
+            "demo corpus (UDHR)" + ("" if demo["whole"] else ", a slice"),
+            demo["points"],
+            demo["seconds"],
+            demo["per_s"],
+            f"{demo['vs_baseline']}x the {demo['baseline_per_s']}/s of before",
+            _share(demo.get("of_limit")),
+        ],
+        [
+            "verse corpus",
+            whole["points"],
+            whole["seconds"],
+            whole["per_s"],
+            whole["how"],
+            _share(whole.get("of_limit")),
+        ],
+    ]
+    return lines + markdown_table(
+        ["corpus", "passages", "seconds", "passages/s", "how", "of limit"], rows
+    )
 
 
 def write_report(results: dict[str, Any], out: Path, stem: str) -> tuple[Path, Path]:

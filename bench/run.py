@@ -9,28 +9,36 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app.encoder import OnnxEncoder
 from app.model_card import Variant
-from app.settings import Settings
+from app.settings import Settings, usable_cores
 from bench import machine, server_time
 from bench.config import BenchConfig
 from bench.corpus import Passage, read_passages, select_queries, take_passages, write_jsonl
 from bench.encode_throughput import EncodeFigure, measure_encode, shuffled
-from bench.indexing import IndexFigure, index_naive, index_ours
-from bench.large_index import ensure_large_index
+from bench.fastembed_stack import FastEmbedEncoder, vector_agreement
+from bench.indexing import IndexFigure, index_fastembed, index_naive, index_ours
+from bench.large_index import LargeIndex, ensure_large_index
+from bench.limit import Limit, ModelShape, cpu_peak, limit_for, mean_tokens
 from bench.load import REQUEST_TIMEOUT_S
 from bench.naive_stack import SentenceTransformerEncoder
-from bench.report import goals, qps_ratios, ratio, write_report
+from bench.report import encode_ratios, goals, qps_ratios, ratio, write_report
 from bench.services import RunningService, free_port, memory_mb, running_service
+from bench.verses import DEFAULT_OUT as DEFAULT_VERSES
+from bench.verses import write_corpus as write_verses
+from indexer.pipeline import indexing_encoder
 from indexer.registry import DEFAULT_CACHE
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
 
 COLLECTION = "bench"
+# The demo corpus' indexing speed before issue 19: a fresh `make run` indexed its 15,803 passages
+# in 6 min 12 s on 2 cores (issue 18). The goal is 3x this.
+DEMO_BASELINE_PER_S = 15_803 / 372
 BUSY = (
     "Provisional figures: the machine was busy with other work (see the load lines). Ratios "
     "between the stacks, measured in the same run, travel better than the absolute figures."
@@ -60,11 +68,15 @@ def _settings(config: BenchConfig) -> Settings:
 
 
 def measure_encoders(
-    config: BenchConfig, texts: list[str], naive: SentenceTransformerEncoder
+    config: BenchConfig,
+    texts: list[str],
+    naive: SentenceTransformerEncoder,
+    fastembed: dict[Variant, FastEmbedEncoder],
+    threads: int,
 ) -> list[dict[str, Any]]:
-    threads = _settings(config).encoder_threads or None
-    variants: tuple[Variant, ...] = ("fp32", "int8")
-    onnx = {v: OnnxEncoder(config.model_dir, v, threads=threads) for v in variants}
+    """Per batch size: each ONNX variant run by the project and by FastEmbed (the same file,
+    the same texts per call, the same onnxruntime threads), then torch."""
+    onnx = {v: OnnxEncoder(config.model_dir, v, threads=threads) for v in fastembed}
     rows: list[dict[str, Any]] = []
     for batch_size in config.batch_sizes:
         for variant, encoder in onnx.items():
@@ -73,11 +85,17 @@ def measure_encoders(
                 encoder.batch_size = size
                 return encoder.encode(batch, "passage")
 
-            figure = measure_encode(
-                "ours", f"onnx-{variant}", run_onnx, texts, batch_size, config.encode_budget_s
-            )
-            rows.append(_row(figure))
-            _log(f"encode ours onnx-{variant} b={batch_size}: {figure.passages_per_s:.1f}/s")
+            def run_fastembed(
+                batch: Sequence[str], size: int, theirs: FastEmbedEncoder = fastembed[variant]
+            ) -> object:
+                return theirs.encode(batch, "passage", batch_size=size)
+
+            for stack, run in (("ours", run_onnx), ("fastembed", run_fastembed)):
+                figure = measure_encode(
+                    stack, f"onnx-{variant}", run, texts, batch_size, config.encode_budget_s
+                )
+                rows.append(_row(figure))
+                _log(f"encode {stack} onnx-{variant} b={batch_size}: {figure.passages_per_s:.1f}/s")
         figure = measure_encode(
             "naive",
             "torch-fp32",
@@ -89,6 +107,75 @@ def measure_encoders(
         rows.append(_row(figure))
         _log(f"encode naive torch-fp32 b={batch_size}: {figure.passages_per_s:.1f}/s")
     return rows
+
+
+def _with_fraction(row: dict[str, Any], limit: Limit) -> dict[str, Any]:
+    return {**row, "of_limit": round(limit.fraction(row["per_s"]), 4)}
+
+
+def measure_demo(
+    config: BenchConfig, served: OnnxEncoder, encode_calls: int
+) -> tuple[dict[str, Any], list[str]]:
+    """The demo corpus (all of it, or the smoke run's slice) indexed by `python -m indexer`'s
+    pipeline into a fresh store; returns the figure and the texts (for the limit)."""
+    demo = ensure_corpus(DEFAULT_CORPUS, DEFAULT_CACHE)
+    passages = read_passages(demo)
+    if config.demo_passages is not None:
+        passages = take_passages(passages, config.demo_passages)
+    source = write_jsonl(passages, config.work_dir / "demo.jsonl")
+    figure = index_ours(source, served, config.work_dir / "demo-store", COLLECTION, encode_calls)
+    row = {
+        **_row(figure),
+        "corpus": str(demo),
+        "whole": config.demo_passages is None,
+        "baseline_per_s": round(DEMO_BASELINE_PER_S, 1),
+        "vs_baseline": ratio(figure.passages_per_s, DEMO_BASELINE_PER_S),
+    }
+    return row, [p.text for p in passages]
+
+
+def whole_verses(
+    config: BenchConfig,
+    served: OnnxEncoder,
+    encode_calls: int,
+    large: LargeIndex | None,
+    source: Path,
+) -> tuple[dict[str, Any], list[str]]:
+    """The whole verse corpus' indexing time: measured when this run (or the earlier one whose
+    index it reuses) indexed it whole; otherwise projected from a slice indexed now."""
+    verses = DEFAULT_VERSES
+    if not verses.is_file():
+        write_verses(verses)
+    passages = read_passages(verses)
+    total = len(passages)
+    measured = large is not None and source.resolve() == verses.resolve() and not config.smoke
+    if measured and large is not None:
+        row: dict[str, Any] = {
+            "passages": total,
+            "points": large.points,
+            "seconds": round(large.build_s, 1),
+            "per_s": round(large.points / large.build_s, 2) if large.build_s else 0.0,
+            "how": "measured" + (f" (index built {large.built}, reused)" if large.reused else ""),
+        }
+        return row, [p.text for p in passages]
+    part = take_passages(passages, config.verse_slice)
+    figure = index_ours(
+        write_jsonl(part, config.work_dir / "verses-slice.jsonl"),
+        served,
+        config.work_dir / "verses-store",
+        COLLECTION,
+        encode_calls,
+    )
+    per_s = figure.passages_per_s
+    row = {
+        "passages": total,
+        "points": total,
+        "seconds": round(total / per_s, 1) if per_s else None,
+        "per_s": round(per_s, 2),
+        "how": f"projected from {figure.points:,} verses indexed in {figure.seconds:.1f} s "
+        "(without the HNSW build a whole corpus adds at its end)",
+    }
+    return row, [p.text for p in part]
 
 
 def _load_phase(
@@ -257,31 +344,67 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
     queries_file = work / "queries.json"
     queries_file.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
     settings = _settings(config)
-    served = OnnxEncoder.from_settings(settings)  # what `python -m indexer` and the service use
+    encode_calls = settings.encode_calls
+    served = indexing_encoder(settings)  # what `python -m indexer` uses, with as many calls
     limit = served.card.max_seq_length
     texts = shuffled([p.text for p in passages if served.count_tokens(p.text, "passage") <= limit])
     naive = SentenceTransformerEncoder(config.model_dir)
+    threads = settings.encoder_threads or usable_cores()
+    variants: tuple[Variant, ...] = ("fp32", "int8")
+    fastembed = {
+        v: FastEmbedEncoder(config.model_dir, v, work / "fastembed", threads) for v in variants
+    }
 
+    sample = texts[: config.agreement_passages]
+    agreement = [
+        asdict(vector_agreement(OnnxEncoder(config.model_dir, v), fastembed[v], sample))
+        for v in fastembed
+    ]
+    _log(f"FastEmbed vs ours, one passage per call: {agreement}")
     _log(f"encode throughput on {len(texts)} passages")
-    encode_rows = measure_encoders(config, texts, naive)
+    # The texts per call the project serves with are always among those measured (the goal
+    # against FastEmbed is read there).
+    config = replace(config, batch_sizes=tuple(sorted({*config.batch_sizes, served.batch_size})))
+    encode_rows = measure_encoders(config, texts, naive, fastembed, threads)
     _log(f"indexing {len(passages)} passages")
-    ours_index = index_ours(subset, served, work / "ours-store", COLLECTION)
+    ours_index = index_ours(subset, served, work / "ours-store", COLLECTION, encode_calls)
     _log(f"indexing ours: {ours_index.passages_per_s:.1f} passages/s")
+    fastembed_index = index_fastembed(
+        subset, fastembed[served.variant], work / "fastembed-store", COLLECTION
+    )
+    _log(f"indexing fastembed: {fastembed_index.passages_per_s:.1f} passages/s")
     naive_index = index_naive(subset, naive, work / "naive-store", COLLECTION)
     _log(f"indexing naive: {naive_index.passages_per_s:.1f} passages/s")
-    del naive  # free the bench process' torch model before the services start
+    del naive, fastembed  # free the bench process' models before the services start
+    demo, demo_texts = measure_demo(config, served, encode_calls)
+    _log(f"demo corpus: {demo['points']:,} passages at {demo['per_s']:.1f}/s")
 
     searched = passages
     stores = SearchStores(
         work / "ours-store", work / "naive-store", ours_index.points, ours_index.seconds
     )
+    large: LargeIndex | None = None
     if config.search_whole_corpus:
         searched = read_passages(source)
         _log(f"search index: all {len(searched):,} passages of {source} (built once, reused)")
-        large = ensure_large_index(source, served, work / "whole-corpus", COLLECTION)
+        large = ensure_large_index(source, served, work / "whole-corpus", COLLECTION, encode_calls)
         stores = SearchStores(large.ours, large.naive, large.points, large.build_s, large.reused)
         if not large.reused:
             _log(f"search index built in {large.build_s / 60:.1f} min")
+    verses, verse_texts = whole_verses(config, served, encode_calls, large, source)
+    _log(f"whole verse corpus: {verses['seconds']} s ({verses['how']})")
+    shape, peak = ModelShape.of(served.card), cpu_peak()
+    limits = {
+        "slice": limit_for("benchmark slice", shape, mean_tokens(served, texts), peak),
+        "demo": limit_for("demo corpus (UDHR)", shape, mean_tokens(served, demo_texts), peak),
+        "verses": limit_for("verse corpus", shape, mean_tokens(served, verse_texts), peak),
+    }
+    served_setup = {
+        "variant": served.variant,
+        "batch_size": served.batch_size,
+        "encode_calls": encode_calls,
+        "threads_per_call": served.threads,
+    }
     del served
     filter_languages = _filter_languages(config, searched)
     services = measure_services(config, stores, queries_file, filter_languages)
@@ -303,8 +426,22 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
             "filter_languages": filter_languages,
             "filtered_passages": sum(p.lang in filter_languages for p in searched),
         },
-        "encode": encode_rows,
-        "indexing": {"ours": _row(ours_index), "naive": _row(naive_index)},
+        "encode": [_with_fraction(row, limits["slice"]) for row in encode_rows],
+        "agreement": agreement,
+        "indexing": {
+            stack: _with_fraction(_row(figure), limits["slice"])
+            for stack, figure in (
+                ("ours", ours_index), ("fastembed", fastembed_index), ("naive", naive_index)
+            )
+        },
+        "demo": _with_fraction(demo, limits["demo"]),
+        "whole_corpus": _with_fraction(verses, limits["verses"]),
+        "limit": {
+            "shape": asdict(shape),
+            "peak": {**asdict(peak), "macs_per_s": peak.macs_per_s},
+            "corpora": {name: lim.as_dict() for name, lim in limits.items()},
+        },
+        "served": served_setup,
         "services": services,
         "service_env": {
             k: v
@@ -315,6 +452,8 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
     results["ratios"] = {
         **qps_ratios(results, config.concurrencies),
         "indexing": ratio(ours_index.passages_per_s, naive_index.passages_per_s),
+        "indexing_vs_fastembed": ratio(ours_index.passages_per_s, fastembed_index.passages_per_s),
+        **encode_ratios(results["encode"]),
     }
     results["goals"] = [goal.as_dict() for goal in goals(results)]
     return write_report(results, config.out, "smoke" if config.smoke else "results")

@@ -18,10 +18,9 @@ from app.documents.writer import (
     ChunkingOptions,
     IndexSummary,
 )
-from app.encoder import OnnxEncoder
 from app.settings import Settings, get_settings
 from app.store.factory import open_store
-from indexer.pipeline import index_file
+from indexer.pipeline import index_file, indexing_encoder
 from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
 from indexer.sharding import Shard
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
@@ -57,6 +56,13 @@ def _options(parser: argparse.ArgumentParser, settings: Settings) -> None:
         type=int,
         default=DEFAULT_OVERLAP_TOKENS,
         help="tokens repeated between consecutive chunks (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--encode-calls",
+        type=int,
+        default=settings.encode_calls,
+        help="encoder calls at once, each with its share of the cores "
+        "(default: %(default)s, POLYSEARCH_ENCODE_CONCURRENCY or one per core)",
     )
     parser.add_argument(
         "--reindex", action="store_true", help="re-encode documents even if unchanged"
@@ -98,7 +104,9 @@ def _demo_parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def _index(args: argparse.Namespace, settings: Settings, source: Path | str) -> IndexSummary:
-    encoder = OnnxEncoder.from_settings(settings)
+    if args.encode_calls < 1:
+        raise ValueError(f"--encode-calls must be positive, got {args.encode_calls}")
+    encoder = indexing_encoder(settings, args.encode_calls)
     store = open_store(settings)
     try:
         return index_file(
@@ -112,6 +120,7 @@ def _index(args: argparse.Namespace, settings: Settings, source: Path | str) -> 
             chunking=ChunkingOptions(args.chunk_tokens, args.overlap_tokens),
             skip_unchanged=not args.reindex,
             progress=not args.quiet,
+            encode_calls=args.encode_calls,
         )
     finally:
         store.close()

@@ -9,7 +9,8 @@ from typing import TextIO
 from app.documents.record import Record
 from app.documents.records import Accepted, Rejected, input_format, read_records
 from app.documents.writer import DEFAULT_BATCH_SIZE, ChunkingOptions, IndexSummary, index_records
-from app.encoder import Encoder
+from app.encoder import Encoder, OnnxEncoder
+from app.settings import Settings
 from app.store.base import VectorStore
 from indexer.sharding import Shard
 
@@ -36,6 +37,14 @@ def _accepted(source: Path | str, sink: _RejectSink, shard: Shard | None) -> Ite
             sink.add(item)
 
 
+def indexing_encoder(settings: Settings, encode_calls: int | None = None) -> OnnxEncoder:
+    """The encoder `python -m indexer` uses: the cores shared out among `encode_calls` calls at
+    once (default `Settings.encode_calls`, one per core), to be passed on to `index_file`."""
+    return OnnxEncoder.from_settings(
+        settings, concurrent_calls=encode_calls or settings.encode_calls
+    )
+
+
 def estimated_records(source: Path | str, shard: Shard | None = None) -> int | None:
     """About how many records `source` holds (for the progress bar's total and ETA): its
     non-blank lines, less a CSV header, shared out between shards. None for stdin."""
@@ -60,9 +69,11 @@ def index_file(
     skip_unchanged: bool = True,
     progress: bool = False,
     shard: Shard | None = None,
+    encode_calls: int = 1,
 ) -> IndexSummary:
     """Index a JSONL/CSV file (or `-` for stdin), writing bad records to `rejects`. With a
-    `shard`, only that share of the records (and of the rejects) is handled."""
+    `shard`, only that share of the records (and of the rejects) is handled. Reading runs
+    ahead of encoding, and `encode_calls` encoder calls run at once (`index_records`)."""
     handle = rejects.open("w", encoding="utf-8") if rejects is not None else None
     try:
         sink = _RejectSink(handle)
@@ -76,6 +87,7 @@ def index_file(
             skip_unchanged=skip_unchanged,
             progress=progress,
             total=estimated_records(source, shard) if progress else None,
+            encode_calls=encode_calls,
         )
     finally:
         if handle is not None:

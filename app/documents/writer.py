@@ -6,26 +6,34 @@ Documents go through in batches. For each batch the store is asked once which of
 documents are already stored whole under the same `doc_hash`; those are skipped without
 tokenizing or encoding. The rest are chunked, encoded and upserted (all chunks of a document
 in the same upsert call), then chunks left over from an older version are deleted.
+
+The three steps run as a pipeline (app/documents/pipeline.py): while batch n is encoded, batch
+n+1 is read, checked and chunked and batch n-1 upserted, so the encoder, which takes most of
+the time, does not wait for the store or the reader.
 """
 
 from __future__ import annotations
 
 import itertools
 import sys
+import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from tqdm import tqdm
 
 from app.documents.chunking import Chunk, chunk_text
 from app.documents.ids import chunk_payload, doc_hash, point_id
+from app.documents.pipeline import run_pipeline
 from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
-from app.lexical import TermSplitter, document_vector
+from app.lexical import SparseTerms, TermSplitter, document_vector
 from app.store.base import Filter, Point, VectorStore
 
 # Documents per batch. The encoder sorts each call's texts by length before it cuts them into
@@ -33,6 +41,9 @@ from app.store.base import Filter, Point, VectorStore
 # 1.7x as many passages per second as 64 (bench/verses, fp32, 2 cores).
 DEFAULT_BATCH_SIZE = 512
 DEFAULT_OVERLAP_TOKENS = 32
+# Batches read and chunked ahead of the encoder (and encoded ahead of the store): enough to
+# keep the encoder busy while a batch is read or written, few enough to bound memory.
+DEFAULT_READ_AHEAD = 2
 # Encodes passages (a list of texts) into rows of vectors, as `Encoder.encode(texts, "passage")`.
 PassageEncoder = Callable[[list[str]], Embeddings]
 # Upper bound on points fetched when checking which documents of a batch are current.
@@ -111,7 +122,51 @@ def _current_docs(
     return current, set(stored) - current
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """A batch ready to encode: what to skip, what to write and the texts to encode."""
+
+    size: int  # records in the batch
+    ids: list[str]
+    todo: list[Record]
+    digests: dict[str, str]
+    stale: set[str]  # documents whose older chunks must go once the new ones are in
+    chunked: list[tuple[Record, list[Chunk]]]
+    terms: list[SparseTerms]  # each chunk's BM25 terms, in the order of `texts`
+
+    @property
+    def texts(self) -> list[str]:
+        return [c.text for _, chunks in self.chunked for c in chunks]
+
+
+class _InFlight:
+    """Documents read but not yet written. The store cannot tell whether such a document is
+    current (its earlier copy in this run may still be on its way), so a batch that repeats
+    one re-encodes it and deletes what it replaces, as if stored stale."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count: Counter[str] = Counter()
+
+    def enter(self, ids: Sequence[str]) -> set[str]:
+        """Count `ids` in; returns those already in flight."""
+        with self._lock:
+            repeated = {i for i in ids if self._count[i]}
+            self._count.update(ids)
+            return repeated
+
+    def leave(self, ids: Sequence[str]) -> None:
+        with self._lock:
+            self._count.subtract(ids)
+            for doc_id in ids:
+                if self._count[doc_id] <= 0:
+                    del self._count[doc_id]
+
+
 class _BatchIndexer:
+    """The three stages of `index_records` for one collection: `prepare` (which documents
+    changed, their chunks and terms), `encode`, `write` (upsert, then drop old chunks)."""
+
     def __init__(
         self,
         encoder: Encoder,
@@ -122,6 +177,7 @@ class _BatchIndexer:
         skip_unchanged: bool,
         progress: tqdm[Any] | None,
         encode: PassageEncoder | None = None,
+        encode_calls: int = 1,
     ) -> None:
         self.encoder = encoder
         self.encode_passages = encode
@@ -137,48 +193,81 @@ class _BatchIndexer:
         self.skip_unchanged = skip_unchanged
         self.terms = TermSplitter(encoder.tokenizer)  # each chunk's BM25 terms, for lexical search
         self.progress = progress
+        self.encode_calls = encode_calls
         self.counts = _Counts()
+        self.read = 0
+        self.began = time.perf_counter()
+        self.in_flight = _InFlight()
+        # The prepare and write stages run in threads of their own; some backends (qdrant-client's
+        # local mode) must not be read while another thread writes, so their calls take turns.
+        self.store_turn = threading.Lock()
 
-    def run(self, batch: Sequence[Record]) -> None:
+    def prepare(self, batch: Sequence[Record]) -> _Batch:
+        ids = [r.id for r in batch]
         digests = {r.id: doc_hash(r, self.index_config) for r in batch}
-        current, stale = _current_docs(self.store, self.collection, digests)
+        repeated = self.in_flight.enter(ids)
+        with self.store_turn:
+            current, stale = _current_docs(self.store, self.collection, digests)
+        current, stale = current - repeated, stale | repeated
         if not self.skip_unchanged:
             current, stale = set(), current | stale
         todo = [r for r in batch if r.id not in current]
-        self.counts.unchanged += len(batch) - len(todo)
         chunked = [
             (r, chunk_text(r.text, self.encoder.tokenizer, self.max_tokens, self.overlap))
             for r in todo
         ]
-        texts = [c.text for _, chunks in chunked for c in chunks]
-        vectors = self._encode(texts)
+        terms = [document_vector(self.terms.terms(c.text)) for _, cs in chunked for c in cs]
+        return _Batch(len(batch), ids, todo, digests, stale, chunked, terms)
+
+    def encode(self, batch: _Batch) -> Embeddings:
+        """The batch's passages, cut into `encode_calls` interleaved shares (each with the
+        same mix of lengths) encoded at once when more than one call may run."""
+        texts = batch.texts
+        calls = min(self.encode_calls, len(texts))
+        if calls <= 1:
+            return self._encode(texts)
+        out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+        with ThreadPoolExecutor(calls, thread_name_prefix="index-encode") as pool:
+            shares = [texts[i::calls] for i in range(calls)]
+            for i, vectors in enumerate(pool.map(self._encode, shares)):
+                out[i::calls] = vectors
+        return out
+
+    def write(self, batch: _Batch, vectors: Embeddings) -> None:
         points = [
             Point(
                 point_id(self.collection, record.id, chunk.index),
                 vectors[row],
-                chunk_payload(record, chunk, len(chunks), digests[record.id]),
-                document_vector(self.terms.terms(chunk.text)),
+                chunk_payload(record, chunk, len(chunks), batch.digests[record.id]),
+                batch.terms[row],
             )
-            for row, (record, chunks, chunk) in enumerate(_flatten(chunked))
+            for row, (record, chunks, chunk) in enumerate(_flatten(batch.chunked))
         ]
-        if points:
-            self.store.upsert(self.collection, points)
-        for record in todo:
-            if record.id in stale:
-                self.store.delete_where(
-                    self.collection,
-                    Filter(
-                        equals={"doc_id": record.id}, not_equals={"doc_hash": digests[record.id]}
-                    ),
-                )
-        self.counts.indexed += len(todo)
+        with self.store_turn:
+            if points:
+                self.store.upsert(self.collection, points)
+            for record in batch.todo:
+                if record.id in batch.stale:
+                    self.store.delete_where(
+                        self.collection,
+                        Filter(
+                            equals={"doc_id": record.id},
+                            not_equals={"doc_hash": batch.digests[record.id]},
+                        ),
+                    )
+        self.in_flight.leave(batch.ids)
+        self.read += batch.size
+        self.counts.indexed += len(batch.todo)
+        self.counts.unchanged += batch.size - len(batch.todo)
         self.counts.chunks += len(points)
         if self.progress is not None:
-            self.progress.update(len(batch))
+            self.progress.update(batch.size)
+            elapsed = max(time.perf_counter() - self.began, 1e-9)
             self.progress.set_postfix(
                 indexed=self.counts.indexed,
                 unchanged=self.counts.unchanged,
                 chunks=self.counts.chunks,
+                passages_s=f"{self.counts.chunks / elapsed:.1f}",
             )
 
     def _encode(self, texts: list[str]) -> Embeddings:
@@ -221,24 +310,36 @@ def index_records(
     total: int | None = None,
     encode: PassageEncoder | None = None,
     on_batch: Callable[[int, int, int], None] | None = None,
+    encode_calls: int = 1,
+    read_ahead: int = DEFAULT_READ_AHEAD,
 ) -> IndexSummary:
     """Index documents into `collection` (created if missing). Re-running the same records
     changes nothing; a changed record's chunks replace its old ones.
 
+    Reading and chunking, encoding, and upserting overlap (app/documents/pipeline.py), up to
+    `read_ahead` batches ahead; the first error in any of them stops the run and is raised.
+    `encode_calls` encoder calls run at once on each batch's passages. A store that can defer
+    its index building (`BulkLoading`) builds it once at the end, not on the encode path.
+
     `encode` encodes passages instead of `encoder.encode` (the service's scheduled encoder
     calls); `on_batch(read, indexed, unchanged)` hears the running totals after each batch."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if batch_size < 1 or encode_calls < 1:
+        raise ValueError(
+            f"batch_size and encode_calls must be positive, got {batch_size}, {encode_calls}"
+        )
     began = time.perf_counter()
     store.create_collection(collection, encoder.dim, encoder.card.name)
-    with tqdm(
-        desc=f"indexing {collection}",
-        unit="doc",
-        total=total,
-        file=sys.stderr,
-        disable=not progress,
-        dynamic_ncols=True,
-    ) as bar:
+    with (
+        tqdm(
+            desc=f"indexing {collection}",
+            unit="doc",
+            total=total,
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+        ) as bar,
+        _bulk_load(store, collection),
+    ):
         indexer = _BatchIndexer(
             encoder,
             store,
@@ -248,19 +349,34 @@ def index_records(
             skip_unchanged,
             bar if progress else None,
             encode,
+            encode_calls,
         )
-        read = 0
-        for batch in _batches(records, batch_size):
-            read += len(batch)
-            indexer.run(batch)
+
+        def written(batch: _Batch, vectors: Embeddings) -> None:
+            indexer.write(batch, vectors)
             if on_batch is not None:
-                on_batch(read, indexer.counts.indexed, indexer.counts.unchanged)
+                on_batch(indexer.read, indexer.counts.indexed, indexer.counts.unchanged)
+
+        prepared = (indexer.prepare(batch) for batch in _batches(records, batch_size))
+        run_pipeline(prepared, indexer.encode, written, depth=read_ahead)
     counts = indexer.counts
     return IndexSummary(
-        read=read,
+        read=indexer.read,
         indexed=counts.indexed,
         unchanged=counts.unchanged,
         rejected=0,
         chunks=counts.chunks,
         seconds=time.perf_counter() - began,
     )
+
+
+@runtime_checkable
+class BulkLoading(Protocol):
+    """A store that can hold off building its search index while a bulk load writes."""
+
+    def bulk_load(self, collection: str) -> AbstractContextManager[None]:
+        """Writes to `collection` inside skip index building; leaving builds it once."""
+
+
+def _bulk_load(store: VectorStore, collection: str) -> AbstractContextManager[None]:
+    return store.bulk_load(collection) if isinstance(store, BulkLoading) else nullcontext()

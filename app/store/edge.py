@@ -97,6 +97,7 @@ class _Collection:
     encoder: str | None = None
     lexical: bool = False  # holds the BM25 sparse vector (collections created since it exists)
     optimizing: threading.Lock = field(default_factory=threading.Lock)
+    bulk_loads: int = 0  # `bulk_load` blocks open on it: writes leave the optimizer alone
 
 
 class QdrantEdgeStore:
@@ -214,6 +215,25 @@ class QdrantEdgeStore:
             if batch:
                 target.shard.update(UpdateOperation.upsert_points(batch))
                 _optimize(target)
+
+    @contextmanager
+    def bulk_load(self, collection: str) -> Iterator[None]:
+        """Writes to `collection` inside the block build no HNSW index; leaving it without an
+        error builds it once, before returning. Otherwise every upsert that pushes a segment
+        past the indexing threshold builds a graph there and then, on the writer's path, and
+        segments merged later are indexed again. Searches meanwhile scan the points not yet
+        indexed (exact, slower as they grow). After an error the next write catches up."""
+        with self._using(collection) as target, self._registry_lock:
+            target.bulk_loads += 1
+        try:
+            yield
+        finally:
+            with self._registry_lock:
+                target.bulk_loads -= 1
+                last = target.bulk_loads == 0
+        if last:
+            with target.optimizing:
+                target.shard.optimize()
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         with self._using(collection) as target:
@@ -425,8 +445,9 @@ def _index_fields(shard: EdgeShard, indexes: Mapping[str, PayloadIndexKind]) -> 
 def _optimize(collection: _Collection) -> None:
     """Let the engine build the HNSW index for segments that outgrew its indexing threshold and
     vacuum deleted points. Edge runs no background optimizer, so the write path drives it; when
-    there is nothing to do this takes microseconds. One thread at a time per collection."""
-    if collection.optimizing.acquire(blocking=False):
+    there is nothing to do this takes microseconds. One thread at a time per collection, and
+    none during a bulk load (`QdrantEdgeStore.bulk_load` optimises once at its end)."""
+    if collection.bulk_loads == 0 and collection.optimizing.acquire(blocking=False):
         try:
             collection.shard.optimize()
         finally:

@@ -68,7 +68,8 @@ def test_smoke_writes_json_and_markdown(smoke: tuple[Path, Path, dict[str, Any]]
     out, _, results = smoke
     markdown = (out / "smoke.md").read_text(encoding="utf-8")
     assert markdown.startswith("# Benchmark")
-    for section in ("## Goals", "## Ratios", "## Encode", "## Indexing", "## HTTP"):
+    for section in ("## Goals", "## Ratios", "## Physical limit", "## Encode", "## Indexing",
+                    "## The demo corpus", "## HTTP"):  # fmt: skip
         assert section in markdown
     assert results["meta"]["smoke"] is True
     assert "load average" in results["meta"]["uptime_before"]
@@ -80,10 +81,14 @@ def test_smoke_measures_encoding_and_indexing_for_both_stacks(
 ) -> None:
     _, _, results = smoke
     variants = {(row["stack"], row["variant"]) for row in results["encode"]}
-    assert variants == {("ours", "onnx-fp32"), ("ours", "onnx-int8"), ("naive", "torch-fp32")}
+    assert variants == {
+        ("ours", "onnx-fp32"), ("ours", "onnx-int8"),
+        ("fastembed", "onnx-fp32"), ("fastembed", "onnx-int8"), ("naive", "torch-fp32"),
+    }  # fmt: skip
     assert all(row["passages"] >= 1 and row["per_s"] > 0 for row in results["encode"])
+    assert all(0 < row["of_limit"] < 1 for row in results["encode"])
     passages = results["corpus"]["passages"]
-    for stack in ("ours", "naive"):
+    for stack in ("ours", "fastembed", "naive"):
         figure = results["indexing"][stack]
         assert figure["records"] == passages
         assert figure["points"] >= passages
@@ -91,6 +96,27 @@ def test_smoke_measures_encoding_and_indexing_for_both_stacks(
     assert passages < results["corpus"]["searched_passages"] == SEARCHED
     assert results["corpus"]["searched_points"] >= SEARCHED
     assert results["corpus"]["searched_store_mb"] > 0
+
+
+def test_smoke_checks_fastembed_computes_our_vectors(
+    smoke: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    _, _, results = smoke
+    assert {a["variant"] for a in results["agreement"]} == {"fp32", "int8"}
+    assert all(a["min_cosine"] > 0.999 for a in results["agreement"])
+
+
+def test_smoke_reports_the_demo_corpus_and_projects_the_verse_corpus(
+    smoke: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    _, _, results = smoke
+    demo, whole = results["demo"], results["whole_corpus"]
+    assert demo["per_s"] > 0 and not demo["whole"] and demo["vs_baseline"] > 0
+    assert whole["passages"] >= 150_000 and whole["how"].startswith("projected")
+    assert whole["seconds"] == pytest.approx(whole["passages"] / whole["per_s"], rel=0.01)
+    corpora = results["limit"]["corpora"]
+    assert set(corpora) == {"slice", "demo", "verses"}
+    assert all(c["passages_per_s"] > 0 for c in corpora.values())
 
 
 def test_smoke_load_tests_both_services(smoke: tuple[Path, Path, dict[str, Any]]) -> None:
@@ -112,7 +138,7 @@ def test_smoke_load_tests_both_services(smoke: tuple[Path, Path, dict[str, Any]]
 def test_smoke_reports_ratios_and_every_goal(smoke: tuple[Path, Path, dict[str, Any]]) -> None:
     _, _, results = smoke
     assert all(value is not None and value > 0 for value in results["ratios"].values())
-    assert len(results["goals"]) == 7
+    assert len(results["goals"]) == 10
     assert all(goal["pass"] in (True, False) for goal in results["goals"])
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from app.documents.ids import point_id
 from app.documents.record import Record
 from app.documents.writer import ChunkingOptions, IndexSummary, index_records
 from app.encoder import Embeddings, OnnxEncoder, TextKind
-from app.store.base import Filter, Point, VectorStore
+from app.store.base import Filter, Point, ReadThroughStore, VectorStore
 from app.store.edge import QdrantEdgeStore
 from app.store.remote import QdrantClientStore
 from indexer.pipeline import estimated_records, index_file
@@ -233,3 +234,108 @@ def test_progress_total_counts_records_not_blank_lines_or_the_csv_header(tmp_pat
     assert estimated_records(csv) == 3
     assert estimated_records(csv, Shard(0, 2)) == 2  # rounded up: a share, not a promise
     assert estimated_records("-") is None  # stdin cannot be counted ahead
+
+
+class _SlowStore(ReadThroughStore):
+    """The real store, with upserts slowed down so that reading runs batches ahead of them."""
+
+    def __init__(self, inner: VectorStore, fail_on_upsert: int | None = None) -> None:
+        super().__init__(inner)
+        self.upserts = 0
+        self.fail_on_upsert = fail_on_upsert
+
+    def create_collection(self, name: str, dim: int, encoder: str | None = None) -> None:
+        self.inner.create_collection(name, dim, encoder)
+
+    def delete_collection(self, name: str) -> None:
+        self.inner.delete_collection(name)
+
+    def upsert(self, collection: str, points: Sequence[Point]) -> None:
+        self.upserts += 1
+        if self.upserts == self.fail_on_upsert:
+            raise OSError("disk full")
+        time.sleep(0.2)
+        self.inner.upsert(collection, points)
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        self.inner.delete(collection, ids)
+
+    def delete_where(self, collection: str, where: Filter) -> None:
+        self.inner.delete_where(collection, where)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_document_repeated_while_its_first_copy_is_in_flight_leaves_no_leftovers(
+    articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
+) -> None:
+    """Batch 3 is read and checked before batch 1 is written: the store cannot yet show the
+    first copy, so the repeat must still replace it (old chunks deleted), not pile up beside."""
+    long_doc = Record(id="doc", text=" ".join(r.text for r in articles[:6]), language="eng")
+    short_doc = Record(id="doc", text="A short replacement text.", language="eng")
+    records = [long_doc, articles[7], short_doc]
+    slow = _SlowStore(store)
+    summary = index_records(
+        records, encoder=encoder, store=slow, collection="docs", batch_size=1,
+        chunking=SMALL_CHUNKS, read_ahead=2,
+    )  # fmt: skip
+    assert (summary.read, summary.indexed) == (3, 3)
+    (point,) = _points(store, "doc")
+    assert point["text"] == short_doc.text and point["chunks"] == 1
+
+
+def test_a_failed_upsert_stops_the_run_and_a_rerun_resumes(
+    articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
+) -> None:
+    records = articles[:12]
+    observed = _ObservedEncoder(encoder)
+    with pytest.raises(OSError, match="disk full"):
+        index_records(
+            records, encoder=observed, store=_SlowStore(store, fail_on_upsert=2),  # type: ignore[arg-type]
+            collection="docs", batch_size=4, chunking=SMALL_CHUNKS,
+        )  # fmt: skip
+    stored = {p["doc_id"] for p in _points(store)}
+    assert stored == {r.id for r in records[:4]}  # the first batch only, whole
+
+    observed.calls.clear()
+    summary = _index(records, observed, store)  # type: ignore[arg-type]
+    assert (summary.indexed, summary.unchanged) == (8, 4)
+    assert {p["doc_id"] for p in _points(store)} == {r.id for r in records}
+
+
+def test_an_encoder_error_surfaces_unchanged(
+    articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
+) -> None:
+    calls = [0]
+
+    def failing(texts: list[str]) -> Embeddings:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise MemoryError("encoder out of memory")
+        return encoder.encode(texts, "passage")
+
+    with pytest.raises(MemoryError, match="out of memory"):
+        index_records(
+            articles[:12], encoder=encoder, store=store, collection="docs", batch_size=4,
+            encode=failing,
+        )  # fmt: skip
+    assert {p["doc_id"] for p in _points(store)} <= {r.id for r in articles[:4]}
+
+
+def test_concurrent_encoder_calls_give_each_passage_its_own_vector(
+    articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
+) -> None:
+    """The batch is shared out among two calls and put back together: every stored vector is
+    its own text's (int8 encodes each text alone, so the vectors are the same as one call's)."""
+    records = articles[:10]
+    index_records(
+        records, encoder=encoder, store=store, collection="docs", chunking=SMALL_CHUNKS,
+        encode_calls=2,
+    )  # fmt: skip
+    points = _points(store)
+    assert len(points) > len(records)
+    vectors = encoder.encode([str(p["text"]) for p in points], "passage")
+    for point, vector in zip(points, vectors, strict=True):
+        (hit,) = store.search("docs", vector, 1)
+        assert hit.id == point["id"] and hit.score > 0.999

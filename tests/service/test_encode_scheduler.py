@@ -236,3 +236,40 @@ def test_writes_leave_the_reserved_slot_to_queries_while_queries_come() -> None:
     release.set()
     holder.join(10)
     _drain(threads)
+
+
+def test_background_calls_leave_a_slot_to_queries_while_queries_come() -> None:
+    """Two background calls may fill both slots when no query came lately; once queries come,
+    the second waits (until it has aged into a query) and a query takes the free slot."""
+    clock = FakeClock()
+    queue = EncodeQueue(concurrency=2, capacity=8, wait_timeout_s=60, aging_s=1, clock=clock)
+    order: list[str] = []
+    release = threading.Event()
+    first = threading.Thread(target=queue.run, args=(release.wait, Priority.BACKGROUND, False))
+    first.start()
+    _until(lambda: queue.running == 1, "the first background call never ran")
+    queue.run(lambda: order.append("query-0"))  # a query came: background leaves it a slot
+    threads = _queue_up(queue, [("background", Priority.BACKGROUND, False)], order)
+    assert queue.running == 1  # a slot is free, but not for more background work
+    queue.run(lambda: order.append("query-1"))
+    assert order == ["query-0", "query-1"] and queue.waiting() == 1
+    clock.now += 1.5  # no query for a while: background may use every slot again
+    queue.wake()
+    _until(lambda: order[-1:] == ["background"], "the background call never got the free slot")
+    release.set()
+    first.join(10)
+    _drain(threads)
+
+
+def test_without_queries_background_calls_use_every_slot() -> None:
+    queue = EncodeQueue(concurrency=2, capacity=8, wait_timeout_s=60)
+    release = threading.Event()
+    threads = [
+        threading.Thread(target=queue.run, args=(release.wait, Priority.BACKGROUND, False))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    _until(lambda: queue.running == 2, "background calls did not run side by side")
+    release.set()
+    _drain(threads)

@@ -9,6 +9,7 @@ import pytest
 from app.encoder import OnnxEncoder
 from app.model_card import Variant
 from app.settings import Settings, usable_cores
+from indexer.pipeline import indexing_encoder
 
 
 def _threads(encoder: OnnxEncoder) -> int:
@@ -22,9 +23,10 @@ def test_the_service_runs_one_single_thread_call_per_core_by_default() -> None:
 
 def test_threads_are_the_cores_shared_out_among_concurrent_calls(model_dir: Path) -> None:
     settings = Settings(models_dir=model_dir.parent, model=model_dir.name)
-    assert _threads(OnnxEncoder.from_settings(settings)) == usable_cores()  # the indexer
+    assert _threads(OnnxEncoder.from_settings(settings)) == usable_cores()  # one call at a time
     served = OnnxEncoder.from_settings(settings, concurrent_calls=settings.encode_calls)
     assert _threads(served) == 1
+    assert _threads(indexing_encoder(settings)) == 1  # the indexer: as many calls at once
     pinned = settings.model_copy(update={"encoder_threads": 3})
     assert _threads(OnnxEncoder.from_settings(pinned, concurrent_calls=2)) == 3
 

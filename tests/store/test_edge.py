@@ -212,6 +212,26 @@ def test_collections_past_the_indexing_threshold_get_an_hnsw_index(edge_dir: Pat
     shard.close()
 
 
+def test_a_bulk_load_builds_the_hnsw_index_once_at_its_end(edge_dir: Path) -> None:
+    """Inside `bulk_load` upserts past the threshold build nothing (the points are found all the
+    same, by a scan); leaving the block builds the index."""
+    dim = 384
+    points = random_points(np.random.default_rng(1), 8_000, dim)  # above the threshold
+    store = QdrantEdgeStore(edge_dir)
+    store.create_collection("big", dim)
+    shard = store._collections["big"].shard
+    with store.bulk_load("big"):
+        for start in range(0, len(points), 500):
+            store.upsert("big", points[start : start + 500])
+        assert shard.info().indexed_vectors_count == 0
+        best = store.search("big", points[123].vector, limit=1)[0]
+        assert best.id == points[123].id
+    assert shard.info().indexed_vectors_count > 0
+    for point in points[::800]:
+        assert store.search("big", point.vector, limit=1)[0].id == point.id
+    store.close()
+
+
 def test_language_and_doc_id_get_keyword_indexes(edge_dir: Path) -> None:
     store = QdrantEdgeStore(edge_dir)
     store.create_collection("docs", DIM)
