@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.report import markdown_table
+from bench.report import find_load, markdown_table
 
 BEGIN = "<!-- capacity:begin (python -m bench.capacity) -->"
 END = "<!-- capacity:end -->"
@@ -46,11 +46,10 @@ def _number(value: float) -> str:
 
 
 def _phase(results: dict[str, Any], concurrency: int) -> dict[str, Any]:
-    return next(
-        p
-        for p in results["services"]["ours"]["load"]
-        if p["concurrency"] == concurrency and not p["filtered"]
-    )
+    phase = find_load(results, "ours", concurrency, filtered=False)
+    if phase is None:
+        raise ValueError(f"the results hold no unfiltered dense phase at concurrency {concurrency}")
+    return phase
 
 
 def capacity_lines(results: dict[str, Any], source: str) -> list[str]:

@@ -146,9 +146,19 @@ async def generate_load(
 
 
 def request_bodies(
-    queries: list[str], top_k: int, languages: list[str] | None
+    queries: list[str],
+    top_k: int,
+    languages: list[str] | None,
+    mode: str | None = None,
+    highlight: bool | None = None,
 ) -> list[dict[str, Any]]:
-    extra = {"languages": languages} if languages else {}
+    """One body per query; `mode` and `highlight` are sent only when given (None: the
+    service's defaults; the naive stack's service knows neither field)."""
+    extra: dict[str, Any] = {"languages": languages} if languages else {}
+    if mode is not None:
+        extra["mode"] = mode
+    if highlight is not None:
+        extra["highlight"] = highlight
     return [{"query": q, "top_k": top_k, **extra} for q in queries]
 
 
@@ -162,12 +172,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--languages", default="", help="comma-separated language filter")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests first")
+    parser.add_argument(
+        "--mode", choices=("dense", "lexical", "hybrid"), help="ranking (default: the service's)"
+    )
+    parser.add_argument(
+        "--no-highlight", action="store_true", help="ask for no highlights (default: the service's)"
+    )
     args = parser.parse_args(argv)
     if args.concurrency < 1 or args.max_requests < 1 or args.duration <= 0:
         parser.error("concurrency, max-requests and duration must be positive")
     queries = json.loads(args.queries.read_text(encoding="utf-8"))
     languages = [code for code in args.languages.split(",") if code] or None
-    bodies = request_bodies(queries, args.top_k, languages)
+    bodies = request_bodies(
+        queries, args.top_k, languages, args.mode, False if args.no_highlight else None
+    )
     result = asyncio.run(
         generate_load(
             args.url, bodies, args.concurrency, args.duration, args.max_requests, args.warmup

@@ -27,7 +27,15 @@ from bench.large_index import LargeIndex, ensure_large_index
 from bench.limit import Limit, ModelShape, cpu_peak, limit_for, mean_tokens
 from bench.load import REQUEST_TIMEOUT_S
 from bench.naive_stack import SentenceTransformerEncoder
-from bench.report import encode_ratios, goals, qps_ratios, ratio, write_report
+from bench.report import (
+    DENSE,
+    SERVICE_DEFAULT,
+    encode_ratios,
+    goals,
+    qps_ratios,
+    ratio,
+    write_report,
+)
 from bench.services import RunningService, free_port, memory_mb, running_service
 from bench.verses import DEFAULT_OUT as DEFAULT_VERSES
 from bench.verses import write_corpus as write_verses
@@ -178,8 +186,18 @@ def whole_verses(
     return row, [p.text for p in part]
 
 
+# What each stack is asked for in the phases that compare the stacks: the same work (dense
+# ranking, no highlights); the naive service knows no such fields.
+COMPARED_SEARCH = {"ours": ["--mode", "dense", "--no-highlight"], "naive": []}
+
+
 def _load_phase(
-    config: BenchConfig, url: str, queries_file: Path, concurrency: int, languages: list[str]
+    config: BenchConfig,
+    url: str,
+    queries_file: Path,
+    concurrency: int,
+    languages: list[str],
+    search_args: Sequence[str] = (),
 ) -> dict[str, Any]:
     command = [
         sys.executable, "-m", "bench.load", url,
@@ -190,6 +208,7 @@ def _load_phase(
         "--top-k", str(config.top_k),
         "--languages", ",".join(languages),
         "--warmup", str(config.warmup_requests),
+        *search_args,
     ]  # fmt: skip
     done = subprocess.run(
         command,
@@ -273,22 +292,30 @@ def measure_services(
                 "load": [],
             }
             _log(f"{stack} service ready in {service.startup_s:.1f} s, {ready['rss_mb']} MB")
-        for concurrency in config.concurrencies:
-            for languages in ([], filter_languages):
-                for stack, service in running.items():
-                    ours = stack == "ours"  # only our service has /metrics
-                    before = server_time.scrape(service.url) if ours else {}
-                    phase = _load_phase(config, service.url, queries_file, concurrency, languages)
-                    if ours:
-                        phase["server"] = server_time.breakdown(
-                            before, server_time.scrape(service.url)
-                        )
-                    figures[stack]["load"].append(phase)
-                    _log(
-                        f"{stack} c={concurrency} filter={bool(languages)}: {phase['qps']} QPS, "
-                        f"p50 {phase['p50_ms']} ms, p99 {phase['p99_ms']} ms, "
-                        f"errors {phase['errors']}"
-                    )
+        phases = [
+            (stack, concurrency, languages, DENSE)
+            for concurrency in config.concurrencies
+            for languages in ([], filter_languages)
+            for stack in running
+        ]
+        # What a user gets by default (hybrid ranking with highlights), ours alone, at c=1.
+        phases.append(("ours", 1, [], SERVICE_DEFAULT))
+        for stack, concurrency, languages, search in phases:
+            service = running[stack]
+            ours = stack == "ours"  # only our service has /metrics
+            before = server_time.scrape(service.url) if ours else {}
+            search_args = COMPARED_SEARCH[stack] if search == DENSE else []
+            phase = _load_phase(
+                config, service.url, queries_file, concurrency, languages, search_args
+            )
+            phase["search"] = search
+            if ours:
+                phase["server"] = server_time.breakdown(before, server_time.scrape(service.url))
+            figures[stack]["load"].append(phase)
+            _log(
+                f"{stack} {search} c={concurrency} filter={bool(languages)}: {phase['qps']} QPS, "
+                f"p50 {phase['p50_ms']} ms, p99 {phase['p99_ms']} ms, errors {phase['errors']}"
+            )
         for stack, service in running.items():
             after = memory_mb(service.pid)
             figures[stack]["rss_after_load_mb"] = after["rss_mb"]
