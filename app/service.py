@@ -11,15 +11,20 @@ from typing import Any
 import numpy as np
 
 from app.documents.record import Record
-from app.documents.writer import PassageEncoder, index_records
+from app.documents.writer import EncodedPassages, PassageEncoder, index_records
 from app.encode_combiner import EncodeCombiner
 from app.encode_queue import EncodeQueue, Priority
 from app.encoder import Embeddings, Encoder, TextKind
+from app.highlights.indexing import encode_passages
+from app.highlights.payload import FIELD as SENTENCES_FIELD
+from app.highlights.payload import decode_sentences
+from app.highlights.scoring import highlights
 from app.lexical import TermSplitter, query_vector
 from app.metrics import Metrics
 from app.schemas import (
     CollectionSummary,
     DocumentOut,
+    HighlightOut,
     LanguageCount,
     LanguageQuality,
     ResultGroup,
@@ -147,6 +152,15 @@ class SearchService:
         self.metrics.encode_batch_texts.labels(kind).observe(len(texts))
         return vectors
 
+    def _encode_passages(self, texts: Sequence[str]) -> EncodedPassages:
+        """Passage vectors and sentences for highlights (app/highlights/indexing.py)."""
+        start = time.perf_counter()
+        encoded = encode_passages(self.encoder, texts)
+        self.metrics.encode_seconds.labels("passage").observe(time.perf_counter() - start)
+        self.metrics.encoded_texts.labels("passage").inc(len(texts))
+        self.metrics.encode_batch_texts.labels("passage").observe(len(texts))
+        return encoded
+
     def passage_encoder(self, priority: Priority) -> PassageEncoder:
         """Encodes a job's passages as many small encoder calls of `write_encode_texts` texts,
         each queued at `priority`, so queries get the encoder between them. A write's first
@@ -155,16 +169,17 @@ class SearchService:
         first = [priority is Priority.WRITE]
         piece = self.write_encode_texts
 
-        def encode(texts: list[str]) -> Embeddings:
+        def encode(texts: list[str]) -> EncodedPassages:
             out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+            sentences: list[dict[str, Any]] = []
             for start in range(0, len(texts), piece):
                 part = texts[start : start + piece]
-                job = functools.partial(self._encode, part, "passage")
-                out[start : start + len(part)] = self.encode_queue.run(
-                    job, priority, bounded=first[0]
-                )
+                job = functools.partial(self._encode_passages, part)
+                vectors, part_sentences = self.encode_queue.run(job, priority, bounded=first[0])
+                out[start : start + len(part)] = vectors
+                sentences += part_sentences
                 first[0] = False
-            return out
+            return out, sentences
 
         return encode
 
@@ -195,9 +210,11 @@ class SearchService:
         conditions: Filter | None = None,
         group_by: str | None = None,
         mode: SearchMode = "dense",
+        highlight: bool = False,
     ) -> list[SearchResult]:
         """`conditions`: payload conditions besides `languages`; `group_by`: the best hit of each
-        of the `top_k` best groups instead, each with its group's size and languages."""
+        of the `top_k` best groups instead, each with its group's size and languages;
+        `highlight`: each result with its sentences that best match the query."""
         # Before encoding: an unknown collection, or one holding another model's vectors.
         check_encoder(collection, self.store.encoder(collection), self.model_name)
         check_dimension(collection, self.store.dimension(collection), self.encoder.dim)
@@ -207,6 +224,7 @@ class SearchService:
         # With groups, lexical and hybrid group their whole candidate lists.
         limit = top_k if group_by is None else max(top_k, self.hybrid.lexical_candidates)
         ranked: list[tuple[Hit, float]]
+        vector: Embeddings | None = None
         if mode == "lexical":
             terms = query_vector(self.terms.terms(query))
             start = time.perf_counter()
@@ -230,8 +248,42 @@ class SearchService:
                 r.model_copy(update={"group": self._group(collection, group_by, h, conditions)})
                 for r, (h, _) in zip(results, ranked, strict=True)
             ]
+        if highlight:
+            results = self._highlighted(collection, query, mode, vector, ranked, results)
         self.metrics.search_seconds.observe(time.perf_counter() - start)
         return results
+
+    def _highlighted(
+        self,
+        collection: str,
+        query: str,
+        mode: SearchMode,
+        vector: Embeddings | None,
+        ranked: list[tuple[Hit, float]],
+        results: list[SearchResult],
+    ) -> list[SearchResult]:
+        """The results with their highlights. The sentences' vectors stay out of search payloads
+        (app/store/base.py): one `retrieve` reads them for the hits shown. Dense and hybrid hits
+        carry their cosine as `Hit.score` (the hybrid's fused score is kept apart)."""
+        stored = {
+            h.id: h.payload for h in self.store.retrieve(collection, [h.id for h, _ in ranked])
+        }
+        query_terms = None if mode == "dense" else set(self.terms.terms(query))
+        out = []
+        for result, (hit, _) in zip(results, ranked, strict=True):
+            payload = stored.get(hit.id, {})
+            sentences = decode_sentences(payload.get(SENTENCES_FIELD), len(result.text))
+            found = highlights(
+                result.text,
+                sentences,
+                vector,
+                query_terms,
+                self.terms.terms,
+                None if mode == "lexical" else hit.score,
+            )
+            spans = [HighlightOut(start=h.start, end=h.end, score=h.score) for h in found]
+            out.append(result.model_copy(update={"highlights": spans}))
+        return out
 
     def _hybrid(
         self, collection: str, query: str, vector: Embeddings, limit: int, where: Filter | None

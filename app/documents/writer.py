@@ -25,6 +25,8 @@ from app.documents.chunking import Chunk, chunk_text
 from app.documents.ids import chunk_payload, doc_hash, point_id
 from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
+from app.highlights.indexing import SentenceVectors, encode_passages, index_fingerprint
+from app.highlights.payload import FIELD as SENTENCES_FIELD
 from app.lexical import TermSplitter, document_vector
 from app.store.base import Filter, Point, VectorStore
 
@@ -33,8 +35,10 @@ from app.store.base import Filter, Point, VectorStore
 # 1.7x as many passages per second as 64 (bench/verses, fp32, 2 cores).
 DEFAULT_BATCH_SIZE = 512
 DEFAULT_OVERLAP_TOKENS = 32
-# Encodes passages (a list of texts) into rows of vectors, as `Encoder.encode(texts, "passage")`.
-PassageEncoder = Callable[[list[str]], Embeddings]
+# Encodes passages (a list of texts) into rows of vectors, as `Encoder.encode(texts, "passage")`,
+# and gives each passage's sentences for highlights (app/highlights/indexing.py).
+EncodedPassages = tuple[Embeddings, list[dict[str, Any]]]
+PassageEncoder = Callable[[list[str]], EncodedPassages]
 # Upper bound on points fetched when checking which documents of a batch are current.
 FIND_LIMIT = 100_000
 
@@ -122,8 +126,10 @@ class _BatchIndexer:
         skip_unchanged: bool,
         progress: tqdm[Any] | None,
         encode: PassageEncoder | None = None,
+        sentence_vectors: SentenceVectors = "late",
     ) -> None:
         self.encoder = encoder
+        self.sentence_vectors = sentence_vectors
         self.encode_passages = encode
         self.store = store
         self.collection = collection
@@ -133,6 +139,8 @@ class _BatchIndexer:
             "model": encoder.card.name,
             "chunk_tokens": self.max_tokens,
             "overlap_tokens": self.overlap,
+            # Documents indexed before highlights (or with another splitter) are re-indexed.
+            "sentences": index_fingerprint(sentence_vectors),
         }
         self.skip_unchanged = skip_unchanged
         self.terms = TermSplitter(encoder.tokenizer)  # each chunk's BM25 terms, for lexical search
@@ -151,12 +159,13 @@ class _BatchIndexer:
             for r in todo
         ]
         texts = [c.text for _, chunks in chunked for c in chunks]
-        vectors = self._encode(texts)
+        vectors, sentences = self._encode(texts)
         points = [
             Point(
                 point_id(self.collection, record.id, chunk.index),
                 vectors[row],
-                chunk_payload(record, chunk, len(chunks), digests[record.id]),
+                chunk_payload(record, chunk, len(chunks), digests[record.id])
+                | {SENTENCES_FIELD: sentences[row]},
                 document_vector(self.terms.terms(chunk.text)),
             )
             for row, (record, chunks, chunk) in enumerate(_flatten(chunked))
@@ -181,14 +190,17 @@ class _BatchIndexer:
                 chunks=self.counts.chunks,
             )
 
-    def _encode(self, texts: list[str]) -> Embeddings:
+    def _encode(self, texts: list[str]) -> EncodedPassages:
         if self.encode_passages is not None:
             return self.encode_passages(texts)
         out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+        sentences: list[dict[str, Any]] = []
         for start in range(0, len(texts), self.batch_size):
             part = texts[start : start + self.batch_size]
-            out[start : start + len(part)] = self.encoder.encode(part, "passage")
-        return out
+            vectors, part_sentences = encode_passages(self.encoder, part, self.sentence_vectors)
+            out[start : start + len(part)] = vectors
+            sentences += part_sentences
+        return out, sentences
 
 
 def _flatten(
@@ -221,12 +233,15 @@ def index_records(
     total: int | None = None,
     encode: PassageEncoder | None = None,
     on_batch: Callable[[int, int, int], None] | None = None,
+    sentence_vectors: SentenceVectors = "late",
 ) -> IndexSummary:
     """Index documents into `collection` (created if missing). Re-running the same records
     changes nothing; a changed record's chunks replace its old ones.
 
     `encode` encodes passages instead of `encoder.encode` (the service's scheduled encoder
-    calls); `on_batch(read, indexed, unchanged)` hears the running totals after each batch."""
+    calls); `on_batch(read, indexed, unchanged)` hears the running totals after each batch;
+    `sentence_vectors`: how the highlights' sentence vectors are made (app/highlights), the
+    method `encode` uses too when given."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     began = time.perf_counter()
@@ -248,6 +263,7 @@ def index_records(
             skip_unchanged,
             bar if progress else None,
             encode,
+            sentence_vectors,
         )
         read = 0
         for batch in _batches(records, batch_size):
