@@ -93,6 +93,7 @@ class BackgroundIndexer:
                 batch_size=self.batch_size,
                 encode=self.service.passage_encoder(Priority.BACKGROUND),
                 on_batch=self._progress,
+                sentence_vectors=self.service.sentence_vectors,
             )
             log.info("background indexing %s done: %s", self.collection, summary)
         except Exception:  # the service keeps serving what is indexed

@@ -31,7 +31,7 @@ from app.schemas import (
     SearchResult,
     UpsertDocumentsResponse,
 )
-from app.settings import SearchMode, Settings
+from app.settings import SearchMode, SentenceVectors, Settings
 from app.store import Filter, Hit, VectorStore
 from app.store.base import LexicalIndexMissingError, check_dimension, check_encoder
 from app.store.fusion import HybridConfig, fuse
@@ -97,6 +97,7 @@ class SearchService:
         write_encode_texts: int = 4,
         default_mode: SearchMode = "hybrid",
         hybrid: HybridConfig = DEFAULT_HYBRID,
+        sentence_vectors: SentenceVectors = "late",
     ) -> None:
         self.encoder = encoder
         self.store = store
@@ -114,6 +115,7 @@ class SearchService:
         self._language_names: dict[tuple[str, str], str | None] = {}
         self.default_mode = default_mode
         self.hybrid = hybrid
+        self.sentence_vectors = sentence_vectors  # how writes make highlights' sentence vectors
         self.terms = TermSplitter(encoder.tokenizer)  # the writer's terms (app/documents/writer)
 
     @classmethod
@@ -133,6 +135,7 @@ class SearchService:
             settings.write_encode_texts,
             settings.search_mode,
             HybridConfig.from_settings(settings),
+            settings.highlight_sentence_vectors,
         )
 
     @property
@@ -155,7 +158,7 @@ class SearchService:
     def _encode_passages(self, texts: Sequence[str]) -> EncodedPassages:
         """Passage vectors and sentences for highlights (app/highlights/indexing.py)."""
         start = time.perf_counter()
-        encoded = encode_passages(self.encoder, texts)
+        encoded = encode_passages(self.encoder, texts, self.sentence_vectors)
         self.metrics.encode_seconds.labels("passage").observe(time.perf_counter() - start)
         self.metrics.encoded_texts.labels("passage").inc(len(texts))
         self.metrics.encode_batch_texts.labels("passage").observe(len(texts))
@@ -384,6 +387,7 @@ class SearchService:
             store=self.store,
             collection=collection,
             encode=self.passage_encoder(Priority.WRITE),
+            sentence_vectors=self.sentence_vectors,
         )
         self._language_names.clear()
         return UpsertDocumentsResponse(

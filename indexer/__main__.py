@@ -112,6 +112,7 @@ def _index(args: argparse.Namespace, settings: Settings, source: Path | str) -> 
             chunking=ChunkingOptions(args.chunk_tokens, args.overlap_tokens),
             skip_unchanged=not args.reindex,
             progress=not args.quiet,
+            sentence_vectors=settings.highlight_sentence_vectors,
         )
     finally:
         store.close()

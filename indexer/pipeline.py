@@ -10,6 +10,7 @@ from app.documents.record import Record
 from app.documents.records import Accepted, Rejected, input_format, read_records
 from app.documents.writer import DEFAULT_BATCH_SIZE, ChunkingOptions, IndexSummary, index_records
 from app.encoder import Encoder
+from app.settings import SentenceVectors
 from app.store.base import VectorStore
 from indexer.sharding import Shard
 
@@ -60,6 +61,7 @@ def index_file(
     skip_unchanged: bool = True,
     progress: bool = False,
     shard: Shard | None = None,
+    sentence_vectors: SentenceVectors = "late",
 ) -> IndexSummary:
     """Index a JSONL/CSV file (or `-` for stdin), writing bad records to `rejects`. With a
     `shard`, only that share of the records (and of the rejects) is handled."""
@@ -76,6 +78,7 @@ def index_file(
             skip_unchanged=skip_unchanged,
             progress=progress,
             total=estimated_records(source, shard) if progress else None,
+            sentence_vectors=sentence_vectors,
         )
     finally:
         if handle is not None:

@@ -25,9 +25,10 @@ from app.documents.chunking import Chunk, chunk_text
 from app.documents.ids import chunk_payload, doc_hash, point_id
 from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
-from app.highlights.indexing import SentenceVectors, encode_passages, index_fingerprint
+from app.highlights.indexing import encode_passages, index_fingerprint
 from app.highlights.payload import FIELD as SENTENCES_FIELD
 from app.lexical import TermSplitter, document_vector
+from app.settings import SentenceVectors
 from app.store.base import Filter, Point, VectorStore
 
 # Documents per batch. The encoder sorts each call's texts by length before it cuts them into

@@ -9,16 +9,16 @@ measures both) for about twice the encoder work at indexing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, get_args
 
 import numpy as np
 
 from app.encoder import Embeddings, Encoder
 from app.highlights.payload import encode_sentences
 from app.highlights.sentences import SENTENCE_SCHEME, Span, split_sentences
+from app.settings import SentenceVectors
 
-SentenceVectors = Literal["late", "separate"]
-SENTENCE_VECTORS: tuple[SentenceVectors, ...] = ("late", "separate")
+SENTENCE_VECTORS: tuple[SentenceVectors, ...] = get_args(SentenceVectors)
 
 
 def index_fingerprint(method: SentenceVectors) -> str:
