@@ -291,12 +291,12 @@ class Settings(BaseSettings):
         le=10_000,
         description="Best BM25 passages that a hybrid search fuses (at least top_k).",
     )
+    # Changing it re-indexes each document on its next write (it is part of the document hash).
     highlight_sentence_vectors: SentenceVectors = Field(
         default="late",
         description="How indexing makes the sentence vectors that highlights score: late (pooled "
         "from the passage's own encoding, no extra cost) or separate (each sentence encoded "
-        "alone: more accurate highlights, about half to three quarters of the passages/s). "
-        "Changing it re-indexes documents on their next write.",
+        "alone: more accurate highlights, about half to three quarters of the passages/s).",
     )
     hybrid_lexical_baseline_rank: int = Field(
         default=10,
