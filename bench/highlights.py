@@ -52,7 +52,7 @@ def _encoders(encoder: OnnxEncoder) -> dict[str, PassageEncoder]:
 
 
 def _records(verses: int, seed: int) -> list[Record]:
-    everything = list(verse_records())
+    everything = [r for r in verse_records() if r["text"].strip()]  # a few verses are empty
     random.Random(seed).shuffle(everything)
     records = [Record.model_validate(r) for r in everything[:verses]]
     udhr = Path("data/corpora/udhr.jsonl")
