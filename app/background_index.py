@@ -102,6 +102,7 @@ class BackgroundIndexer:
                 encode=self.service.passage_encoder(Priority.BACKGROUND, self.texts_per_call),
                 on_batch=self._progress,
                 encode_calls=self.encode_calls,
+                sentence_vectors=self.service.sentence_vectors,
             )
             log.info("background indexing %s done: %s", self.collection, summary)
         except Exception:  # the service keeps serving what is indexed

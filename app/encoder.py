@@ -22,6 +22,7 @@ from app.model_card import ModelCard, Variant
 from app.settings import DEFAULT_BATCH_TOKENS, Settings, usable_cores
 
 TextKind = Literal["query", "passage"]
+Span = tuple[int, int]  # character offsets [start, end) into a text
 Embeddings = npt.NDArray[np.float32]
 # Texts whose token counts the encoder remembers (see `OnnxEncoder.count_tokens`): at least one
 # request's worth (`max_texts_per_request`, 256) for each of the calls that run at once.
@@ -197,13 +198,32 @@ class OnnxEncoder:
         return encodings
 
     def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+        return self.encode_spans(texts, kind, None)[0]
+
+    def encode_spans(
+        self, texts: Sequence[str], kind: TextKind, spans: Sequence[Sequence[Span]] | None
+    ) -> tuple[Embeddings, list[Embeddings]]:
+        """The texts' vectors (as `encode`) and, for each text, one vector per character span of
+        it in `spans` (for highlights: its sentences), L2-normalised rows.
+
+        A span's vector is the mean of the hidden states of the tokens that end inside it, taken
+        from the same encoder call as the text's own vector ("late chunking"): each sentence is
+        read in the context of its passage, at no extra encoder cost. A span without tokens gets
+        a zero row. `spans=None`: no span vectors (an empty list)."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        per_text: list[Embeddings] = []
         if not texts:
-            return out
+            return out, per_text
         encodings = self._tokenize(texts, kind)
+        if spans is not None:
+            per_text = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        shift = len(self._prefix(kind))
         for call in self._calls(encodings):
-            out[call] = self._run([encodings[i] for i in call])
-        return out
+            wanted = None if spans is None else [spans[i] for i in call]
+            out[call], pooled = self._run([encodings[i] for i in call], wanted, shift)
+            for i, vectors in zip(call, pooled, strict=False):  # empty when spans is None
+                per_text[i] = vectors
+        return out, per_text
 
     def _calls(self, encodings: Sequence[Encoding]) -> Iterator[list[int]]:
         """Row indices per onnxruntime call, shortest texts first: each text is the longest of
@@ -220,7 +240,12 @@ class OnnxEncoder:
         if call:
             yield call
 
-    def _run(self, encodings: Sequence[Encoding]) -> Embeddings:
+    def _run(
+        self,
+        encodings: Sequence[Encoding],
+        spans: Sequence[Sequence[Span]] | None = None,
+        shift: int = 0,
+    ) -> tuple[Embeddings, list[Embeddings]]:
         seq = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), seq), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), seq), dtype=np.int64)
@@ -236,4 +261,35 @@ class OnnxEncoder:
         if self._card.normalize:
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         result: Embeddings = pooled.astype(np.float32, copy=False)
-        return result
+        if spans is None:
+            return result, []
+        return result, [
+            _span_vectors(hidden[row], enc, text_spans, shift)
+            for row, (enc, text_spans) in enumerate(zip(encodings, spans, strict=True))
+        ]
+
+
+def _span_vectors(
+    hidden: Embeddings, encoding: Encoding, spans: Sequence[Span], shift: int
+) -> Embeddings:
+    """Mean hidden state of the tokens of each span, L2-normalised. A token belongs to the span
+    holding its last character (SentencePiece pieces start at the space before their word);
+    `shift` is the prefix's length, which the tokenizer's offsets include. Special tokens and
+    the prefix's own tokens belong to no span."""
+    vectors = np.zeros((len(spans), hidden.shape[1]), dtype=np.float32)
+    if not spans:
+        return vectors
+    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    special = np.asarray(encoding.special_tokens_mask, dtype=bool)
+    last = offsets[:, 1] - 1 - shift
+    keep = (~special) & (offsets[:, 1] > offsets[:, 0]) & (last >= 0)
+    starts = np.asarray([a for a, _ in spans], dtype=np.int64)
+    ends = np.asarray([b for _, b in spans], dtype=np.int64)
+    owner = np.searchsorted(starts, last, side="right") - 1
+    keep &= owner >= 0
+    keep[keep] &= last[keep] < ends[owner[keep]]
+    rows = owner[keep]
+    np.add.at(vectors, rows, hidden[: len(offsets)][keep])
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors /= np.maximum(norms, 1e-12)
+    return vectors

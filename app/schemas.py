@@ -85,6 +85,14 @@ class SearchRequest(StrictModel):
         ),
     )
 
+    highlight: bool = Field(
+        default=True,
+        strict=True,
+        description="Give each result its `highlights`: the sentences of its text that best "
+        "match the query, in any pair of languages. `false` leaves them out (null) and skips "
+        "the work (one store read and a dot product per sentence of the results).",
+    )
+
     _check_query = field_validator("query")(check_text)
 
     @field_validator("filter")
@@ -136,6 +144,21 @@ class ResultGroup(BaseModel):
     )
 
 
+class HighlightOut(BaseModel):
+    start: int = Field(description="Offset of the sentence's first character in `text`.")
+    end: int = Field(
+        description="Offset just past its last character: the sentence is `text[start:end]` "
+        "(Unicode code points, as Python and JSON count them; JavaScript strings count UTF-16 "
+        "units, so convert with `Array.from(text)` for text outside the BMP)."
+    )
+    score: float = Field(
+        description="How well the sentence matches the query: cosine similarity of the "
+        "sentence's vector (pooled from its passage's encoding) and the query's, plus 0.1 x the "
+        "share of the query's words it holds in lexical and hybrid modes; lexical mode: that "
+        "share alone. A passage of one sentence scores the passage's cosine."
+    )
+
+
 class SearchResult(BaseModel):
     id: str = Field(description="The document id.")
     chunk: int = Field(description="Which passage of the document matched (0-based).")
@@ -151,6 +174,13 @@ class SearchResult(BaseModel):
     metadata: dict[str, Any]
     group: ResultGroup | None = Field(
         default=None, description="With `group_by`: the group this result is the best of."
+    )
+    highlights: list[HighlightOut] | None = Field(
+        default=None,
+        description="The sentences of `text` that best match the query, best first: the best "
+        "one and those scoring within 0.02 of it (at most 3); a passage of one sentence is "
+        "highlighted whole. Empty for passages indexed before highlights existed (index them "
+        "again to get them); null when the request says `highlight: false`.",
     )
 
 

@@ -12,22 +12,27 @@ from typing import Any
 import numpy as np
 
 from app.documents.record import Record
-from app.documents.writer import PassageEncoder, index_records
+from app.documents.writer import EncodedPassages, PassageEncoder, index_records
 from app.encode_combiner import EncodeCombiner
 from app.encode_queue import EncodeQueue, Priority
 from app.encoder import Embeddings, Encoder, TextKind, batch_independent
+from app.highlights.indexing import encode_passages
+from app.highlights.payload import FIELD as SENTENCES_FIELD
+from app.highlights.payload import decode_sentences
+from app.highlights.scoring import highlights
 from app.lexical import TermSplitter, query_vector
 from app.metrics import Metrics
 from app.schemas import (
     CollectionSummary,
     DocumentOut,
+    HighlightOut,
     LanguageCount,
     LanguageQuality,
     ResultGroup,
     SearchResult,
     UpsertDocumentsResponse,
 )
-from app.settings import SearchMode, Settings
+from app.settings import SearchMode, SentenceVectors, Settings
 from app.store import Filter, Hit, VectorStore
 from app.store.base import LexicalIndexMissingError, check_dimension, check_encoder
 from app.store.fusion import HybridConfig, fuse
@@ -93,6 +98,7 @@ class SearchService:
         write_encode_texts: int = 4,
         default_mode: SearchMode = "hybrid",
         hybrid: HybridConfig = DEFAULT_HYBRID,
+        sentence_vectors: SentenceVectors = "late",
     ) -> None:
         self.encoder = encoder
         self.store = store
@@ -110,6 +116,7 @@ class SearchService:
         self._language_names: dict[tuple[str, str], str | None] = {}
         self.default_mode = default_mode
         self.hybrid = hybrid
+        self.sentence_vectors = sentence_vectors  # how writes make highlights' sentence vectors
         self.terms = TermSplitter(encoder.tokenizer)  # the writer's terms (app/documents/writer)
 
     @classmethod
@@ -129,6 +136,7 @@ class SearchService:
             settings.write_encode_texts,
             settings.search_mode,
             HybridConfig.from_settings(settings),
+            settings.highlight_sentence_vectors,
         )
 
     @property
@@ -148,6 +156,15 @@ class SearchService:
         self.metrics.encode_batch_texts.labels(kind).observe(len(texts))
         return vectors
 
+    def _encode_passages(self, texts: Sequence[str]) -> EncodedPassages:
+        """Passage vectors and sentences for highlights (app/highlights/indexing.py)."""
+        start = time.perf_counter()
+        encoded = encode_passages(self.encoder, texts, self.sentence_vectors)
+        self.metrics.encode_seconds.labels("passage").observe(time.perf_counter() - start)
+        self.metrics.encoded_texts.labels("passage").inc(len(texts))
+        self.metrics.encode_batch_texts.labels("passage").observe(len(texts))
+        return encoded
+
     def passage_encoder(
         self, priority: Priority, texts_per_call: int | None = None
     ) -> PassageEncoder:
@@ -160,15 +177,18 @@ class SearchService:
         first_lock = threading.Lock()
         piece = texts_per_call or self.write_encode_texts
 
-        def encode(texts: list[str]) -> Embeddings:
+        def encode(texts: list[str]) -> EncodedPassages:
             out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+            sentences: list[dict[str, Any]] = []
             for start in range(0, len(texts), piece):
                 part = texts[start : start + piece]
-                job = functools.partial(self._encode, part, "passage")
+                job = functools.partial(self._encode_passages, part)
                 with first_lock:
                     bounded, first[0] = first[0], False
-                out[start : start + len(part)] = self.encode_queue.run(job, priority, bounded)
-            return out
+                vectors, part_sentences = self.encode_queue.run(job, priority, bounded)
+                out[start : start + len(part)] = vectors
+                sentences += part_sentences
+            return out, sentences
 
         return encode
 
@@ -199,9 +219,11 @@ class SearchService:
         conditions: Filter | None = None,
         group_by: str | None = None,
         mode: SearchMode = "dense",
+        highlight: bool = False,
     ) -> list[SearchResult]:
         """`conditions`: payload conditions besides `languages`; `group_by`: the best hit of each
-        of the `top_k` best groups instead, each with its group's size and languages."""
+        of the `top_k` best groups instead, each with its group's size and languages;
+        `highlight`: each result with its sentences that best match the query."""
         # Before encoding: an unknown collection, or one holding another model's vectors.
         check_encoder(collection, self.store.encoder(collection), self.model_name)
         check_dimension(collection, self.store.dimension(collection), self.encoder.dim)
@@ -211,6 +233,7 @@ class SearchService:
         # With groups, lexical and hybrid group their whole candidate lists.
         limit = top_k if group_by is None else max(top_k, self.hybrid.lexical_candidates)
         ranked: list[tuple[Hit, float]]
+        vector: Embeddings | None = None
         if mode == "lexical":
             terms = query_vector(self.terms.terms(query))
             start = time.perf_counter()
@@ -234,8 +257,42 @@ class SearchService:
                 r.model_copy(update={"group": self._group(collection, group_by, h, conditions)})
                 for r, (h, _) in zip(results, ranked, strict=True)
             ]
+        if highlight:
+            results = self._highlighted(collection, query, mode, vector, ranked, results)
         self.metrics.search_seconds.observe(time.perf_counter() - start)
         return results
+
+    def _highlighted(
+        self,
+        collection: str,
+        query: str,
+        mode: SearchMode,
+        vector: Embeddings | None,
+        ranked: list[tuple[Hit, float]],
+        results: list[SearchResult],
+    ) -> list[SearchResult]:
+        """The results with their highlights. The sentences' vectors stay out of search payloads
+        (app/store/base.py): one `retrieve` reads them for the hits shown. Dense and hybrid hits
+        carry their cosine as `Hit.score` (the hybrid's fused score is kept apart)."""
+        stored = {
+            h.id: h.payload for h in self.store.retrieve(collection, [h.id for h, _ in ranked])
+        }
+        query_terms = None if mode == "dense" else set(self.terms.terms(query))
+        out = []
+        for result, (hit, _) in zip(results, ranked, strict=True):
+            payload = stored.get(hit.id, {})
+            sentences = decode_sentences(payload.get(SENTENCES_FIELD), len(result.text))
+            found = highlights(
+                result.text,
+                sentences,
+                vector,
+                query_terms,
+                self.terms.terms,
+                None if mode == "lexical" else hit.score,
+            )
+            spans = [HighlightOut(start=h.start, end=h.end, score=h.score) for h in found]
+            out.append(result.model_copy(update={"highlights": spans}))
+        return out
 
     def _hybrid(
         self, collection: str, query: str, vector: Embeddings, limit: int, where: Filter | None
@@ -336,6 +393,7 @@ class SearchService:
             store=self.store,
             collection=collection,
             encode=self.passage_encoder(Priority.WRITE),
+            sentence_vectors=self.sentence_vectors,
         )
         self._language_names.clear()
         return UpsertDocumentsResponse(

@@ -34,6 +34,8 @@ def usable_cores() -> int:
 Quantization = Literal["none", "int8"]
 # How /v1/search ranks: by meaning (dense vectors), by words (BM25) or both (app/store/fusion.py).
 SearchMode = Literal["dense", "lexical", "hybrid"]
+# How the writer makes the sentence vectors of highlights (app/highlights/indexing.py).
+SentenceVectors = Literal["late", "separate"]
 
 
 class Settings(BaseSettings):
@@ -304,6 +306,13 @@ class Settings(BaseSettings):
         ge=1,
         le=10_000,
         description="Best BM25 passages that a hybrid search fuses (at least top_k).",
+    )
+    # Changing it re-indexes each document on its next write (it is part of the document hash).
+    highlight_sentence_vectors: SentenceVectors = Field(
+        default="late",
+        description="How indexing makes the sentence vectors that highlights score: late (pooled "
+        "from the passage's own encoding, no extra cost) or separate (each sentence encoded "
+        "alone: more accurate highlights, about half to three quarters of the passages/s).",
     )
     hybrid_lexical_baseline_rank: int = Field(
         default=10,

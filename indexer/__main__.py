@@ -121,6 +121,7 @@ def _index(args: argparse.Namespace, settings: Settings, source: Path | str) -> 
             skip_unchanged=not args.reindex,
             progress=not args.quiet,
             encode_calls=args.encode_calls,
+            sentence_vectors=settings.highlight_sentence_vectors,
         )
     finally:
         store.close()

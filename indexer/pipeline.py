@@ -10,7 +10,7 @@ from app.documents.record import Record
 from app.documents.records import Accepted, Rejected, input_format, read_records
 from app.documents.writer import DEFAULT_BATCH_SIZE, ChunkingOptions, IndexSummary, index_records
 from app.encoder import Encoder, OnnxEncoder
-from app.settings import Settings
+from app.settings import SentenceVectors, Settings
 from app.store.base import VectorStore
 from indexer.sharding import Shard
 
@@ -70,6 +70,7 @@ def index_file(
     progress: bool = False,
     shard: Shard | None = None,
     encode_calls: int = 1,
+    sentence_vectors: SentenceVectors = "late",
 ) -> IndexSummary:
     """Index a JSONL/CSV file (or `-` for stdin), writing bad records to `rejects`. With a
     `shard`, only that share of the records (and of the rejects) is handled. Reading runs
@@ -88,6 +89,7 @@ def index_file(
             progress=progress,
             total=estimated_records(source, shard) if progress else None,
             encode_calls=encode_calls,
+            sentence_vectors=sentence_vectors,
         )
     finally:
         if handle is not None:

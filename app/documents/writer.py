@@ -33,7 +33,10 @@ from app.documents.ids import chunk_payload, doc_hash, point_id
 from app.documents.pipeline import run_pipeline
 from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
+from app.highlights.indexing import encode_passages, index_fingerprint
+from app.highlights.payload import FIELD as SENTENCES_FIELD
 from app.lexical import SparseTerms, TermSplitter, document_vector
+from app.settings import SentenceVectors
 from app.store.base import Filter, Point, VectorStore
 
 # Documents per batch. The encoder sorts each call's texts by length before it cuts them into
@@ -44,8 +47,10 @@ DEFAULT_OVERLAP_TOKENS = 32
 # Batches read and chunked ahead of the encoder (and encoded ahead of the store): enough to
 # keep the encoder busy while a batch is read or written, few enough to bound memory.
 DEFAULT_READ_AHEAD = 2
-# Encodes passages (a list of texts) into rows of vectors, as `Encoder.encode(texts, "passage")`.
-PassageEncoder = Callable[[list[str]], Embeddings]
+# Encodes passages (a list of texts) into rows of vectors, as `Encoder.encode(texts, "passage")`,
+# and gives each passage's sentences for highlights (app/highlights/indexing.py).
+EncodedPassages = tuple[Embeddings, list[dict[str, Any]]]
+PassageEncoder = Callable[[list[str]], EncodedPassages]
 # Upper bound on points fetched when checking which documents of a batch are current.
 FIND_LIMIT = 100_000
 
@@ -178,8 +183,10 @@ class _BatchIndexer:
         progress: tqdm[Any] | None,
         encode: PassageEncoder | None = None,
         encode_calls: int = 1,
+        sentence_vectors: SentenceVectors = "late",
     ) -> None:
         self.encoder = encoder
+        self.sentence_vectors = sentence_vectors
         self.encode_passages = encode
         self.store = store
         self.collection = collection
@@ -189,6 +196,8 @@ class _BatchIndexer:
             "model": encoder.card.name,
             "chunk_tokens": self.max_tokens,
             "overlap_tokens": self.overlap,
+            # Documents indexed before highlights (or with another splitter) are re-indexed.
+            "sentences": index_fingerprint(sentence_vectors),
         }
         self.skip_unchanged = skip_unchanged
         self.terms = TermSplitter(encoder.tokenizer)  # each chunk's BM25 terms, for lexical search
@@ -219,7 +228,7 @@ class _BatchIndexer:
         terms = [document_vector(self.terms.terms(c.text)) for _, cs in chunked for c in cs]
         return _Batch(len(batch), ids, todo, digests, stale, chunked, terms)
 
-    def encode(self, batch: _Batch) -> Embeddings:
+    def encode(self, batch: _Batch) -> EncodedPassages:
         """The batch's passages, cut into `encode_calls` interleaved shares (each with the
         same mix of lengths) encoded at once when more than one call may run."""
         texts = batch.texts
@@ -227,18 +236,22 @@ class _BatchIndexer:
         if calls <= 1:
             return self._encode(texts)
         out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+        sentences: list[dict[str, Any]] = [{} for _ in texts]
         with ThreadPoolExecutor(calls, thread_name_prefix="index-encode") as pool:
             shares = [texts[i::calls] for i in range(calls)]
-            for i, vectors in enumerate(pool.map(self._encode, shares)):
+            for i, (vectors, share_sentences) in enumerate(pool.map(self._encode, shares)):
                 out[i::calls] = vectors
-        return out
+                sentences[i::calls] = share_sentences
+        return out, sentences
 
-    def write(self, batch: _Batch, vectors: Embeddings) -> None:
+    def write(self, batch: _Batch, encoded: EncodedPassages) -> None:
+        vectors, sentences = encoded
         points = [
             Point(
                 point_id(self.collection, record.id, chunk.index),
                 vectors[row],
-                chunk_payload(record, chunk, len(chunks), batch.digests[record.id]),
+                chunk_payload(record, chunk, len(chunks), batch.digests[record.id])
+                | {SENTENCES_FIELD: sentences[row]},
                 batch.terms[row],
             )
             for row, (record, chunks, chunk) in enumerate(_flatten(batch.chunked))
@@ -270,14 +283,17 @@ class _BatchIndexer:
                 passages_s=f"{self.counts.chunks / elapsed:.1f}",
             )
 
-    def _encode(self, texts: list[str]) -> Embeddings:
+    def _encode(self, texts: list[str]) -> EncodedPassages:
         if self.encode_passages is not None:
             return self.encode_passages(texts)
         out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+        sentences: list[dict[str, Any]] = []
         for start in range(0, len(texts), self.batch_size):
             part = texts[start : start + self.batch_size]
-            out[start : start + len(part)] = self.encoder.encode(part, "passage")
-        return out
+            vectors, part_sentences = encode_passages(self.encoder, part, self.sentence_vectors)
+            out[start : start + len(part)] = vectors
+            sentences += part_sentences
+        return out, sentences
 
 
 def _flatten(
@@ -312,6 +328,7 @@ def index_records(
     on_batch: Callable[[int, int, int], None] | None = None,
     encode_calls: int = 1,
     read_ahead: int = DEFAULT_READ_AHEAD,
+    sentence_vectors: SentenceVectors = "late",
 ) -> IndexSummary:
     """Index documents into `collection` (created if missing). Re-running the same records
     changes nothing; a changed record's chunks replace its old ones.
@@ -322,7 +339,9 @@ def index_records(
     its index building (`BulkLoading`) builds it once at the end, not on the encode path.
 
     `encode` encodes passages instead of `encoder.encode` (the service's scheduled encoder
-    calls); `on_batch(read, indexed, unchanged)` hears the running totals after each batch."""
+    calls); `on_batch(read, indexed, unchanged)` hears the running totals after each batch;
+    `sentence_vectors`: how the highlights' sentence vectors are made (app/highlights), the
+    method `encode` uses too when given."""
     if batch_size < 1 or encode_calls < 1:
         raise ValueError(
             f"batch_size and encode_calls must be positive, got {batch_size}, {encode_calls}"
@@ -350,10 +369,11 @@ def index_records(
             bar if progress else None,
             encode,
             encode_calls,
+            sentence_vectors,
         )
 
-        def written(batch: _Batch, vectors: Embeddings) -> None:
-            indexer.write(batch, vectors)
+        def written(batch: _Batch, encoded: EncodedPassages) -> None:
+            indexer.write(batch, encoded)
             if on_batch is not None:
                 on_batch(indexer.read, indexer.counts.indexed, indexer.counts.unchanged)
 

@@ -140,6 +140,31 @@
     return name || code || "Unknown language";
   }
 
+  /**
+   * Fills `node` with `text`, its highlighted sentences in <mark> elements (best first gets
+   * data-best). Offsets count Unicode code points, as the API does (Array.from, not UTF-16
+   * indices). Text goes in as text nodes only: a passage cannot inject markup.
+   */
+  function fillHighlighted(node, text, highlights) {
+    const chars = Array.from(text);
+    const spans = (highlights || [])
+      .map((h, rank) => ({ start: h.start, end: h.end, score: h.score, best: rank === 0 }))
+      .filter((h) => Number.isInteger(h.start) && Number.isInteger(h.end) &&
+        h.start >= 0 && h.start < h.end && h.end <= chars.length)
+      .sort((a, b) => a.start - b.start);
+    let at = 0;
+    for (const span of spans) {
+      if (span.start < at) continue; // overlapping spans are not expected; keep the first
+      if (span.start > at) node.append(document.createTextNode(chars.slice(at, span.start).join("")));
+      const mark = el("mark", "highlight", chars.slice(span.start, span.end).join(""));
+      mark.title = `Best-matching sentence (score ${span.score.toFixed(3)})`;
+      if (span.best) mark.dataset.best = "true";
+      node.append(mark);
+      at = span.end;
+    }
+    if (at < chars.length) node.append(document.createTextNode(chars.slice(at).join("")));
+  }
+
   function renderResult(hit, rank) {
     const item = el("li", "result");
     item.tabIndex = 0;
@@ -156,7 +181,8 @@
     score.title = "Cosine similarity";
     head.append(score);
 
-    const text = el("p", "result-text", hit.text);
+    const text = el("p", "result-text");
+    fillHighlighted(text, hit.text, hit.highlights);
     text.dir = "auto";
     const lang = htmlLang(hit.language);
     if (lang) text.lang = lang;
@@ -241,7 +267,8 @@
   function renderTranslation(hit) {
     const item = el("li", "translation");
     item.dataset.language = hit.language || "";
-    const text = el("p", "result-text", hit.text);
+    const text = el("p", "result-text");
+    fillHighlighted(text, hit.text, hit.highlights);
     text.dir = "auto";
     const lang = htmlLang(hit.language);
     if (lang) text.lang = lang;

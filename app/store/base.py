@@ -29,6 +29,10 @@ RESCORE_OVERSAMPLING = 2.0
 # The named sparse vector that holds each point's BM25 terms (app/lexical), beside the unnamed
 # dense one; the store applies the inverse document frequency (the IDF modifier).
 LEXICAL_VECTOR = "bm25"
+# Payload fields that searches, `find` and `score_points` leave out: a passage's sentence vectors
+# (app/highlights/payload.py), kilobytes that only the few hits shown need, read with
+# `retrieve`. A hybrid search reads ~200 candidates' payloads.
+RETRIEVE_ONLY_FIELDS = ("sentences",)
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,8 @@ class VectorStore(Protocol):
     def delete_where(self, collection: str, where: Filter) -> None: ...
 
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[Hit]:
-        """Points by id (score 0.0), missing ids skipped."""
+        """Points by id (score 0.0), missing ids skipped, with their whole payload (the other
+        reads leave out `RETRIEVE_ONLY_FIELDS`)."""
 
     def find(self, collection: str, where: Filter, limit: int = 10_000) -> list[Hit]:
         """Points matching a filter (score 0.0), ordered by id."""

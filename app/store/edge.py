@@ -39,6 +39,7 @@ from qdrant_edge import (
     MatchValue,
     Modifier,
     PayloadSchemaType,
+    PayloadSelector,
     QuantizationSearchParams,
     Query,
     QueryRequest,
@@ -59,6 +60,7 @@ from app.store.base import (
     INT8_QUANTILE,
     LEXICAL_VECTOR,
     RESCORE_OVERSAMPLING,
+    RETRIEVE_ONLY_FIELDS,
     CollectionInfo,
     CollectionNotFoundError,
     Filter,
@@ -86,6 +88,8 @@ LOCK_FILE = ".lock"
 METADATA_FILE = "collection.json"
 SHARD_DIR = "shard"
 SCROLL_PAGE = 1_000
+# What searches, `find` and `score_points` read of a payload (`retrieve` reads it whole).
+LIGHT_PAYLOAD = PayloadSelector.Exclude(list(RETRIEVE_ONLY_FIELDS))
 
 
 @dataclass(eq=False)
@@ -270,7 +274,7 @@ class QdrantEdgeStore:
                     offset=offset,
                     limit=min(SCROLL_PAGE, limit - len(hits)),
                     filter=_edge_filter(where),
-                    with_payload=True,
+                    with_payload=LIGHT_PAYLOAD,
                     with_vector=False,
                 )
                 records, offset = target.shard.scroll(request)
@@ -307,7 +311,7 @@ class QdrantEdgeStore:
                 limit=limit,
                 query=Query.Nearest(vector_values(vector, target.dim)),
                 filter=_edge_filter(where),
-                with_payload=True,
+                with_payload=LIGHT_PAYLOAD,
                 with_vector=False,
                 params=_search_params(target.quantization, self._hnsw_ef),
             )
@@ -331,7 +335,7 @@ class QdrantEdgeStore:
                 limit=limit,
                 query=Query.Nearest(_sparse(terms), using=LEXICAL_VECTOR),
                 filter=_edge_filter(where),
-                with_payload=True,
+                with_payload=LIGHT_PAYLOAD,
                 with_vector=False,
             )
             return _hits(target.shard.query(request))
@@ -345,7 +349,7 @@ class QdrantEdgeStore:
                 limit=len(wanted),
                 query=Query.Nearest(vector_values(vector, target.dim)),
                 filter=EdgeFilter(must=[HasIdCondition(wanted)]),
-                with_payload=True,
+                with_payload=LIGHT_PAYLOAD,
                 with_vector=False,
                 params=_search_params(target.quantization, self._hnsw_ef),
             )

@@ -22,6 +22,7 @@ from app.store.base import (
     INT8_QUANTILE,
     LEXICAL_VECTOR,
     RESCORE_OVERSAMPLING,
+    RETRIEVE_ONLY_FIELDS,
     CollectionInfo,
     CollectionNotFoundError,
     Filter,
@@ -45,6 +46,8 @@ from app.store.validation import (
 )
 
 SCROLL_PAGE = 1_000
+# What searches, `find` and `score_points` read of a payload (`retrieve` reads it whole).
+LIGHT_PAYLOAD = models.PayloadSelectorExclude(exclude=list(RETRIEVE_ONLY_FIELDS))
 ENCODER_KEY = "polysearch_encoder"  # in the collection's metadata: the model of its vectors
 INT8 = models.ScalarQuantization(
     scalar=models.ScalarQuantizationConfig(
@@ -195,7 +198,7 @@ class QdrantClientStore:
                     scroll_filter=_qdrant_filter(where),
                     limit=min(SCROLL_PAGE, limit - len(hits)),
                     offset=offset,
-                    with_payload=True,
+                    with_payload=LIGHT_PAYLOAD,
                 )
                 hits.extend(Hit(id=str(r.id), score=0.0, payload=r.payload or {}) for r in records)
                 if offset is None:
@@ -232,7 +235,7 @@ class QdrantClientStore:
                 query=query,
                 query_filter=_qdrant_filter(where),
                 limit=limit,
-                with_payload=True,
+                with_payload=LIGHT_PAYLOAD,
                 search_params=self._search_params(collection),
             )
         return _hits(response.points)
@@ -256,7 +259,7 @@ class QdrantClientStore:
                 using=LEXICAL_VECTOR,
                 query_filter=_qdrant_filter(where),
                 limit=limit,
-                with_payload=True,
+                with_payload=LIGHT_PAYLOAD,
             )
         return _hits(response.points)
 
@@ -271,7 +274,7 @@ class QdrantClientStore:
                 query=query,
                 query_filter=models.Filter(must=[models.HasIdCondition(has_id=wanted)]),
                 limit=len(wanted),
-                with_payload=True,
+                with_payload=LIGHT_PAYLOAD,
                 search_params=self._search_params(collection),
             )
         return _hits(response.points)
@@ -304,7 +307,7 @@ class QdrantClientStore:
                 query_filter=_qdrant_filter(where),
                 limit=limit,
                 group_size=1,
-                with_payload=True,
+                with_payload=LIGHT_PAYLOAD,
                 search_params=self._search_params(collection),
             )
         return [

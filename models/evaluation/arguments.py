@@ -8,7 +8,16 @@ from pathlib import Path
 
 # "hybrid": dense, lexical and hybrid ranking side by side (models/evaluation/hybrid.py), with
 # the fusion settings of the environment (POLYSEARCH_HYBRID_*, as the service reads them).
-TASKS = ("udhr-bitext", "multilingual-pool", "code-switched", "questions", "bible-nt", "hybrid")
+# "highlight": is the highlighted sentence in the right paragraph (models/evaluation/highlight.py).
+TASKS = (
+    "udhr-bitext",
+    "multilingual-pool",
+    "code-switched",
+    "questions",
+    "bible-nt",
+    "hybrid",
+    "highlight",
+)
 # Every task by default; Chichewa NT -> English encodes ~8k verse pairs per encoder (minutes
 # each on 2 idle cores, cached in the embedding cache for reruns).
 DEFAULT_TASKS = TASKS

@@ -72,6 +72,11 @@ class OnnxModelEncoder:
         return self._encoder.card
 
     @property
+    def onnx(self) -> OnnxEncoder:
+        """The service's encoder itself (the highlight task pools its token states)."""
+        return self._encoder
+
+    @property
     def name(self) -> str:
         return f"{self._encoder.card.name} ({self.variant})"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from models.evaluation.card import SERVED_PROTOCOL
+from models.evaluation.highlight_report import highlight_section
 from models.evaluation.hybrid_report import hybrid_section
 from models.evaluation.plots import plot_bitext_by_language, plot_macro_bars
 from models.evaluation.side_by_side import goal_table, row_figures
@@ -477,6 +478,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
             *_codeswitch_section(encoders),
             *_questions_section(encoders),
             *hybrid_section(encoders),
+            *highlight_section(encoders),
             *_bible_section(encoders),
             *_protocol_section(encoders),
             "## Appendix: every evaluated language",
@@ -484,7 +486,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
             *_appendix(encoders),
         ]
     else:  # a run of other tasks only (e.g. `--tasks hybrid`)
-        lines += hybrid_section(encoders)
+        lines += hybrid_section(encoders) + highlight_section(encoders)
     readme = out_dir / "README.md"
     readme.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return readme

@@ -25,6 +25,7 @@ from models.evaluation.cache import CachedEncoder, measure_throughput
 from models.evaluation.card import model_identity
 from models.evaluation.codeswitch import codeswitch_scores
 from models.evaluation.encoders import BASELINE_NAMES, EvalEncoder, OnnxModelEncoder, baseline
+from models.evaluation.highlight import highlight_report
 from models.evaluation.hybrid import hybrid_scores_report
 from models.evaluation.pool import pool_languages, pool_scores
 from models.evaluation.protocols import protocols_for
@@ -279,6 +280,16 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
                 codes,
             )
             log(f"  hybrid: {_hybrid_summary(entry['tasks']['hybrid'])}")
+        if (
+            "highlight" in config.tasks
+            and spec.model_dir is not None
+            and spec.role == "model"
+            and isinstance(inner, OnnxModelEncoder)
+        ):
+            entry["tasks"]["highlight"] = highlight_report(
+                cached, inner.onnx, _term_splitter(spec.model_dir), texts, codes
+            )
+            log(f"  highlight: {entry['tasks']['highlight']['summary']}")
         results["encoders"].append(entry)
     if baseline_dir is not None and baseline_dir.resolve() != model_dir.resolve():
         log("encode speed of the model and the packaged model, side by side (int8)")

@@ -16,7 +16,7 @@ import pytest
 from app.documents.ids import point_id
 from app.documents.record import Record
 from app.documents.writer import ChunkingOptions, IndexSummary, index_records
-from app.encoder import Embeddings, OnnxEncoder, TextKind
+from app.encoder import Embeddings, OnnxEncoder, Span, TextKind
 from app.store.base import Filter, Point, ReadThroughStore, VectorStore
 from app.store.edge import QdrantEdgeStore
 from app.store.remote import QdrantClientStore
@@ -71,7 +71,8 @@ def _points(store: VectorStore, doc_id: str | None = None) -> list[dict[str, obj
 
 
 class _ObservedEncoder:
-    """The real encoder, with the texts of every `encode` call recorded."""
+    """The real encoder, with the texts of every `encode` and `encode_spans` call (passages
+    with their sentences, for highlights) recorded."""
 
     def __init__(self, inner: OnnxEncoder) -> None:
         self.inner = inner
@@ -80,6 +81,12 @@ class _ObservedEncoder:
     def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
         self.calls.append(len(texts))
         return self.inner.encode(texts, kind)
+
+    def encode_spans(
+        self, texts: Sequence[str], kind: TextKind, spans: Sequence[Sequence[Span]] | None
+    ) -> tuple[Embeddings, list[Embeddings]]:
+        self.calls.append(len(texts))
+        return self.inner.encode_spans(texts, kind, spans)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)

@@ -95,9 +95,11 @@ def test_calls_hold_at_most_batch_size_texts_and_batch_tokens_padded_tokens(
     calls: list[list[int]] = []  # token counts of each call's texts
     run = encoder._run
 
-    def recording_run(encodings: Sequence[Encoding]) -> np.ndarray:
+    def recording_run(
+        encodings: Sequence[Encoding], *spans: object
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         calls.append([len(e.ids) for e in encodings])
-        return run(encodings)
+        return run(encodings, *spans)  # type: ignore[arg-type]
 
     monkeypatch.setattr(encoder, "_run", recording_run)
     vectors = encoder.encode(sentences, "passage")

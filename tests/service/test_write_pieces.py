@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.documents.record import Record
 from app.encode_queue import EncodeQueue, Priority
-from app.encoder import Embeddings, OnnxEncoder, TextKind
+from app.encoder import Embeddings, OnnxEncoder, Span, TextKind
 from app.metrics import Metrics
 from app.service import SearchService
 from app.store.edge import QdrantEdgeStore
@@ -29,6 +29,12 @@ class InterruptingEncoder:
         return getattr(self.real, name)
 
     def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+        return self.encode_spans(texts, kind, None)[0]
+
+    def encode_spans(
+        self, texts: Sequence[str], kind: TextKind, spans: Sequence[Sequence[Span]] | None
+    ) -> tuple[Embeddings, list[Embeddings]]:
+        """Passages come here (with their sentences, for highlights), queries via `encode`."""
         self.calls.append((kind, len(texts)))
         if kind == "passage" and self.query_thread is None:
             assert self.service is not None
@@ -41,7 +47,7 @@ class InterruptingEncoder:
             while service.encode_queue.waiting(Priority.QUERY) == 0:  # the query is queued
                 assert time.monotonic() < deadline, "the query never queued"
                 time.sleep(0.002)
-        return self.real.encode(texts, kind)
+        return self.real.encode_spans(texts, kind, spans)
 
 
 def test_an_upsert_yields_the_encoder_to_a_query_between_its_calls(

@@ -32,6 +32,7 @@ def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> S
         body.conditions(),
         body.group_by,
         mode,
+        body.highlight,
     )
     return SearchResponse(
         query=body.query,

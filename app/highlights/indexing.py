@@ -1,0 +1,56 @@
+"""What the writer stores for highlights: each passage's sentences and their vectors.
+
+`late` (the default) pools the token states of the passage's own encoder call per sentence
+(`OnnxEncoder.encode_spans`): no extra encoder work. `separate` encodes every sentence of a
+passage of two or more on its own besides: more accurate sentence vectors (docs/search.md
+measures both) for about twice the encoder work at indexing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, get_args
+
+import numpy as np
+
+from app.encoder import Embeddings, Encoder
+from app.highlights.payload import encode_sentences
+from app.highlights.sentences import SENTENCE_SCHEME, Span, split_sentences
+from app.settings import SentenceVectors
+
+SENTENCE_VECTORS: tuple[SentenceVectors, ...] = get_args(SentenceVectors)
+
+
+def index_fingerprint(method: SentenceVectors) -> str:
+    """Goes into each document's hash: a change of splitter or method re-indexes it."""
+    return f"{SENTENCE_SCHEME}-{method}"
+
+
+def encode_passages(
+    encoder: Encoder, texts: Sequence[str], method: SentenceVectors = "late"
+) -> tuple[Embeddings, list[dict[str, Any]]]:
+    """The passages' vectors and, for each, the payload value of its sentences."""
+    spans = [split_sentences(t) for t in texts]
+    # Sentence vectors only where there is a choice to make: two sentences or more.
+    wanted: list[Sequence[Span]] = [s if len(s) > 1 else [] for s in spans]
+    encode_spans = getattr(encoder, "encode_spans", None)
+    if method == "separate" or encode_spans is None:
+        vectors = encoder.encode(texts, "passage")
+        per_text = _separately(encoder, texts, wanted) if encode_spans is not None else None
+    else:
+        vectors, per_text = encode_spans(texts, "passage", wanted)
+    return vectors, [
+        encode_sentences(s, None if per_text is None else per_text[i]) for i, s in enumerate(spans)
+    ]
+
+
+def _separately(
+    encoder: Encoder, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+) -> list[Embeddings]:
+    sentences = [texts[i][a:b] for i, text_spans in enumerate(spans) for a, b in text_spans]
+    encoded = encoder.encode(sentences, "passage") if sentences else np.empty((0, encoder.dim))
+    out, row = [], 0
+    for text_spans in spans:
+        out.append(encoded[row : row + len(text_spans)].astype(np.float32))
+        row += len(text_spans)
+    return out
