@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
@@ -77,3 +78,17 @@ def select_queries(count: int) -> list[tuple[str, str]]:
         ranked.append((seen[lang], position, lang, text))
         seen[lang] += 1
     return [(lang, text) for _, _, lang, text in sorted(ranked)[: max(1, count)]]
+
+
+def jsonl_batches(corpus: Path, size: int) -> Iterator[list[dict[str, object]]]:
+    """The corpus' JSON lines (blank ones skipped) in lists of `size`."""
+    batch: list[dict[str, object]] = []
+    with corpus.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                batch.append(json.loads(line))
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch

@@ -15,9 +15,8 @@ and pads each batch to its longest text; `threads` onnxruntime threads per call.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from app.encoder import Embeddings, OnnxEncoder, TextKind
 from app.model_card import ModelCard, Variant
 from app.store.base import Point
 from app.store.edge import QdrantEdgeStore
+from bench.corpus import jsonl_batches
 
 FASTEMBED_BATCH_SIZE = 256  # FastEmbed's default `embed(batch_size=...)`
 UPSERT_BATCH = 256  # records per upsert: one FastEmbed batch
@@ -130,19 +130,6 @@ class FastEmbedIndexSummary:
     seconds: float
 
 
-def _records(corpus: Path, size: int) -> Iterator[list[dict[str, object]]]:
-    batch: list[dict[str, object]] = []
-    with corpus.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                batch.append(json.loads(line))
-            if len(batch) == size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-
-
 def fastembed_index(
     corpus: Path, encoder: FastEmbedEncoder, store_dir: Path, collection: str
 ) -> FastEmbedIndexSummary:
@@ -153,7 +140,7 @@ def fastembed_index(
     try:
         store.create_collection(collection, encoder.card.dim, encoder.card.name)
         points = 0
-        for batch in _records(corpus, UPSERT_BATCH):
+        for batch in jsonl_batches(corpus, UPSERT_BATCH):
             vectors = encoder.encode([str(r["text"]) for r in batch], "passage")
             store.upsert(
                 collection,

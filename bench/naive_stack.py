@@ -7,9 +7,8 @@ vectors; only the machinery differs.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Poolin
 
 from app.encoder import Embeddings, TextKind
 from app.model_card import ModelCard
+from bench.corpus import jsonl_batches
 
 NAIVE_BATCH_SIZE = 32  # sentence-transformers' default encode batch
 UPSERT_BATCH = 64  # records per upsert, as the project's indexer batches them
@@ -51,19 +51,6 @@ class NaiveIndexSummary:
     seconds: float
 
 
-def _jsonl_batches(corpus: Path, size: int) -> Iterator[list[dict[str, object]]]:
-    batch: list[dict[str, object]] = []
-    with corpus.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                batch.append(json.loads(line))
-            if len(batch) == size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-
-
 def naive_index(
     corpus: Path, encoder: SentenceTransformerEncoder, store_dir: Path, collection: str
 ) -> NaiveIndexSummary:
@@ -75,7 +62,7 @@ def naive_index(
             collection, vectors_config=VectorParams(size=encoder.card.dim, distance=Distance.COSINE)
         )
         points = 0
-        for batch in _jsonl_batches(corpus, UPSERT_BATCH):
+        for batch in jsonl_batches(corpus, UPSERT_BATCH):
             vectors = encoder.encode([str(r["text"]) for r in batch], "passage")
             client.upsert(
                 collection,
