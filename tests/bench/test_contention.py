@@ -37,7 +37,11 @@ def test_the_smoke_run_measures_every_phase(tmp_path: Path, model_dir: Path) -> 
         assert search["ok"] > 0, name
         assert search["other"] == {}, name  # no 5xx but 503 overloaded, nothing non-JSON
         assert search["refused_without_retry_after"] == 0, name
-        assert phases[name]["queue"]["query_waits"] >= search["ok"], name
+        assert phases[name]["queue"]["query_waits"] >= 1, name
+    # At c=1 every search queues for its own encoder call; in a crowd, searches that share a
+    # call (app/encode_combiner.py) wait once for it, so there are fewer waits than searches.
+    beside = phases["search beside writers"]
+    assert beside["queue"]["query_waits"] >= beside["search"]["ok"]
     assert report["settings"]["encode_slots"] >= 1
     assert set(report["goals"]) == {
         "beside: search p99 <= 100 ms",

@@ -138,7 +138,7 @@ def test_smoke_load_tests_both_services(smoke: tuple[Path, Path, dict[str, Any]]
 def test_smoke_reports_ratios_and_every_goal(smoke: tuple[Path, Path, dict[str, Any]]) -> None:
     _, _, results = smoke
     assert all(value is not None and value > 0 for value in results["ratios"].values())
-    assert len(results["goals"]) == 10
+    assert len(results["goals"]) == 14
     assert all(goal["pass"] in (True, False) for goal in results["goals"])
 
 

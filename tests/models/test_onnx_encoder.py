@@ -67,9 +67,11 @@ def test_a_vector_is_bit_identical_alone_and_batched_with_texts_of_other_lengths
     calls: list[list[int]] = []
     run = encoder._run
 
-    def recording_run(encodings: Sequence[Encoding]) -> np.ndarray:
+    def recording_run(
+        encodings: Sequence[Encoding], *spans: object
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         calls.append([len(e.ids) for e in encodings])
-        return run(encodings)
+        return run(encodings, *spans)  # type: ignore[arg-type]
 
     monkeypatch.setattr(encoder, "_run", recording_run)
     together = encoder.encode(texts, "passage")
