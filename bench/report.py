@@ -203,7 +203,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{corpus['query_languages']} languages; filter `languages={corpus['filter_languages']}`"
         f" ({corpus['filtered_passages']:,} passages)",
         "",
-        "## Goals (issues 5 and 19)",
+        "## Goals (issues 5, 17 and 19)",
         "",
     ]
     lines += markdown_table(
