@@ -80,9 +80,9 @@ def select_queries(count: int) -> list[tuple[str, str]]:
     return [(lang, text) for _, _, lang, text in sorted(ranked)[: max(1, count)]]
 
 
-def jsonl_batches(corpus: Path, size: int) -> Iterator[list[dict[str, object]]]:
+def jsonl_batches(corpus: Path, size: int) -> Iterator[list[dict[str, Any]]]:
     """The corpus' JSON lines (blank ones skipped) in lists of `size`."""
-    batch: list[dict[str, object]] = []
+    batch: list[dict[str, Any]] = []
     with corpus.open(encoding="utf-8") as lines:
         for line in lines:
             if line.strip():
@@ -92,3 +92,22 @@ def jsonl_batches(corpus: Path, size: int) -> Iterator[list[dict[str, object]]]:
                 batch = []
     if batch:
         yield batch
+
+
+def record_payload(record: dict[str, Any]) -> dict[str, Any]:
+    """The payload the comparison stacks store for a corpus record (id, text, language,
+    metadata), as the project's own chunk payload names them."""
+    return {
+        "doc_id": record["id"],
+        "text": record["text"],
+        "language": record.get("language", record.get("lang")),
+        "metadata": record.get("metadata") or {},
+    }
+
+
+@dataclass(frozen=True)
+class StackIndexSummary:
+    """What a comparison stack's indexing run wrote, and how long it took."""
+
+    points: int
+    seconds: float

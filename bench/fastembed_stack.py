@@ -27,7 +27,7 @@ from app.encoder import Embeddings, OnnxEncoder, TextKind
 from app.model_card import ModelCard, Variant
 from app.store.base import Point
 from app.store.edge import QdrantEdgeStore
-from bench.corpus import jsonl_batches
+from bench.corpus import StackIndexSummary, jsonl_batches, record_payload
 
 FASTEMBED_BATCH_SIZE = 256  # FastEmbed's default `embed(batch_size=...)`
 UPSERT_BATCH = 256  # records per upsert: one FastEmbed batch
@@ -124,15 +124,9 @@ def vector_agreement(
     return Agreement(theirs.variant, len(texts), float(cosines.min()), float(cosines.mean()))
 
 
-@dataclass(frozen=True)
-class FastEmbedIndexSummary:
-    points: int
-    seconds: float
-
-
 def fastembed_index(
     corpus: Path, encoder: FastEmbedEncoder, store_dir: Path, collection: str
-) -> FastEmbedIndexSummary:
+) -> StackIndexSummary:
     """Read JSONL → FastEmbed → upsert into qdrant-edge (the project's store class, so both
     write the same engine the same way; dense vectors only, no BM25 terms), closed at the end."""
     began = time.perf_counter()
@@ -148,12 +142,7 @@ def fastembed_index(
                     Point(
                         point_id(collection, str(record["id"]), 0),
                         vectors[row],
-                        {
-                            "doc_id": record["id"],
-                            "text": record["text"],
-                            "language": record.get("language", record.get("lang")),
-                            "metadata": record.get("metadata") or {},
-                        },
+                        record_payload(record),
                     )
                     for row, record in enumerate(batch)
                 ],
@@ -161,4 +150,4 @@ def fastembed_index(
             points += len(batch)
     finally:
         store.close()
-    return FastEmbedIndexSummary(points, time.perf_counter() - began)
+    return StackIndexSummary(points, time.perf_counter() - began)

