@@ -82,9 +82,19 @@ def length_groups(
     return batches
 
 
-def embed_by_length(
+@dataclass(frozen=True)
+class Encoded:
+    """A model pass over texts run as `length_groups`: the unit vectors in the given order,
+    and each group's last hidden states (for token-level terms)."""
+
+    vectors: torch.Tensor
+    batches: list[TokenBatch]
+    states: list[torch.Tensor]
+
+
+def encode_by_length(
     model: BertModel, tokenizer: Tokenizer, texts: list[str], bf16: bool = False
-) -> torch.Tensor:
+) -> Encoded:
     """`embed` of `texts` run as `length_groups` (less padding), vectors in the given order.
     `bf16`: bfloat16 autocast for the model; the pooling stays float32."""
     device = model.device
@@ -97,4 +107,11 @@ def embed_by_length(
         ]
     vectors = torch.cat([mean_pool(h.float(), m) for h, m in zip(states, masks, strict=True)])
     rows = torch.tensor([row for b in batches for row in b.rows], device=device)
-    return vectors[torch.argsort(rows)]
+    return Encoded(vectors[torch.argsort(rows)], batches, states)
+
+
+def embed_by_length(
+    model: BertModel, tokenizer: Tokenizer, texts: list[str], bf16: bool = False
+) -> torch.Tensor:
+    """The vectors of `encode_by_length`."""
+    return encode_by_length(model, tokenizer, texts, bf16).vectors

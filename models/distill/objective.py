@@ -13,6 +13,16 @@ def mse_loss(
     return functional.mse_loss(student_en, teacher) + functional.mse_loss(student_xx, teacher)
 
 
+def token_loss(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Token-level distillation: the mean cosine distance between the student's and the
+    teacher's last hidden states, over the real (unpadded) tokens of a batch. Cosine rather
+    than MSE: the two models' states need not share a scale, only directions, which is what
+    mean pooling and normalisation serve."""
+    weights = mask.to(torch.float32)
+    cosine = functional.cosine_similarity(student.float(), teacher.float(), dim=-1)
+    return ((1.0 - cosine) * weights).sum() / weights.sum().clamp(min=1.0)
+
+
 def hybrid_batch_loss(
     student_en: torch.Tensor,
     student_xx: torch.Tensor,

@@ -19,7 +19,7 @@ PROJECTIONS: tuple[Projection, ...] = ("", "least-squares")
 # Fields added after recipes were first hashed: left out of `to_dict` while empty, so a recipe
 # that does not use them keeps its fingerprint (its work folder) and its teacher cache key.
 _OMITTED_WHEN_EMPTY = ("parts", "member", "projection")
-_TRAIN_OMITTED_WHEN_EMPTY = ("bf16",)
+_TRAIN_OMITTED_WHEN_EMPTY = ("bf16", "token_weight")
 
 
 def _without_empty(data: dict[str, Any], omitted: tuple[str, ...]) -> dict[str, Any]:
@@ -101,6 +101,9 @@ class TrainSpec:
     contrastive_weight: float = 0.0  # > 0 switches on the hybrid-batch in-batch term
     contrastive_temperature: float = 0.05
     bf16: bool = False  # bfloat16 autocast for the forward passes (fast where the CPU has AMX)
+    # > 0 switches on token-level distillation (TinyBERT / MiniLM style): the student's last
+    # hidden states of the translated side follow an e5 teacher's, token by token.
+    token_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,10 @@ class Recipe:
     data: DataSpec
     train: TrainSpec
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.train.token_weight > 0 and self.teacher.kind != "e5":
+            raise ValueError("train.token_weight needs an e5 teacher (the student's tokenizer)")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recipe:

@@ -22,9 +22,15 @@ from transformers import BertModel
 
 from indexer.registry import DEFAULT_CACHE
 from models.build import HF_DIR, TOKENIZER_FILE
-from models.distill.encoding import embed_by_length, load_tokenizer, training_device
+from models.distill.encoding import (
+    Encoded,
+    bf16_autocast,
+    encode_by_length,
+    load_tokenizer,
+    training_device,
+)
 from models.distill.mix import DataMix, build_mix
-from models.distill.objective import hybrid_batch_loss, mse_loss
+from models.distill.objective import hybrid_batch_loss, mse_loss, token_loss
 from models.distill.recipe import Recipe
 from models.distill.student import layer_selection, load_student
 from models.distill.teacher import teacher_targets
@@ -144,6 +150,7 @@ def distill(
         targets = targets.to(device)
     if recipe.student.freeze_embeddings:
         student.embeddings.word_embeddings.weight.requires_grad_(False)
+    token_teacher = _token_teacher(recipe, student) if train.token_weight > 0 else None
     trainable = [p for p in student.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=train.learning_rate)
     sched = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(recipe))
@@ -169,14 +176,14 @@ def distill(
         rows = batch_indices(len(mix.pairs), train.batch_size, recipe.seed, state.step)
         pairs = [mix.pairs[i] for i in rows]
         prefixes = [mix.prefixes[i] for i in rows]
-        vectors = embed_by_length(
+        encoded = encode_by_length(
             student,
             tokenizer,
             [p + x.en for p, x in zip(prefixes, pairs, strict=True)]
             + [p + x.xx for p, x in zip(prefixes, pairs, strict=True)],
             train.bf16,
         )
-        student_en, student_xx = vectors[: len(rows)], vectors[len(rows) :]
+        student_en, student_xx = encoded.vectors[: len(rows)], encoded.vectors[len(rows) :]
         assert targets is not None  # steps > 0 here
         loss = mse_loss(student_en, student_xx, targets[rows])
         losses = {"mse": loss.item()}
@@ -188,6 +195,10 @@ def distill(
             )
             loss = loss + train.contrastive_weight * contrastive
             losses["contrastive"] = contrastive.item()
+        if token_teacher is not None:
+            tokens = _translated_token_loss(token_teacher, encoded, len(rows), train.bf16)
+            loss = loss + train.token_weight * tokens
+            losses["tokens"] = tokens.item()
         optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -210,6 +221,37 @@ def distill(
         _save_checkpoint(checkpoint, student, optimizer, sched, state)
     student.eval()  # type: ignore[no-untyped-call]
     return DistillResult(student, layers, mix, state, work_dir)
+
+
+def _token_teacher(recipe: Recipe, student: BertModel) -> BertModel:
+    """The e5 teacher (`Recipe` checks the kind) whose last hidden states the student follows
+    token by token: it must share the student's vocabulary and width."""
+    teacher = BertModel.from_pretrained(recipe.teacher.path, add_pooling_layer=False)
+    for name in ("vocab_size", "hidden_size"):
+        if getattr(teacher.config, name) != getattr(student.config, name):
+            raise ValueError(f"train.token_weight: teacher and student differ in {name}")
+    teacher.to(student.device)  # type: ignore[arg-type]
+    teacher.eval()  # type: ignore[no-untyped-call]
+    teacher.requires_grad_(False)
+    return teacher
+
+
+def _translated_token_loss(
+    teacher: BertModel, encoded: Encoded, first_translated: int, bf16: bool
+) -> torch.Tensor:
+    """`token_loss` over the translated texts (rows from `first_translated` on) of a student
+    pass: the teacher reads the same token ids, so the positions line up."""
+    terms, tokens = [], []
+    for batch, states in zip(encoded.batches, encoded.states, strict=True):
+        picked = [i for i, row in enumerate(batch.rows) if row >= first_translated]
+        if not picked:
+            continue
+        ids, mask = batch.ids[picked].to(teacher.device), batch.mask[picked].to(teacher.device)
+        with torch.no_grad(), bf16_autocast(bf16, teacher.device):
+            target = teacher(input_ids=ids, attention_mask=mask).last_hidden_state
+        terms.append(token_loss(states[picked], target, mask) * mask.sum())
+        tokens.append(mask.sum())
+    return torch.stack(terms).sum() / torch.stack(tokens).sum()
 
 
 def _teacher_targets(

@@ -26,6 +26,7 @@ from models.distill.encoding import (
     load_tokenizer,
 )
 from models.distill.margins import margins
+from models.distill.objective import token_loss
 from models.distill.pipeline import distill_and_export, evaluate_into_card
 from models.distill.recipe import DataSpec, Recipe, TeacherKind, TeacherSpec
 from models.distill.student import layer_selection, load_student
@@ -319,6 +320,42 @@ def test_bf16_recipe_trains_and_records_the_switch(model_dir: Path, tmp_path: Pa
     history = distill(recipe, tmp_path / "work", PACKAGE_CACHE).state.history
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
     assert recipe.to_dict()["train"]["bf16"] is True
+
+
+def test_token_loss_is_the_mean_cosine_distance_over_real_tokens() -> None:
+    """By hand: text 0 has two real tokens (same direction: 0; opposite: 2) and one pad whose
+    states disagree but must not count; text 1 has one real token at right angles (1)."""
+    student = torch.tensor(
+        [[[1.0, 0.0], [0.0, 2.0], [5.0, 5.0]], [[3.0, 0.0], [1.0, 1.0], [1.0, 1.0]]]
+    )
+    teacher = torch.tensor(
+        [[[2.0, 0.0], [0.0, -1.0], [-5.0, 5.0]], [[0.0, 4.0], [1.0, 1.0], [1.0, 1.0]]]
+    )
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    assert token_loss(student, teacher, mask).item() == pytest.approx((0 + 2 + 1) / 3)
+    assert token_loss(teacher, teacher * 3.0, mask).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_token_level_recipe_trains_and_records_its_term(model_dir: Path, tmp_path: Path) -> None:
+    """`token_weight`: the student's last hidden states of the translated side follow the
+    teacher's; the term is logged and goes down with the rest."""
+    recipe = _tiny_recipe(model_dir)
+    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, token_weight=0.05))
+    history = distill(recipe, tmp_path / "work", PACKAGE_CACHE).state.history
+    assert history[-1]["tokens"] < history[0]["tokens"]
+    assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+    assert recipe.to_dict()["train"]["token_weight"] == 0.05
+    assert "token_weight" not in _tiny_recipe(model_dir).to_dict()["train"]
+
+
+def test_token_level_needs_an_e5_teacher(model_dir: Path) -> None:
+    recipe = _tiny_recipe(model_dir)
+    with pytest.raises(ValueError, match="e5 teacher"):
+        dataclasses.replace(
+            recipe,
+            teacher=dataclasses.replace(recipe.teacher, kind="sentence-transformers"),
+            train=dataclasses.replace(recipe.train, token_weight=0.05),
+        )
 
 
 def test_recipes_without_the_new_fields_keep_their_fingerprint(model_dir: Path) -> None:
