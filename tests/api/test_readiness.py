@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.main import create_app
+from app.metrics import Metrics
+from app.runtime import Runtime, State
 from app.settings import Settings
 from tests.conftest import _free_port, serve_in_thread
 
@@ -32,3 +35,22 @@ def test_missing_model_gives_503_and_logs_the_reason(
             assert search.headers["retry-after"] == "5"
             assert search.json()["error"]["code"] == "not_ready"
             assert str(tmp_path) not in search.text
+
+
+def test_loading_moves_start_up_objects_out_of_the_collectors_reach(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    """A full garbage collection must not walk the loaded service's objects inside a request
+    (67 ms on 2 cores, the hybrid search's p99 tail): loading ends with `gc.freeze`."""
+    gc.unfreeze()
+    settings = Settings(
+        models_dir=model_dir.parent, model=model_dir.name, data_dir=tmp_path / "store"
+    )
+    runtime = Runtime(settings, Metrics())
+    try:
+        runtime.start()
+        assert runtime.wait(120) == State.READY
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        runtime.close()
+        gc.unfreeze()
