@@ -1,7 +1,8 @@
 """`python -m bench.graph_variants`: the encoder graph's variants side by side, in one run.
 
 Each variant is written from the same built model's `hf/` state dict (fp32 plain or fused,
-int8 as dynamic quantisation or as MatMulNBits 8-bit weights, plain or fused) and measured
+int8 as dynamic quantisation, as MatMulNBits 8-bit weight blocks, or as int8 weights times
+activations quantised per row, plain or fused) and measured
 round-robin, so machine noise hits every row alike. Per variant: passages/s one text per call
 and batched (the encoder's batching: sorted by length, at most `--batch` texts and 512 padded
 tokens per call), short-query latency one query per call (p50/p99), cosine to the plain fp32
@@ -53,6 +54,10 @@ VARIANTS = (
     GraphVariant("fp32 fused", GraphOptions(fused=True)),
     GraphVariant("int8 dynamic plain (old)", GraphOptions(fused=False, int8_embeddings=True), True),
     GraphVariant("int8 dynamic fused", GraphOptions(fused=True, int8_embeddings=True), True),
+    GraphVariant(
+        "int8 blocks fused (MatMulNBits)",
+        GraphOptions(fused=True, int8_embeddings=True, int8_linears=True, int8_kernel="blocks"),
+    ),
     GraphVariant(
         "int8 rows plain", GraphOptions(fused=False, int8_embeddings=True, int8_linears=True)
     ),

@@ -1,8 +1,8 @@
 """fp32 ONNX -> int8 ONNX with onnxruntime's dynamic quantisation: the int8 of builder v2, kept
 for `python -m bench.graph_variants`' comparison row. The served int8 graph is written directly
-with MatMulNBits weights (`models.onnx_export`), because dynamic quantisation picks one
-activation scale per onnxruntime call: texts sharing a call move each other's vectors, and on
-the development split it cost 2.4 points of UDHR acc@1 against fp32 (MatMulNBits: 0.1).
+with activations quantised per row (`models.onnx_export`), because dynamic quantisation picks
+one activation scale per onnxruntime call: texts sharing a call move each other's vectors, and
+on the development split it cost 2.4 points of UDHR acc@1 against fp32 (per row: 0.1).
 
 Weights of every MatMul with a constant weight become per-channel int8; activations are
 quantised at run time. Attention MatMuls (both sides activations) stay float: quantising them

@@ -13,12 +13,16 @@ from safetensors.numpy import load_file
 from app.encoder import BATCH_SIZE, OnnxEncoder, default_batch_size
 from app.model_card import ModelCard
 from bench.graph_variants import GraphVariant, write_variant
-from models.onnx_export import GraphOptions, matmul_nbits_int8
+from models.onnx_export import GraphOptions, int8_columns, matmul_nbits_int8
 
 PLAIN = GraphVariant("plain", GraphOptions(fused=False))
 FUSED = GraphVariant("fused", GraphOptions(fused=True))
 FUSED_INT8 = GraphVariant(
-    "fused int8", GraphOptions(fused=True, int8_embeddings=True, int8_linears=True)
+    "fused int8 rows", GraphOptions(fused=True, int8_embeddings=True, int8_linears=True)
+)
+FUSED_INT8_BLOCKS = GraphVariant(
+    "fused int8 blocks",
+    GraphOptions(fused=True, int8_embeddings=True, int8_linears=True, int8_kernel="blocks"),
 )
 
 
@@ -27,7 +31,12 @@ def plain_fp32(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Onn
     return OnnxEncoder(write_variant(model_dir, PLAIN, tmp_path_factory.mktemp("g") / "m"), "fp32")
 
 
-@pytest.mark.parametrize(("variant", "threshold"), [(FUSED, 0.9999), (FUSED_INT8, 0.999)])
+@pytest.mark.parametrize(
+    ("variant", "threshold"),
+    # int8 per row: one scale per token vector, a coarser grid than blocks of 32 (the served
+    # one all the same: as fast as 1.4x, and the same UDHR acc@1 on the development split).
+    [(FUSED, 0.9999), (FUSED_INT8_BLOCKS, 0.999), (FUSED_INT8, 0.995)],
+)
 def test_the_fused_graph_agrees_with_the_plain_graph(
     model_dir: Path,
     plain_fp32: OnnxEncoder,
@@ -51,6 +60,17 @@ def test_matmul_nbits_blocks_decode_to_the_weight(model_dir: Path) -> None:
     decoded = (codes.astype(np.float32) - 128) * scales[..., None]
     error = np.abs(decoded.reshape(weight.shape) - weight)
     assert np.all(error <= np.repeat(scales, codes.shape[2], axis=1) / 2 + 1e-7)
+
+
+def test_int8_columns_decode_to_the_weight(model_dir: Path) -> None:
+    """Per-column int8 times the column's scale gives the [out, in] weight back within half a
+    step, transposed for MatMulInteger ([in, out])."""
+    state = load_file(str(model_dir / "hf" / "model.safetensors"))
+    weight = state["encoder.layer.0.intermediate.dense.weight"]
+    quants, scales = int8_columns(weight)
+    assert quants.shape == weight.T.shape and int(np.abs(quants).max()) == 127
+    error = np.abs(quants.T.astype(np.float32) * scales[:, None] - weight)
+    assert np.all(error <= scales[:, None] / 2 + 1e-7)
 
 
 def test_int8_batches_only_when_its_card_says_vectors_ignore_the_batch(model_dir: Path) -> None:

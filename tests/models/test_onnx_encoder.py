@@ -73,7 +73,7 @@ def _texts_of_many_lengths(sentences: list[str]) -> list[str]:
 def test_a_vector_is_bit_identical_alone_and_batched_with_texts_of_other_lengths(
     model_dir: Path, sentences: list[str], variant: Variant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The served int8 graph quantises each row alone (MatMulNBits), and padded keys get
+    """The served int8 graph quantises each row alone (QuantizeLinear per row), and padded keys get
     exactly zero attention: a text's vector is the same bits whatever shares its call, so
     the encoder batches int8 by default."""
     encoder = OnnxEncoder(model_dir, variant=variant, batch_tokens=1_000_000)
@@ -89,11 +89,12 @@ def test_a_vector_is_bit_identical_alone_and_batched_with_texts_of_other_lengths
 
 
 def test_int8_quality_stays_near_fp32(model_dir: Path, sentences: list[str]) -> None:
-    """8-bit weight blocks with per-row activations: within 0.001 cosine of fp32 per text (the
-    dynamic int8 it replaced: 0.985 at worst on this sample)."""
+    """int8 weights per column times activations quantised per row: within 0.002 cosine of
+    fp32 per text (0.99897 at worst on this sample; builder v3's weight blocks: 0.999; the
+    dynamic int8 of builder v2: 0.985)."""
     int8 = OnnxEncoder(model_dir, variant="int8").encode(sentences, "passage")
     fp32 = OnnxEncoder(model_dir, variant="fp32").encode(sentences, "passage")
-    assert float(np.sum(int8 * fp32, axis=1).min()) >= 0.999
+    assert float(np.sum(int8 * fp32, axis=1).min()) >= 0.998
 
 
 def test_calls_hold_at_most_batch_size_texts_and_batch_tokens_padded_tokens(

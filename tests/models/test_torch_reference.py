@@ -72,6 +72,10 @@ def test_onnx_matches_torch(
         (GraphOptions(int8_embeddings=True), 2e-2),
         (GraphOptions(fused=True), 1e-4),
         (GraphOptions(fused=True, int8_embeddings=True, int8_linears=True), 5e-2),
+        (
+            GraphOptions(fused=True, int8_embeddings=True, int8_linears=True, int8_kernel="blocks"),
+            5e-2,
+        ),
     ],
 )
 def test_small_student_exports_through_same_code(
