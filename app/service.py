@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -36,7 +36,7 @@ from app.settings import SearchMode, SentenceVectors, Settings
 from app.store import Filter, Hit, VectorStore
 from app.store.base import LexicalIndexMissingError, check_dimension, check_encoder
 from app.store.fusion import HybridConfig, fuse
-from app.store.groups import group_value
+from app.store.groups import group_value, ranked_groups
 from app.truncation import fit_to_window
 
 # Used when no settings are given (tests that build the service by hand): the shipped defaults
@@ -54,23 +54,6 @@ def with_languages(conditions: Filter | None, languages: Sequence[str] | None) -
         return conditions
     base = conditions or Filter()
     return replace(base, any_of={**base.any_of, "language": list(languages)})
-
-
-def _best_of_each_group(
-    ranked: list[tuple[Hit, float]], key: str, limit: int
-) -> list[tuple[Hit, float]]:
-    """The best of each group in a ranked list, best first, at most `limit` groups."""
-    seen: set[object] = set()
-    best = []
-    for hit, score in ranked:
-        value = group_value(hit.payload, key)
-        if value is None or value in seen:
-            continue
-        seen.add(value)
-        best.append((hit, score))
-        if len(best) == limit:
-            break
-    return best
 
 
 def _result(hit: Hit, score: float | None = None) -> SearchResult:
@@ -230,27 +213,17 @@ class SearchService:
         if mode != "dense" and not self.store.has_lexical(collection):
             raise LexicalIndexMissingError(collection)
         where = with_languages(conditions, languages)
-        # With groups, lexical and hybrid group their whole candidate lists.
-        limit = top_k if group_by is None else max(top_k, self.hybrid.lexical_candidates)
+        vector = None if mode == "lexical" else self.embed([query], "query")[0]
+        start = time.perf_counter()
+        search = self._ranking(collection, query, mode, vector)
         ranked: list[tuple[Hit, float]]
-        vector: Embeddings | None = None
-        if mode == "lexical":
-            terms = query_vector(self.terms.terms(query))
-            start = time.perf_counter()
-            hits = self.store.search_lexical(collection, terms, limit, where)
+        if group_by is None:
+            ranked = search(top_k, where)
+        elif vector is not None and mode == "dense":  # the store's own (native on Qdrant server)
+            hits = self.store.search_groups(collection, vector, group_by, top_k, where)
             ranked = [(h, h.score) for h in hits]
         else:
-            vector = self.embed([query], "query")[0]
-            start = time.perf_counter()
-            if mode == "hybrid":
-                ranked = self._hybrid(collection, query, vector, limit, where)
-            elif group_by is None:
-                ranked = [(h, h.score) for h in self.store.search(collection, vector, top_k, where)]
-            else:
-                hits = self.store.search_groups(collection, vector, group_by, top_k, where)
-                ranked = [(h, h.score) for h in hits]
-        if group_by is not None and mode != "dense":
-            ranked = _best_of_each_group(ranked, group_by, top_k)
+            ranked = ranked_groups(search, group_by, top_k, where)
         results = [_result(h, score) for h, score in ranked]
         if group_by is not None:
             results = [
@@ -261,6 +234,23 @@ class SearchService:
             results = self._highlighted(collection, query, mode, vector, ranked, results)
         self.metrics.search_seconds.observe(time.perf_counter() - start)
         return results
+
+    def _ranking(
+        self, collection: str, query: str, mode: SearchMode, vector: Embeddings | None
+    ) -> Callable[[int, Filter | None], list[tuple[Hit, float]]]:
+        """`search(limit, where)`: the collection's best `limit` passages for the query in
+        `mode`, best first, each with its score (hybrid: the fused one)."""
+        if mode == "lexical":
+            terms = query_vector(self.terms.terms(query))
+            return lambda limit, where: [
+                (h, h.score) for h in self.store.search_lexical(collection, terms, limit, where)
+            ]
+        assert vector is not None  # dense and hybrid embed the query
+        if mode == "hybrid":
+            return lambda limit, where: self._hybrid(collection, query, vector, limit, where)
+        return lambda limit, where: [
+            (h, h.score) for h in self.store.search(collection, vector, limit, where)
+        ]
 
     def _highlighted(
         self,

@@ -1,4 +1,5 @@
-"""Group search for stores without a native one (qdrant-edge): over-fetch, group, repeat.
+"""Group search for stores without a native one (qdrant-edge), and for the lexical and hybrid
+rankings on any store: over-fetch, group, repeat.
 
 Each round searches the points of groups not seen yet (the seen values excluded by the filter),
 over-fetching `GROUP_OVERFETCH` points per group still wanted, and keeps the first point of each
@@ -42,14 +43,29 @@ def group_value(payload: Mapping[str, Any], key: str) -> PayloadValue | None:
     return None
 
 
+RankedSearch = Callable[[int, Filter], list[tuple[Hit, float]]]
+
+
 def search_groups(
     search: Search, vector: Vector, group_by: str, limit: int, where: Filter | None = None
 ) -> list[Hit]:
     """The best hit of each of the `limit` best groups, best first, by repeated `search` calls."""
+
+    def ranked(wanted: int, round_filter: Filter) -> list[tuple[Hit, float]]:
+        return [(hit, hit.score) for hit in search(vector, wanted, round_filter)]
+
+    return [hit for hit, _ in ranked_groups(ranked, group_by, limit, where)]
+
+
+def ranked_groups(
+    search: RankedSearch, group_by: str, limit: int, where: Filter | None = None
+) -> list[tuple[Hit, float]]:
+    """`search_groups` over any ranking (`search(wanted, filter)` gives (hit, score) pairs, best
+    first: dense, lexical or hybrid), each group's best with the score its round gave it."""
     if limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
     base = where or Filter()
-    best: dict[PayloadValue, Hit] = {}
+    best: dict[PayloadValue, tuple[Hit, float]] = {}
     while len(best) < limit:
         wanted = (limit - len(best)) * GROUP_OVERFETCH
         seen = list(best)
@@ -60,11 +76,11 @@ def search_groups(
             if seen
             else base.none_of,
         )
-        hits = search(vector, wanted, round_filter)
-        for hit in hits:
+        found = search(wanted, round_filter)
+        for hit, score in found:
             value = group_value(hit.payload, group_by)
             if value is not None and value not in best and len(best) < limit:
-                best[value] = hit
-        if len(hits) < wanted or all(group_value(h.payload, group_by) is None for h in hits):
+                best[value] = (hit, score)
+        if len(found) < wanted or all(group_value(h.payload, group_by) is None for h, _ in found):
             break  # every matching point was returned: no group is left
     return list(best.values())

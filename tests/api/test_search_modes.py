@@ -148,3 +148,15 @@ def test_lexical_and_hybrid_keep_filters_and_groups(client: httpx.Client) -> Non
         assert articles[0] == 20
         assert len(set(articles)) == len(articles)
         assert all(r["group"]["value"] == r["metadata"]["article"] for r in grouped["results"])
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_groups_fill_top_k_beyond_the_first_candidates(client: httpx.Client, mode: str) -> None:
+    """All 30 articles: more groups than one round of candidates holds (20 languages
+    rank each article's passages together), so the search goes on past them, excluding the
+    groups found, until it has them all."""
+    grouped = _search(
+        client, query="freedom of opinion", mode=mode, top_k=30, group_by="metadata.article"
+    )
+    articles = [r["metadata"]["article"] for r in grouped["results"]]
+    assert len(articles) == len(set(articles)) == 30
