@@ -5,7 +5,7 @@ each input row (a token's vector) with its own scale as it runs, so a text's int
 not depend on the texts beside it in a call and the encoder batches int8
 (`app.encoder.default_batch_size`). On the development split it loses 0.1 point of UDHR acc@1
 against fp32. Builder v3 wrote MatMulNBits 8-bit weight blocks instead (also 0.1 point, but a
-kernel ~1.4x slower on batched passages); builder v2 used onnxruntime's dynamic quantisation,
+kernel 1.4-1.9x slower on batched passages); builder v2 used onnxruntime's dynamic quantisation,
 one activation scale per call, 2.4 points lower.
 
 Everything is written into a temporary sibling directory and swapped into place at the end,

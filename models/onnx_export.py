@@ -17,7 +17,7 @@ Three choices shape the graph (`GraphOptions`):
   picks one activation scale per call instead). `int8_kernel` says how:
   - `rows`: weights int8 with one scale per output column; each input row (a token's vector)
     is quantised with its own scale as the graph runs (standard QuantizeLinear, per axis),
-    then multiplied by onnxruntime's integer GEMM (MatMulInteger, the VNNI path): ~1.4x the
+    then multiplied by onnxruntime's integer GEMM (MatMulInteger, the VNNI path): 1.4-1.9x the
     batched passages/s of `blocks` on 2 AMD EPYC cores (`python -m bench.graph_variants`).
   - `blocks`: weights as 8-bit blocks of `WEIGHT_BLOCK` inputs (com.microsoft MatMulNBits at
     accuracy level 4, which quantises its input per row and block): a finer grid, a slower
