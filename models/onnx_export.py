@@ -210,11 +210,9 @@ def int8_columns(
     weight: npt.NDArray[np.float32],
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
     """A [out, in] weight as MatMulInteger's [in, out] int8 operand, symmetric (|q| <= 127)
-    with one scale per output column."""
-    scales = np.abs(weight).max(axis=1) / 127.0
-    safe = np.where(scales > 0, scales, 1.0)[:, None]
-    quants = np.clip(np.rint(weight / safe), -127, 127).astype(np.int8)
-    return np.ascontiguousarray(quants.T), scales.astype(np.float32)
+    with one scale per output column: `_blockwise_int8` with one block per row."""
+    quants, scales = _blockwise_int8(weight, weight.shape[1])
+    return np.ascontiguousarray(quants.T), scales[:, 0]
 
 
 def matmul_nbits_int8(
