@@ -108,10 +108,3 @@ def encode_by_length(
     vectors = torch.cat([mean_pool(h.float(), m) for h, m in zip(states, masks, strict=True)])
     rows = torch.tensor([row for b in batches for row in b.rows], device=device)
     return Encoded(vectors[torch.argsort(rows)], batches, states)
-
-
-def embed_by_length(
-    model: BertModel, tokenizer: Tokenizer, texts: list[str], bf16: bool = False
-) -> torch.Tensor:
-    """The vectors of `encode_by_length`."""
-    return encode_by_length(model, tokenizer, texts, bf16).vectors

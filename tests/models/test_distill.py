@@ -21,7 +21,7 @@ from models.data.pairs import ParallelPair
 from models.distill import mix, teacher
 from models.distill.encoding import (
     embed,
-    embed_by_length,
+    encode_by_length,
     length_groups,
     load_tokenizer,
 )
@@ -307,7 +307,7 @@ def test_length_groups_pool_like_one_padded_batch(model_dir: Path, sentences: li
     assert sorted(row for b in batches for row in b.rows) == list(range(len(texts)))
     assert max(b.ids.shape[1] for b in batches[:-1]) < batches[-1].ids.shape[1]
     with torch.inference_mode():
-        grouped = embed_by_length(student, tokenizer, texts)
+        grouped = encode_by_length(student, tokenizer, texts).vectors
         together = embed(student, tokenizer, texts)
     torch.testing.assert_close(grouped, together, atol=1e-5, rtol=1e-4)
 
