@@ -31,9 +31,9 @@ def freeze_start_up_objects() -> None:
     """Moves every object alive after loading (modules, the tokenizer's and the app's Python
     objects: some 130k) out of the cyclic garbage collector's reach, as long-running servers do
     (`gc.freeze`). Without it, each full collection walks them all inside whichever request
-    triggered it: 67 ms on 2 cores, once every few hundred searches, which was the whole of the
-    hybrid search's p99 tail. Reference counting still frees them; only cycles among them
-    would stay."""
+    triggered it: 92 ms on 2 cores as loaded (`python -m bench.search_profile --no-freeze`),
+    in 3 of 4 profiled runs of 300 hybrid searches once inside a search. Reference counting
+    still frees them; only cycles among them would stay."""
     gc.collect()
     gc.freeze()
 

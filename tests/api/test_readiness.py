@@ -41,7 +41,7 @@ def test_loading_moves_start_up_objects_out_of_the_collectors_reach(
     model_dir: Path, tmp_path: Path
 ) -> None:
     """A full garbage collection must not walk the loaded service's objects inside a request
-    (67 ms on 2 cores, the hybrid search's p99 tail): loading ends with `gc.freeze`."""
+    (92 ms on 2 cores as loaded): loading ends with `gc.freeze`."""
     gc.unfreeze()
     settings = Settings(
         models_dir=model_dir.parent, model=model_dir.name, data_dir=tmp_path / "store"
