@@ -38,19 +38,31 @@ def _fresh(directory: Path) -> Path:
 
 
 def index_ours(
-    corpus: Path, encoder: OnnxEncoder, store_dir: Path, collection: str, encode_calls: int = 1
+    corpus: Path,
+    encoder: OnnxEncoder,
+    store_dir: Path,
+    collection: str,
+    encode_calls: int = 1,
+    dense_only: bool = False,
 ) -> IndexFigure:
     """The project's indexer (`python -m indexer` runs the same `index_file`, with the encoder
-    of `indexer.pipeline.indexing_encoder` and as many calls at once) into qdrant-edge."""
+    of `indexer.pipeline.indexing_encoder` and as many calls at once) into qdrant-edge.
+    `dense_only`: without the BM25 terms and highlight sentences it writes by default."""
     began = time.perf_counter()
     store = QdrantEdgeStore(_fresh(store_dir))
     try:
         summary = index_file(
-            corpus, encoder=encoder, store=store, collection=collection, encode_calls=encode_calls
+            corpus,
+            encoder=encoder,
+            store=store,
+            collection=collection,
+            encode_calls=encode_calls,
+            dense_only=dense_only,
         )
     finally:
         store.close()
-    return IndexFigure("ours", summary.read, summary.chunks, time.perf_counter() - began)
+    stack = "ours, dense only" if dense_only else "ours"
+    return IndexFigure(stack, summary.read, summary.chunks, time.perf_counter() - began)
 
 
 def index_fastembed(

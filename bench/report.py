@@ -136,6 +136,14 @@ def goals(results: dict[str, Any]) -> list[Goal]:
             "MB",
             at_most=True,
         ),
+        # Issue 17: what lexical search and highlights cost at indexing.
+        _check(
+            "indexing with BM25 terms and highlights ≥ 85% of dense-only passages/s",
+            (results.get("demo") or {}).get("vs_dense_only"),
+            0.85,
+            "x",
+            at_most=False,
+        ),
         # Issue 19.
         _check(
             "demo corpus indexing ≥ 3x the 42 passages/s of before",
@@ -350,6 +358,16 @@ def _limit_section(results: dict[str, Any]) -> list[str]:
     return lines + describe(shape, peak, limits)
 
 
+def _dense_only_row(demo: dict[str, Any]) -> list[list[Any]]:
+    dense = demo.get("dense_only")
+    if not dense:
+        return []
+    how = f"no BM25 terms, no highlight sentences; with them: {demo['vs_dense_only']}x of this"
+    return [
+        ["demo corpus, dense only", dense["points"], dense["seconds"], dense["per_s"], how, "-"]
+    ]
+
+
 def _corpora_section(results: dict[str, Any]) -> list[str]:
     demo, whole = results.get("demo"), results.get("whole_corpus")
     if not demo or not whole:
@@ -364,6 +382,7 @@ def _corpora_section(results: dict[str, Any]) -> list[str]:
             f"{demo['vs_baseline']}x the {demo['baseline_per_s']}/s of before",
             _share(demo.get("of_limit")),
         ],
+        *_dense_only_row(demo),
         [
             "verse corpus",
             whole["points"],

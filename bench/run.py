@@ -36,7 +36,7 @@ from bench.report import (
     ratio,
     write_report,
 )
-from bench.services import RunningService, free_port, memory_mb, running_service
+from bench.services import RunningService, free_port, memory_mb, running_service, wait_idle
 from bench.verses import DEFAULT_OUT as DEFAULT_VERSES
 from bench.verses import write_corpus as write_verses
 from indexer.pipeline import indexing_encoder
@@ -131,13 +131,18 @@ def measure_demo(
     if config.demo_passages is not None:
         passages = take_passages(passages, config.demo_passages)
     source = write_jsonl(passages, config.work_dir / "demo.jsonl")
-    figure = index_ours(source, served, config.work_dir / "demo-store", COLLECTION, encode_calls)
+    store = config.work_dir / "demo-store"
+    figure = index_ours(source, served, store, COLLECTION, encode_calls)
+    # The same corpus without BM25 terms and highlight sentences: what they cost at indexing.
+    dense = index_ours(source, served, store, COLLECTION, encode_calls, dense_only=True)
     row = {
         **_row(figure),
         "corpus": str(demo),
         "whole": config.demo_passages is None,
         "baseline_per_s": round(DEMO_BASELINE_PER_S, 1),
         "vs_baseline": ratio(figure.passages_per_s, DEMO_BASELINE_PER_S),
+        "dense_only": _row(dense),
+        "vs_dense_only": ratio(figure.passages_per_s, dense.passages_per_s),
     }
     return row, [p.text for p in passages]
 
@@ -302,6 +307,9 @@ def measure_services(
         phases.append(("ours", 1, [], SERVICE_DEFAULT))
         for stack, concurrency, languages, search in phases:
             service = running[stack]
+            waited = wait_idle(other.pid for other in running.values())
+            if waited > 2:
+                _log(f"waited {waited:.0f} s for both services to go idle before the next phase")
             ours = stack == "ours"  # only our service has /metrics
             before = server_time.scrape(service.url) if ours else {}
             search_args = COMPARED_SEARCH[stack] if search == DENSE else []
@@ -309,6 +317,7 @@ def measure_services(
                 config, service.url, queries_file, concurrency, languages, search_args
             )
             phase["search"] = search
+            phase["idle_wait_s"] = round(waited, 1)
             if ours:
                 phase["server"] = server_time.breakdown(before, server_time.scrape(service.url))
             figures[stack]["load"].append(phase)
@@ -404,7 +413,10 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
     _log(f"indexing naive: {naive_index.passages_per_s:.1f} passages/s")
     del naive, fastembed  # free the bench process' models before the services start
     demo, demo_texts = measure_demo(config, served, encode_calls)
-    _log(f"demo corpus: {demo['points']:,} passages at {demo['per_s']:.1f}/s")
+    _log(
+        f"demo corpus: {demo['points']:,} passages at {demo['per_s']:.1f}/s, dense only "
+        f"{demo['dense_only']['per_s']:.1f}/s"
+    )
 
     searched = passages
     stores = SearchStores(

@@ -6,10 +6,11 @@ interrupted benchmark leaves no server behind.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,30 @@ def memory_mb(pid: int) -> dict[str, float]:
         if key in {"VmRSS", "VmHWM"}:
             fields[key] = round(int(value.split()[0]) * 1024 / 1e6, 1)  # KiB → MB
     return {"rss_mb": fields["VmRSS"], "peak_rss_mb": fields["VmHWM"]}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(
+    pids: Iterable[int], quiet_s: float = 1.0, busy_share: float = 0.05, timeout_s: float = 120.0
+) -> float:
+    """Wait until the processes together use under `busy_share` of a core for `quiet_s`: a
+    service still working off an earlier phase's abandoned requests must not load the next
+    phase. Returns the seconds waited (`timeout_s` if they never went quiet)."""
+    pids = list(pids)
+    began = time.monotonic()
+    while time.monotonic() - began < timeout_s:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(quiet_s)
+        if sum(cpu_seconds(pid) for pid in pids) - before < busy_share * quiet_s:
+            break
+    return time.monotonic() - began
 
 
 def _log_tail(log: Path, lines: int = 30) -> str:

@@ -71,10 +71,12 @@ def index_file(
     shard: Shard | None = None,
     encode_calls: int = 1,
     sentence_vectors: SentenceVectors = "late",
+    dense_only: bool = False,
 ) -> IndexSummary:
     """Index a JSONL/CSV file (or `-` for stdin), writing bad records to `rejects`. With a
     `shard`, only that share of the records (and of the rejects) is handled. Reading runs
-    ahead of encoding, and `encode_calls` encoder calls run at once (`index_records`)."""
+    ahead of encoding, and `encode_calls` encoder calls run at once (`index_records`, which
+    also says what `dense_only` leaves out)."""
     handle = rejects.open("w", encoding="utf-8") if rejects is not None else None
     try:
         sink = _RejectSink(handle)
@@ -90,6 +92,7 @@ def index_file(
             total=estimated_records(source, shard) if progress else None,
             encode_calls=encode_calls,
             sentence_vectors=sentence_vectors,
+            dense_only=dense_only,
         )
     finally:
         if handle is not None:

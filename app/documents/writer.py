@@ -137,7 +137,7 @@ class _Batch:
     digests: dict[str, str]
     stale: set[str]  # documents whose older chunks must go once the new ones are in
     chunked: list[tuple[Record, list[Chunk]]]
-    terms: list[SparseTerms]  # each chunk's BM25 terms, in the order of `texts`
+    terms: list[SparseTerms | None]  # each chunk's BM25 terms, in the order of `texts`
 
     @property
     def texts(self) -> list[str]:
@@ -184,9 +184,11 @@ class _BatchIndexer:
         encode: PassageEncoder | None = None,
         encode_calls: int = 1,
         sentence_vectors: SentenceVectors = "late",
+        dense_only: bool = False,
     ) -> None:
         self.encoder = encoder
         self.sentence_vectors = sentence_vectors
+        self.dense_only = dense_only
         self.encode_passages = encode
         self.store = store
         self.collection = collection
@@ -198,7 +200,7 @@ class _BatchIndexer:
             "overlap_tokens": self.overlap,
             # Documents indexed before highlights (or with another splitter) are re-indexed.
             "sentences": index_fingerprint(sentence_vectors),
-        }
+        } | ({"dense_only": True} if dense_only else {})
         self.skip_unchanged = skip_unchanged
         self.terms = TermSplitter(encoder.tokenizer)  # each chunk's BM25 terms, for lexical search
         self.progress = progress
@@ -225,7 +227,11 @@ class _BatchIndexer:
             (r, chunk_text(r.text, self.encoder.tokenizer, self.max_tokens, self.overlap))
             for r in todo
         ]
-        terms = [document_vector(self.terms.terms(c.text)) for _, cs in chunked for c in cs]
+        terms = [
+            None if self.dense_only else document_vector(self.terms.terms(c.text))
+            for _, cs in chunked
+            for c in cs
+        ]
         return _Batch(len(batch), ids, todo, digests, stale, chunked, terms)
 
     def encode(self, batch: _Batch) -> EncodedPassages:
@@ -251,7 +257,7 @@ class _BatchIndexer:
                 point_id(self.collection, record.id, chunk.index),
                 vectors[row],
                 chunk_payload(record, chunk, len(chunks), batch.digests[record.id])
-                | {SENTENCES_FIELD: sentences[row]},
+                | ({} if self.dense_only else {SENTENCES_FIELD: sentences[row]}),
                 batch.terms[row],
             )
             for row, (record, chunks, chunk) in enumerate(_flatten(batch.chunked))
@@ -286,6 +292,8 @@ class _BatchIndexer:
     def _encode(self, texts: list[str]) -> EncodedPassages:
         if self.encode_passages is not None:
             return self.encode_passages(texts)
+        if self.dense_only:
+            return self.encoder.encode(texts, "passage"), [{} for _ in texts]
         out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
         sentences: list[dict[str, Any]] = []
         for start in range(0, len(texts), self.batch_size):
@@ -329,6 +337,7 @@ def index_records(
     encode_calls: int = 1,
     read_ahead: int = DEFAULT_READ_AHEAD,
     sentence_vectors: SentenceVectors = "late",
+    dense_only: bool = False,
 ) -> IndexSummary:
     """Index documents into `collection` (created if missing). Re-running the same records
     changes nothing; a changed record's chunks replace its old ones.
@@ -341,7 +350,9 @@ def index_records(
     `encode` encodes passages instead of `encoder.encode` (the service's scheduled encoder
     calls); `on_batch(read, indexed, unchanged)` hears the running totals after each batch;
     `sentence_vectors`: how the highlights' sentence vectors are made (app/highlights), the
-    method `encode` uses too when given."""
+    method `encode` uses too when given. `dense_only` stores the dense vectors alone, with no
+    BM25 terms and no highlight sentences (the benchmark's reference for what lexical search
+    and highlights cost at indexing); lexical search finds nothing in what it writes."""
     if batch_size < 1 or encode_calls < 1:
         raise ValueError(
             f"batch_size and encode_calls must be positive, got {batch_size}, {encode_calls}"
@@ -370,6 +381,7 @@ def index_records(
             encode,
             encode_calls,
             sentence_vectors,
+            dense_only,
         )
 
         def written(batch: _Batch, encoded: EncodedPassages) -> None:

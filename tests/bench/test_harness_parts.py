@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -13,6 +15,7 @@ from bench import machine
 from bench.corpus import Passage, select_queries, take_passages
 from bench.load import check_loopback, percentile, request_bodies
 from bench.report import encode_ratios, goals, qps_ratios
+from bench.services import cpu_seconds, wait_idle
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -55,7 +58,8 @@ def _results(ours_c8_qps: float, naive_c8_qps: float, indexing: float) -> dict[s
     results["ratios"] = {**qps_ratios(results, (1, 8)), "indexing": indexing}
     # Issue 19: the demo corpus 3.5x as fast as before, the verses in 12 min, encoding 2x
     # FastEmbed at the served variant and texts per call (an unserved row's ratio is ignored).
-    results["demo"] = {"vs_baseline": 3.5}
+    # Issue 17: BM25 terms and highlight sentences cost 10% of dense-only indexing.
+    results["demo"] = {"vs_baseline": 3.5, "vs_dense_only": 0.9}
     results["whole_corpus"] = {"seconds": 720.0}
     results["served"] = {"variant": "int8", "batch_size": 32}
     results["ratios"] |= {"encode_vs_fastembed_int8_b32": 2.0, "encode_vs_fastembed_int8_b1": 1.0}
@@ -71,7 +75,7 @@ def test_goals_pass_and_miss_on_the_measured_figures() -> None:
     assert missing["≥ 3x naive indexing"] is False
     assert missing["p50 ≤ 10 ms at concurrency 1"] is True
     slow = _results(200, 30, 4.0)
-    slow["demo"]["vs_baseline"] = 2.9
+    slow["demo"] |= {"vs_baseline": 2.9, "vs_dense_only": 0.8}
     slow["whole_corpus"]["seconds"] = 15.5 * 60
     slow["served"]["batch_size"] = 1
     slow["services"]["ours"]["load"][2]["p99_ms"] = 41.0  # the default search, not the dense one
@@ -80,6 +84,8 @@ def test_goals_pass_and_miss_on_the_measured_figures() -> None:
     assert checked["dense p99 ≤ 20 ms at concurrency 1"] == (True, "18 ms")
     assert checked["demo corpus indexing ≥ 3x the 42 passages/s of before"] == (False, "2.9 x")
     assert checked["whole verse corpus (154k) indexed in ≤ 15 min"] == (False, "15.5 min")
+    dense_share = "indexing with BM25 terms and highlights ≥ 85% of dense-only passages/s"
+    assert checked[dense_share] == (False, "0.8 x")
     served_ratio = "encoding ≥ 1.5x FastEmbed (same ONNX file, served texts per call)"
     assert checked[served_ratio] == (False, "1 x")
 
@@ -90,7 +96,7 @@ def test_ratios_are_ours_over_naive_and_missing_phases_are_none() -> None:
     assert ratios["qps_c8"] == 5.0
     assert ratios["qps_c32"] is None
     unmeasured = [g for g in goals({"services": {}, "ratios": {}}) if g.passed is None]
-    assert len(unmeasured) == 14
+    assert len(unmeasured) == 15
 
 
 def test_corpus_slice_takes_a_turn_per_language_query_languages_first() -> None:
@@ -146,3 +152,23 @@ def test_request_bodies_name_mode_and_highlight_only_when_asked() -> None:
     assert dense == [
         {"query": "q", "top_k": 5, "languages": ["fra"], "mode": "dense", "highlight": False}
     ]
+
+
+def test_wait_idle_waits_out_a_busy_service_and_not_an_idle_one() -> None:
+    busy_for_s = 1.5
+    script = (
+        f"import time\nend = time.monotonic() + {busy_for_s}\n"
+        "while time.monotonic() < end: pass\ntime.sleep(60)"
+    )
+    busy = subprocess.Popen([sys.executable, "-c", script])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.3)  # both interpreters started
+        waited_busy = wait_idle([busy.pid, idle.pid], quiet_s=0.5)
+        assert busy_for_s - 0.3 <= waited_busy < busy_for_s + 3
+        assert cpu_seconds(busy.pid) >= busy_for_s - 0.5
+        assert wait_idle([idle.pid], quiet_s=0.5) < 1.0
+    finally:
+        for process in (busy, idle):
+            process.kill()
+            process.wait()

@@ -112,6 +112,7 @@ def test_smoke_reports_the_demo_corpus_and_projects_the_verse_corpus(
     _, _, results = smoke
     demo, whole = results["demo"], results["whole_corpus"]
     assert demo["per_s"] > 0 and not demo["whole"] and demo["vs_baseline"] > 0
+    assert demo["dense_only"]["points"] == demo["points"] and demo["vs_dense_only"] > 0
     assert whole["passages"] >= 150_000 and whole["how"].startswith("projected")
     assert whole["seconds"] == pytest.approx(whole["passages"] / whole["per_s"], rel=0.01)
     corpora = results["limit"]["corpora"]
@@ -138,7 +139,7 @@ def test_smoke_load_tests_both_services(smoke: tuple[Path, Path, dict[str, Any]]
 def test_smoke_reports_ratios_and_every_goal(smoke: tuple[Path, Path, dict[str, Any]]) -> None:
     _, _, results = smoke
     assert all(value is not None and value > 0 for value in results["ratios"].values())
-    assert len(results["goals"]) == 14
+    assert len(results["goals"]) == 15
     assert all(goal["pass"] in (True, False) for goal in results["goals"])
 
 

@@ -17,6 +17,8 @@ from app.documents.ids import point_id
 from app.documents.record import Record
 from app.documents.writer import ChunkingOptions, IndexSummary, index_records
 from app.encoder import Embeddings, OnnxEncoder, Span, TextKind
+from app.highlights.payload import FIELD as SENTENCES_FIELD
+from app.lexical import TermSplitter, query_vector
 from app.store.base import Filter, Point, ReadThroughStore, VectorStore
 from app.store.edge import QdrantEdgeStore
 from app.store.remote import QdrantClientStore
@@ -346,3 +348,28 @@ def test_concurrent_encoder_calls_give_each_passage_its_own_vector(
     for point, vector in zip(points, vectors, strict=True):
         (hit,) = store.search("docs", vector, 1)
         assert hit.id == point["id"] and hit.score > 0.999
+
+
+def _whole_payloads(store: VectorStore) -> list[dict[str, object]]:
+    """Every point's whole payload (`find` leaves the retrieve-only fields out)."""
+    return [h.payload for h in store.retrieve("docs", [str(p["id"]) for p in _points(store)])]
+
+
+def test_dense_only_writes_no_terms_or_sentences_and_a_full_index_replaces_it(
+    articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
+) -> None:
+    records = articles[:6]
+    index_records(records, encoder=encoder, store=store, collection="docs", dense_only=True)
+    dense = _whole_payloads(store)
+    query = query_vector(TermSplitter(encoder.tokenizer).terms(records[0].text))
+    assert dense and all(SENTENCES_FIELD not in p for p in dense)
+    assert store.search_lexical("docs", query, limit=10) == []
+    hit = store.search("docs", encoder.encode([records[0].text], "query")[0], limit=1)[0]
+    assert hit.payload["doc_id"] == records[0].id  # the dense vectors are there
+
+    # A dense-only document is not current for the default writer: it is indexed again, whole.
+    again = index_records(records, encoder=encoder, store=store, collection="docs")
+    assert (again.indexed, again.unchanged) == (6, 0)
+    assert all(SENTENCES_FIELD in p for p in _whole_payloads(store))
+    assert store.count("docs") == len(dense)
+    assert store.search_lexical("docs", query, limit=1)[0].payload["doc_id"] == records[0].id
