@@ -36,7 +36,7 @@ def default_batch_size(variant: Variant, card: ModelCard) -> int:
     """Texts per onnxruntime call unless configured: 32 (calls are also capped at
     `batch_tokens` padded tokens). An int8 graph batches only if its card says that a text's
     vector does not depend on the texts beside it (`extra.int8.batch_independent`, builders v3
-    and v4: each row's activations quantised alone, tested bit for bit). An
+    to v5: each row's activations quantised alone, tested bit for bit). An
     older build's int8 used dynamic quantisation, one activation scale per call, so texts
     sharing a call would move each other's vectors (enough to flip near-ties): one per call."""
     return BATCH_SIZE if batch_independent(variant, card) else 1

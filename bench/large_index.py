@@ -52,11 +52,12 @@ class LargeIndex:
 
 
 def _fingerprint(corpus: Path, encoder: OnnxEncoder, encode_calls: int) -> str:
-    """The corpus and what encodes it: model, variant, call sizes and calls at once (the
-    build's speed, and int8 vectors, depend on them)."""
+    """The corpus and what encodes it: model and the builder of its graphs, variant, call
+    sizes and calls at once (the build's speed, and int8 vectors, depend on them)."""
     setup = (
-        f"{BUILD_VERSION}|{encoder.card.name}|{encoder.variant}|{encoder.batch_size}|"
-        f"{encoder.batch_tokens}|{encoder.threads}|{encode_calls}"
+        f"{BUILD_VERSION}|{encoder.card.name}|{encoder.card.extra.get('builder')}|"
+        f"{encoder.variant}|{encoder.batch_size}|{encoder.batch_tokens}|{encoder.threads}|"
+        f"{encode_calls}"
     )
     digest = hashlib.sha256(setup.encode())
     with corpus.open("rb") as f:

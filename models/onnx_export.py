@@ -17,8 +17,11 @@ Three choices shape the graph (`GraphOptions`):
   picks one activation scale per call instead). `int8_kernel` says how:
   - `rows`: weights int8 with one scale per output column; each input row (a token's vector)
     is quantised with its own scale as the graph runs (standard QuantizeLinear, per axis),
-    then multiplied by onnxruntime's integer GEMM (MatMulInteger, the VNNI path): 1.4-1.9x the
-    batched passages/s of `blocks` on 2 AMD EPYC cores (`python -m bench.graph_variants`).
+    then multiplied by onnxruntime's integer GEMM (com.microsoft MatMulIntegerToFloat, the
+    VNNI path, which applies the column scales as it writes its output). In a fused layer, Q,
+    K and V are three such products of one quantisation of their common input (no packed
+    projection to split). 1.4-1.9x the batched passages/s of `blocks` on 2 AMD EPYC cores
+    (`python -m bench.graph_variants`).
   - `blocks`: weights as 8-bit blocks of `WEIGHT_BLOCK` inputs (com.microsoft MatMulNBits at
     accuracy level 4, which quantises its input per row and block): a finer grid, a slower
     kernel.
@@ -39,7 +42,7 @@ from onnx import TensorProto, helper, numpy_helper
 from models.bert import BertConfig, StateDict
 
 OPSET = 17  # LayerNormalization is a standard op from 17
-CONTRIB = "com.microsoft"  # onnxruntime's contrib ops (fused kernels, MatMulNBits)
+CONTRIB = "com.microsoft"  # onnxruntime's contrib ops (fused kernels, int8 GEMMs)
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
 OUTPUT = "last_hidden_state"
@@ -49,7 +52,7 @@ WEIGHT_BLOCK = 32  # values along the input axis sharing one scale in an int8 li
 # MatMulNBits accuracy level 4: int8 activations (per row and block) times int8 weights, the
 # VNNI path; lower levels dequantise the weights to float and multiply in float.
 ACCURACY_INT8 = 4
-ROW_ZERO_POINT = 128  # `rows`: a row's codes are uint8 around 128 (MatMulInteger's u8 x s8 path)
+ROW_ZERO_POINT = 128  # `rows`: a row's codes are uint8 around 128 (the u8 x s8 integer GEMM)
 
 
 Int8Kernel = Literal["rows", "blocks"]
@@ -120,16 +123,28 @@ class _GraphBuilder:
 
     def _matmul_int8_rows(self, x: str, weight: npt.NDArray[np.float32], prefix: str) -> str:
         """x [batch, seq, in] as rows, each quantised with its own scale max|row| / 127
-        (uint8 around 128), times the weight int8 per output column; the int32 products are
-        rescaled by row scale x column scale."""
-        out_features, in_features = weight.shape
-        quants, column_scales = int8_columns(weight)
+        (uint8 around 128), times the weight int8 per output column (`int8_rows_product`)."""
+        return self.int8_rows_product(
+            self.quantised_rows(x, weight.shape[1], prefix), weight, prefix
+        )
+
+    def quantised_rows(self, x: str, width: int, prefix: str) -> tuple[str, str]:
+        """x [batch, seq, width] as uint8 rows around 128, each with its own scale
+        max|row| / 127; returns the codes [rows, width] and the scales [rows, 1]."""
         rows = self.op(
             "Reshape",
-            [x, self.const(f"rows_{in_features}", np.array([-1, in_features], np.int64))],
+            [x, self.const(f"rows_{width}", np.array([-1, width], np.int64))],
             prefix,
         )
-        peak = self.op("ReduceMax", [self.op("Abs", [rows], prefix)], prefix, axes=[1], keepdims=0)
+        # max|row| as max(max, -min): two reads of the row, no |x| copy written in between.
+        peak = self.op(
+            "Max",
+            [
+                self.op("ReduceMax", [rows], prefix, axes=[1], keepdims=0),
+                self.op("Neg", [self.op("ReduceMin", [rows], prefix, axes=[1], keepdims=0)]),
+            ],
+            prefix,
+        )
         scale = self.op(
             "Max",
             [
@@ -145,28 +160,33 @@ class _GraphBuilder:
             value=numpy_helper.from_array(np.array([ROW_ZERO_POINT], np.uint8)),
         )
         quantised = self.op("QuantizeLinear", [rows, scale, zero_points], prefix, axis=0)
-        products = self.op(
-            "MatMulInteger",
-            [
-                quantised,
-                self.const(f"{prefix}.weight_int8", quants),
-                self.const("row_zero_point", np.array(ROW_ZERO_POINT, np.uint8)),
-            ],
-            prefix,
-        )
-        floats = self.op("Cast", [products], prefix, to=TensorProto.FLOAT)
         column = self.op(
             "Unsqueeze", [scale, self.const("axis_1", np.array([1], np.int64))], prefix
         )
-        scaled = self.op(
-            "Mul",
+        return quantised, column
+
+    def int8_rows_product(
+        self, rows: tuple[str, str], weight: npt.NDArray[np.float32], prefix: str
+    ) -> str:
+        """Quantised rows times the [out, in] weight int8 per output column: onnxruntime's
+        MatMulIntegerToFloat rescales the int32 products by the column scales as it writes
+        them, one Mul applies the row scales; back to [batch, seq, out]."""
+        quantised, row_scales = rows
+        quants, column_scales = int8_columns(weight)
+        products = self.op(
+            "MatMulIntegerToFloat",
             [
-                self.op("Mul", [floats, column], prefix),
+                quantised,
+                self.const(f"{prefix}.weight_int8", quants),
+                self.const("unit_scale", np.array(1.0, np.float32)),
                 self.const(f"{prefix}.column_scales", column_scales),
+                self.const("row_zero_point", np.array(ROW_ZERO_POINT, np.uint8)),
             ],
             prefix,
+            domain=CONTRIB,
         )
-        return self.op("Reshape", [scaled, self._batch_seq_shape(out_features)], prefix)
+        scaled = self.op("Mul", [products, row_scales], prefix)
+        return self.op("Reshape", [scaled, self._batch_seq_shape(weight.shape[0])], prefix)
 
     def _batch_seq_shape(self, width: int) -> str:
         """[batch, seq, width], from the input ids' shape (built once per width)."""
@@ -209,7 +229,7 @@ def _blockwise_int8(
 def int8_columns(
     weight: npt.NDArray[np.float32],
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
-    """A [out, in] weight as MatMulInteger's [in, out] int8 operand, symmetric (|q| <= 127)
+    """A [out, in] weight as MatMulIntegerToFloat's [in, out] int8 operand, symmetric (|q| <= 127)
     with one scale per output column: `_blockwise_int8` with one block per row."""
     quants, scales = _blockwise_int8(weight, weight.shape[1])
     return np.ascontiguousarray(quants.T), scales[:, 0]
@@ -312,21 +332,27 @@ def _self_attention(
 def _fused_self_attention(
     g: _GraphBuilder, x: str, key_mask: str, config: BertConfig, state: StateDict, prefix: str
 ) -> str:
-    """One projection to packed Q|K|V (a third of the MatMul calls), split, then onnxruntime's
-    MultiHeadAttention kernel, which adds the three biases and masks padded keys itself."""
+    """Q, K and V, then onnxruntime's MultiHeadAttention kernel, which adds the three biases
+    and masks padded keys itself. In float (and `blocks`) one projection to packed Q|K|V (a
+    third of the MatMul calls), split; with `rows`, three integer GEMMs of one quantisation
+    of `x`, which skips the split's copy."""
     names = [f"{prefix}.attention.self.{n}" for n in ("query", "key", "value")]
-    weight = np.concatenate([state[f"{n}.weight"] for n in names], axis=0)
     qkv_bias = g.const(
         f"{prefix}.attention.self.qkv.bias",
         np.concatenate([state[f"{n}.bias"] for n in names]),
     )
-    packed = g.matmul(x, weight, f"{prefix}.attention.self.qkv")
     hidden = config.hidden_size
-    outputs = [g._name(f"{prefix}.{n}") for n in ("q", "k", "v")]
-    split = g.const("qkv_split", np.array([hidden, hidden, hidden], np.int64))
-    g.nodes.append(
-        helper.make_node("Split", [packed, split], outputs, name=g._name("qkv_split"), axis=-1)
-    )
+    if g.options.int8_linears and g.options.int8_kernel == "rows":
+        rows = g.quantised_rows(x, hidden, f"{prefix}.attention.self")
+        outputs = [g.int8_rows_product(rows, state[f"{n}.weight"], n) for n in names]
+    else:
+        weight = np.concatenate([state[f"{n}.weight"] for n in names], axis=0)
+        packed = g.matmul(x, weight, f"{prefix}.attention.self.qkv")
+        outputs = [g._name(f"{prefix}.{n}") for n in ("q", "k", "v")]
+        split = g.const("qkv_split", np.array([hidden, hidden, hidden], np.int64))
+        g.nodes.append(
+            helper.make_node("Split", [packed, split], outputs, name=g._name("qkv_split"), axis=-1)
+        )
     return g.op(
         "MultiHeadAttention",
         [*outputs, qkv_bias, key_mask],
@@ -423,7 +449,7 @@ def bert_to_onnx(
         initializer=g.initializers,
     )
     opsets = [helper.make_opsetid("", OPSET)]
-    if options.fused or (options.int8_linears and options.int8_kernel == "blocks"):
+    if options.fused or options.int8_linears:
         opsets.append(helper.make_opsetid(CONTRIB, 1))
     model = helper.make_model(graph, opset_imports=opsets, producer_name="polyglot-search")
     model.ir_version = 8  # readable by onnxruntime releases back to 1.10

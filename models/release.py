@@ -41,7 +41,9 @@ RELEASES_DIR = Path(__file__).resolve().parent / "releases"
 FORMAT = "polyglot-search student weights v1"
 WEIGHTS_FILE = "weights.safetensors"
 MANIFEST_FILE = "manifest.json"
-BUILDER = "models.release v3"  # v3: int8 activations quantised per row (models.build v4)
+# v3: int8 activations quantised per row (models.build v4); v4: the rescale inside the integer
+# GEMM and Q, K, V from one quantisation of their input (models.build v5)
+BUILDER = "models.release v4"
 SCALE_SUFFIX = ".scale"
 # Linear layers' weights ([out, in]): stored int8 per output row.
 _LINEAR_WEIGHT = re.compile(r"^encoder\.layer\.\d+\..*\.(query|key|value|dense)\.weight$")

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from qdrant_client import QdrantClient
 
 from app.encoder import OnnxEncoder
 from app.store.edge import QdrantEdgeStore
-from bench.large_index import ensure_large_index
+from bench.large_index import _fingerprint, ensure_large_index
 from bench.verses import write_corpus
 from tests.conftest import PACKAGE_CACHE
 
@@ -75,3 +77,20 @@ def test_an_unfinished_index_is_rebuilt(tmp_path: Path, encoder: OnnxEncoder, mi
         (work / "complete.json").unlink()  # as if the build had been interrupted
     again = ensure_large_index(corpus, encoder, work, "bench")
     assert again.reused == (missing != "marker")
+
+
+def test_an_index_built_by_another_graph_builder_is_not_reused(
+    encoder: OnnxEncoder, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"id": "a", "text": "x"}\n')
+    rebuilt = SimpleNamespace(
+        card=replace(encoder.card, extra={**encoder.card.extra, "builder": "another builder"}),
+        variant=encoder.variant,
+        batch_size=encoder.batch_size,
+        batch_tokens=encoder.batch_tokens,
+        threads=encoder.threads,
+    )
+    same = _fingerprint(corpus, encoder, 2)
+    assert _fingerprint(corpus, encoder, 2) == same
+    assert _fingerprint(corpus, rebuilt, 2) != same  # type: ignore[arg-type]

@@ -64,7 +64,7 @@ def test_matmul_nbits_blocks_decode_to_the_weight(model_dir: Path) -> None:
 
 def test_int8_columns_decode_to_the_weight(model_dir: Path) -> None:
     """Per-column int8 times the column's scale gives the [out, in] weight back within half a
-    step, transposed for MatMulInteger ([in, out])."""
+    step, transposed for MatMulIntegerToFloat ([in, out])."""
     state = load_file(str(model_dir / "hf" / "model.safetensors"))
     weight = state["encoder.layer.0.intermediate.dense.weight"]
     quants, scales = int8_columns(weight)
