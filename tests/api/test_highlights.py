@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import httpx
 import pytest
 
@@ -14,26 +11,14 @@ from app.highlights.sentences import split_sentences
 from app.lexical import TermSplitter, document_vector
 from app.store.base import Point
 from app.store.edge import QdrantEdgeStore
-
-
-@pytest.fixture(scope="module")
-def client(live_server_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server_url, timeout=30) as http:
-        yield http
-
-
-def _search(client: httpx.Client, **body: Any) -> dict[str, Any]:
-    response = client.post("/v1/search", json=body)
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
+from tests.api.conftest import search
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
 def test_every_hit_highlights_whole_sentences_of_its_text_best_first(
     client: httpx.Client, mode: str
 ) -> None:
-    body = _search(client, query="Can I be forced to join an association?", top_k=10, mode=mode)
+    body = search(client, query="Can I be forced to join an association?", top_k=10, mode=mode)
     assert body["results"]
     for result in body["results"]:
         text, found = result["text"], result["highlights"]
@@ -50,7 +35,7 @@ def test_every_hit_highlights_whole_sentences_of_its_text_best_first(
 
 
 def test_highlights_can_be_turned_off(client: httpx.Client) -> None:
-    body = _search(client, query="freedom of religion", top_k=3, highlight=False)
+    body = search(client, query="freedom of religion", top_k=3, highlight=False)
     assert all(r["highlights"] is None for r in body["results"])
     response = client.post("/v1/search", json={"query": "x", "highlight": "no"})
     assert response.status_code == 422
@@ -92,7 +77,7 @@ def test_the_translation_of_an_english_sentence_is_highlighted(client: httpx.Cli
         text = " ".join(sentences)
         for mode in ("dense", "hybrid"):
             for query, sentence in zip(ENGLISH, sentences, strict=True):
-                body = _search(
+                body = search(
                     client,
                     query=query,
                     collection="highlight-test",
@@ -121,5 +106,5 @@ def test_passages_stored_without_sentences_get_no_highlights(
     point = Point(point_id("before-highlights", "old", 0), vector, payload, document_vector(terms))
     demo_store.upsert("before-highlights", [point])
     for mode in ("dense", "hybrid", "lexical"):
-        body = _search(client, query="holidays with pay", collection="before-highlights", mode=mode)
+        body = search(client, query="holidays with pay", collection="before-highlights", mode=mode)
         assert body["results"][0]["highlights"] == []

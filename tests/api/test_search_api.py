@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import numpy as np
@@ -12,12 +11,6 @@ import pytest
 from tests.conftest import DEMO_LANGUAGES
 
 SWAHILI_ARTICLE_18 = "Kila mtu ana haki ya uhuru wa mawazo, dhamiri na dini"
-
-
-@pytest.fixture(scope="module")
-def client(live_server_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server_url, timeout=30) as http:
-        yield http
 
 
 def _articles(body: dict[str, object]) -> list[int]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,23 +16,11 @@ from app.settings import Settings
 from app.store.edge import QdrantEdgeStore
 from indexer.udhr import UdhrDeclaration
 from models.evaluation.hybrid import keyword_queries
+from tests.api.conftest import search
 from tests.conftest import _free_port, serve_in_thread
 from tests.store.legacy import legacy_edge_collection
 
 KEYWORD_LANGUAGES = ("swh", "yor", "zul", "amh", "khm", "vie")
-
-
-@pytest.fixture(scope="module")
-def client(live_server_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server_url, timeout=30) as http:
-        yield http
-
-
-def _search(client: httpx.Client, **body: Any) -> dict[str, Any]:
-    response = client.post("/v1/search", json=body)
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def _keyword_cases(
@@ -57,7 +43,7 @@ def test_rare_words_find_their_article_where_dense_alone_misses(
     cases = _keyword_cases(encoder, declarations)
     for code, query, article in cases:
         for mode in found:
-            body = _search(client, query=query, top_k=3, languages=[code], mode=mode)
+            body = search(client, query=query, top_k=3, languages=[code], mode=mode)
             assert body["mode"] == mode
             top = body["results"][0]
             assert top["language"] == code
@@ -71,14 +57,14 @@ def test_rare_words_find_their_article_where_dense_alone_misses(
 def test_lexical_results_share_the_query_words_and_come_best_first(
     client: httpx.Client, encoder: OnnxEncoder
 ) -> None:
-    body = _search(client, query="Freiheit Religion", top_k=10, mode="lexical")
+    body = search(client, query="Freiheit Religion", top_k=10, mode="lexical")
     assert body["results"], body
     for result in body["results"]:
         words = set(TermSplitter(encoder.tokenizer).terms(result["text"]))
         assert words & {"freiheit", "religion"}, result["text"]
     scores = [r["score"] for r in body["results"]]
     assert scores == sorted(scores, reverse=True) and scores[-1] > 0
-    nothing = _search(client, query="zzyzxqq", top_k=5, mode="lexical")
+    nothing = search(client, query="zzyzxqq", top_k=5, mode="lexical")
     assert nothing["results"] == []
 
 
@@ -88,9 +74,9 @@ def test_a_query_sharing_no_word_with_any_passage_gets_the_dense_ranking(
     # Cyrillic words against passages in Latin and Ge'ez scripts: no term in common.
     query = "Всякий человек имеет право на свободу мысли, совести и религии"
     where = {"languages": ["swh", "yor", "amh", "vie"], "top_k": 10}
-    dense = _search(client, query=query, mode="dense", **where)
-    hybrid = _search(client, query=query, mode="hybrid", **where)
-    assert _search(client, query=query, mode="lexical", **where)["results"] == []
+    dense = search(client, query=query, mode="dense", **where)
+    hybrid = search(client, query=query, mode="hybrid", **where)
+    assert search(client, query=query, mode="lexical", **where)["results"] == []
     assert [(r["id"], r["chunk"]) for r in hybrid["results"]] == [
         (r["id"], r["chunk"]) for r in dense["results"]
     ]
@@ -101,7 +87,7 @@ def test_a_query_sharing_no_word_with_any_passage_gets_the_dense_ranking(
 
 
 def test_hybrid_is_the_default_mode_and_unknown_modes_are_refused(client: httpx.Client) -> None:
-    body = _search(client, query="Everyone has the right to education", top_k=3)
+    body = search(client, query="Everyone has the right to education", top_k=3)
     assert body["mode"] == "hybrid"
     assert body["results"][0]["metadata"]["article"] == 26
     response = client.post("/v1/search", json={"query": "education", "mode": "fuzzy"})
@@ -133,17 +119,15 @@ def test_a_collection_indexed_before_lexical_search_is_searched_dense_or_told_to
 
 def test_lexical_and_hybrid_keep_filters_and_groups(client: httpx.Client) -> None:
     words = "mkutano asilazimishwe"  # two words of the Swahili Article 20
-    only_20 = _search(
-        client, query=words, mode="lexical", top_k=10, filter={"metadata.article": 20}
-    )
+    only_20 = search(client, query=words, mode="lexical", top_k=10, filter={"metadata.article": 20})
     assert only_20["results"]
     assert {r["metadata"]["article"] for r in only_20["results"]} == {20}
-    elsewhere = _search(
+    elsewhere = search(
         client, query=words, mode="lexical", top_k=10, filter={"metadata.article": 19}
     )
     assert elsewhere["results"] == []  # no Article 19 holds these words
     for mode in ("hybrid", "lexical"):
-        grouped = _search(client, query=words, mode=mode, top_k=5, group_by="metadata.article")
+        grouped = search(client, query=words, mode=mode, top_k=5, group_by="metadata.article")
         articles = [r["metadata"]["article"] for r in grouped["results"]]
         assert articles[0] == 20
         assert len(set(articles)) == len(articles)
@@ -155,7 +139,7 @@ def test_groups_fill_top_k_beyond_the_first_candidates(client: httpx.Client, mod
     """All 30 articles: more groups than one round of candidates holds (20 languages
     rank each article's passages together), so the search goes on past them, excluding the
     groups found, until it has them all."""
-    grouped = _search(
+    grouped = search(
         client, query="freedom of opinion", mode=mode, top_k=30, group_by="metadata.article"
     )
     articles = [r["metadata"]["article"] for r in grouped["results"]]
