@@ -39,7 +39,11 @@ SentenceVectors = Literal["late", "separate"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="POLYSEARCH_", extra="ignore")
+    # A variable set to the empty string counts as unset (`KEY=` in an env file, `${VAR:-}` in
+    # Compose): it takes the default instead of failing to parse as a number or path.
+    model_config = SettingsConfigDict(
+        env_prefix="POLYSEARCH_", extra="ignore", env_ignore_empty=True
+    )
 
     models_dir: Path = Field(
         default=Path("artifacts/models"),

@@ -37,3 +37,16 @@ def test_calls_default_to_32_texts_for_both_variants(
 ) -> None:
     settings = Settings(models_dir=model_dir.parent, model=model_dir.name, model_variant=variant)
     assert OnnxEncoder.from_settings(settings).batch_size == texts_per_call
+
+
+def test_a_variable_set_to_the_empty_string_takes_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emptied = ("search_hnsw_ef", "encode_batch_size", "index_on_start", "api_keys_read")
+    for name in emptied:
+        monkeypatch.setenv(f"POLYSEARCH_{name.upper()}", "")
+    monkeypatch.setenv("POLYSEARCH_MAX_TOP_K", "7")  # a value set alongside still counts
+    settings = Settings()
+    for name in emptied:
+        assert getattr(settings, name) == Settings.model_fields[name].default
+    assert settings.max_top_k == 7
