@@ -67,6 +67,11 @@ class GraphOptions:
     int8_linears: bool = False  # linear layers in int8, as `int8_kernel` says
     int8_kernel: Int8Kernel = "rows"
 
+    @property
+    def int8_rows(self) -> bool:
+        """Linear layers as `rows` int8: activations quantised per row, integer GEMMs."""
+        return self.int8_linears and self.int8_kernel == "rows"
+
 
 @dataclass
 class _GraphBuilder:
@@ -103,10 +108,10 @@ class _GraphBuilder:
     def matmul(self, x: str, weight: npt.NDArray[np.float32], prefix: str) -> str:
         """x @ weight.T for a [out, in] weight: a float MatMul with the weight stored
         transposed, or int8 as `options.int8_kernel` says."""
+        if self.options.int8_rows:
+            return self._matmul_int8_rows(x, weight, prefix)
         if not self.options.int8_linears:
             return self.op("MatMul", [x, self.const(f"{prefix}.weight_t", weight.T)], prefix)
-        if self.options.int8_kernel == "rows":
-            return self._matmul_int8_rows(x, weight, prefix)
         packed, scales = matmul_nbits_int8(weight)
         out_features, in_features = weight.shape
         return self.op(
@@ -342,7 +347,7 @@ def _fused_self_attention(
         np.concatenate([state[f"{n}.bias"] for n in names]),
     )
     hidden = config.hidden_size
-    if g.options.int8_linears and g.options.int8_kernel == "rows":
+    if g.options.int8_rows:
         rows = g.quantised_rows(x, hidden, f"{prefix}.attention.self")
         outputs = [g.int8_rows_product(rows, state[f"{n}.weight"], n) for n in names]
     else:
