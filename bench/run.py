@@ -307,7 +307,7 @@ def measure_services(
         phases.append(("ours", 1, [], SERVICE_DEFAULT))
         for stack, concurrency, languages, search in phases:
             service = running[stack]
-            waited = wait_idle(other.pid for other in running.values())
+            waited = wait_idle(each.pid for each in running.values())
             if waited > 2:
                 _log(f"waited {waited:.0f} s for both services to go idle before the next phase")
             ours = stack == "ours"  # only our service has /metrics
