@@ -14,6 +14,7 @@ from pathlib import Path
 from app.encoder import OnnxEncoder
 from app.store.edge import QdrantEdgeStore
 from bench.fastembed_stack import FastEmbedEncoder, fastembed_index
+from bench.graph_variants import VARIANTS, write_variant
 from bench.naive_stack import SentenceTransformerEncoder, naive_index
 from indexer.pipeline import index_file
 
@@ -63,6 +64,19 @@ def index_ours(
         store.close()
     stack = "ours, dense only" if dense_only else "ours"
     return IndexFigure(stack, summary.read, summary.chunks, time.perf_counter() - began)
+
+
+# The int8 graph served before issue 19: unfused, onnxruntime's dynamic quantisation on top.
+OLD_INT8_GRAPH = next(v for v in VARIANTS if v.name == "int8 dynamic plain (old)")
+
+
+def old_int8_encoder(model_dir: Path, work_dir: Path, threads: int) -> OnnxEncoder:
+    """`model_dir`'s model as the indexer encoded it before issue 19: the old int8 graph
+    (written to `work_dir` from the model's state dict), one text per onnxruntime call, since
+    dynamic quantisation's activation scales made a text's vector depend on its batch."""
+    target = _fresh(work_dir)
+    write_variant(model_dir, OLD_INT8_GRAPH, target)
+    return OnnxEncoder(target, "fp32", threads=threads, batch_size=1)  # the card's one file
 
 
 def index_fastembed(

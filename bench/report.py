@@ -146,8 +146,8 @@ def goals(results: dict[str, Any]) -> list[Goal]:
         ),
         # Issue 19.
         _check(
-            "demo corpus indexing ≥ 3x the 42 passages/s of before",
-            (results.get("demo") or {}).get("vs_baseline"),
+            "demo corpus indexing ≥ 3x the pipeline before (measured in this run)",
+            (results.get("demo") or {}).get("vs_before"),
             3,
             "x",
             at_most=False,
@@ -372,15 +372,32 @@ def _corpora_section(results: dict[str, Any]) -> list[str]:
     demo, whole = results.get("demo"), results.get("whole_corpus")
     if not demo or not whole:
         return []
-    lines = ["## The demo corpus and the whole verse corpus (ours)", ""]
+    lines = [
+        "## The demo corpus and the whole verse corpus (ours)",
+        "",
+        "*Before issue 19*: the same corpus and model as the indexer encoded it then, measured "
+        "in this run: the unfused graph with onnxruntime's dynamic int8, one text per call, no "
+        "BM25 terms or highlight sentences; today's pipelined writer otherwise.",
+        "",
+    ]
+    before = demo["before"]
     rows = [
         [
             "demo corpus (UDHR)" + ("" if demo["whole"] else ", a slice"),
             demo["points"],
             demo["seconds"],
             demo["per_s"],
-            f"{demo['vs_baseline']}x the {demo['baseline_per_s']}/s of before",
+            f"{demo['vs_before']}x before issue 19 (the issue reported "
+            f"{demo['reported_before_per_s']}/s: {demo['vs_reported_before']}x)",
             _share(demo.get("of_limit")),
+        ],
+        [
+            "demo corpus, before issue 19",
+            before["points"],
+            before["seconds"],
+            before["per_s"],
+            "old int8 graph, one text per call, dense only",
+            "-",
         ],
         *_dense_only_row(demo),
         [

@@ -22,7 +22,13 @@ from bench.config import BenchConfig
 from bench.corpus import Passage, read_passages, select_queries, take_passages, write_jsonl
 from bench.encode_throughput import EncodeFigure, measure_encode, shuffled
 from bench.fastembed_stack import FastEmbedEncoder, vector_agreement
-from bench.indexing import IndexFigure, index_fastembed, index_naive, index_ours
+from bench.indexing import (
+    IndexFigure,
+    index_fastembed,
+    index_naive,
+    index_ours,
+    old_int8_encoder,
+)
 from bench.large_index import LargeIndex, ensure_large_index
 from bench.limit import Limit, ModelShape, cpu_peak, limit_for, mean_tokens
 from bench.load import REQUEST_TIMEOUT_S
@@ -44,9 +50,10 @@ from indexer.registry import DEFAULT_CACHE
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
 
 COLLECTION = "bench"
-# The demo corpus' indexing speed before issue 19: a fresh `make run` indexed its 15,803 passages
-# in 6 min 12 s on 2 cores (issue 18). The goal is 3x this.
-DEMO_BASELINE_PER_S = 15_803 / 372
+# The demo corpus' indexing speed before issue 19 as the issue reported it: a fresh `make run`
+# indexed its 15,803 passages in 6 min 12 s on 2 cores (issue 18). Another machine and hour:
+# the goal (3x) is read against the old pipeline measured in the same run (`measure_demo`).
+DEMO_REPORTED_BEFORE_PER_S = 15_803 / 372
 BUSY = (
     "Provisional figures: the machine was busy with other work (see the load lines). Ratios "
     "between the stacks, measured in the same run, travel better than the absolute figures."
@@ -135,12 +142,18 @@ def measure_demo(
     figure = index_ours(source, served, store, COLLECTION, encode_calls)
     # The same corpus without BM25 terms and highlight sentences: what they cost at indexing.
     dense = index_ours(source, served, store, COLLECTION, encode_calls, dense_only=True)
+    # And as the indexer encoded it before issue 19 (the old int8 graph, one text per call),
+    # dense only as it was then; today's pipelined writer otherwise, which only speeds it up.
+    old_encoder = old_int8_encoder(config.model_dir, config.work_dir / "old-int8", served.threads)
+    before = index_ours(source, old_encoder, store, COLLECTION, encode_calls, dense_only=True)
     row = {
         **_row(figure),
         "corpus": str(demo),
         "whole": config.demo_passages is None,
-        "baseline_per_s": round(DEMO_BASELINE_PER_S, 1),
-        "vs_baseline": ratio(figure.passages_per_s, DEMO_BASELINE_PER_S),
+        "reported_before_per_s": round(DEMO_REPORTED_BEFORE_PER_S, 1),
+        "vs_reported_before": ratio(figure.passages_per_s, DEMO_REPORTED_BEFORE_PER_S),
+        "before": _row(before),
+        "vs_before": ratio(figure.passages_per_s, before.passages_per_s),
         "dense_only": _row(dense),
         "vs_dense_only": ratio(figure.passages_per_s, dense.passages_per_s),
     }
