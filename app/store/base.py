@@ -29,9 +29,9 @@ RESCORE_OVERSAMPLING = 2.0
 # The named sparse vector that holds each point's BM25 terms (app/lexical), beside the unnamed
 # dense one; the store applies the inverse document frequency (the IDF modifier).
 LEXICAL_VECTOR = "bm25"
-# Payload fields that searches, `find` and `score_points` leave out: a passage's sentence vectors
+# Payload fields that searches and `find` leave out: a passage's sentence vectors
 # (app/highlights/payload.py), kilobytes that only the few hits shown need, read with
-# `retrieve`. A hybrid search reads ~200 candidates' payloads.
+# `retrieve`.
 RETRIEVE_ONLY_FIELDS = ("sentences",)
 
 
@@ -189,23 +189,35 @@ class VectorStore(Protocol):
         a count may be off while a point is being moved between segments."""
 
     def search(
-        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
+        self,
+        collection: str,
+        vector: Vector,
+        limit: int,
+        where: Filter | None = None,
+        payload: bool = True,
     ) -> list[Hit]:
-        """Nearest points by cosine similarity, best first."""
+        """Nearest points by cosine similarity, best first; `payload=False`: ids and scores only
+        (empty payloads), for candidates of which only a few will be shown."""
 
     def has_lexical(self, name: str) -> bool:
         """Whether the collection keeps BM25 terms (created with the lexical index), as cheap as
         `dimension`; CollectionNotFoundError if missing."""
 
     def search_lexical(
-        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+        self,
+        collection: str,
+        terms: SparseTerms,
+        limit: int,
+        where: Filter | None = None,
+        payload: bool = True,
     ) -> list[Hit]:
         """Points sharing terms with the query, best BM25 score first (points sharing none are
-        not returned); LexicalIndexMissingError if the collection has no lexical index."""
+        not returned); LexicalIndexMissingError if the collection has no lexical index.
+        `payload` as for `search`."""
 
     def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
         """The cosine similarity of each of these points to `vector`, best first (missing ids
-        skipped)."""
+        skipped), without payloads."""
 
     def search_groups(
         self,
@@ -256,17 +268,27 @@ class ReadThroughStore:
         return self.inner.facet(collection, key, where, exact)
 
     def search(
-        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
+        self,
+        collection: str,
+        vector: Vector,
+        limit: int,
+        where: Filter | None = None,
+        payload: bool = True,
     ) -> list[Hit]:
-        return self.inner.search(collection, vector, limit, where)
+        return self.inner.search(collection, vector, limit, where, payload)
 
     def has_lexical(self, name: str) -> bool:
         return self.inner.has_lexical(name)
 
     def search_lexical(
-        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+        self,
+        collection: str,
+        terms: SparseTerms,
+        limit: int,
+        where: Filter | None = None,
+        payload: bool = True,
     ) -> list[Hit]:
-        return self.inner.search_lexical(collection, terms, limit, where)
+        return self.inner.search_lexical(collection, terms, limit, where, payload)
 
     def score_points(self, collection: str, vector: Vector, ids: Sequence[str]) -> list[Hit]:
         return self.inner.score_points(collection, vector, ids)

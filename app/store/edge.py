@@ -88,7 +88,7 @@ LOCK_FILE = ".lock"
 METADATA_FILE = "collection.json"
 SHARD_DIR = "shard"
 SCROLL_PAGE = 1_000
-# What searches, `find` and `score_points` read of a payload (`retrieve` reads it whole).
+# What searches and `find` read of a payload (`retrieve` reads it whole).
 LIGHT_PAYLOAD = PayloadSelector.Exclude(list(RETRIEVE_ONLY_FIELDS))
 
 
@@ -302,7 +302,12 @@ class QdrantEdgeStore:
             return {str(hit.value): hit.count for hit in response.hits}
 
     def search(
-        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
+        self,
+        collection: str,
+        vector: Vector,
+        limit: int,
+        where: Filter | None = None,
+        payload: bool = True,
     ) -> list[Hit]:
         if limit < 1:
             raise ValueError(f"limit must be positive, got {limit}")
@@ -311,7 +316,7 @@ class QdrantEdgeStore:
                 limit=limit,
                 query=Query.Nearest(vector_values(vector, target.dim)),
                 filter=_edge_filter(where),
-                with_payload=LIGHT_PAYLOAD,
+                with_payload=LIGHT_PAYLOAD if payload else False,
                 with_vector=False,
                 params=_search_params(target.quantization, self._hnsw_ef),
             )
@@ -322,7 +327,12 @@ class QdrantEdgeStore:
             return collection.lexical
 
     def search_lexical(
-        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+        self,
+        collection: str,
+        terms: SparseTerms,
+        limit: int,
+        where: Filter | None = None,
+        payload: bool = True,
     ) -> list[Hit]:
         if limit < 1:
             raise ValueError(f"limit must be positive, got {limit}")
@@ -335,7 +345,7 @@ class QdrantEdgeStore:
                 limit=limit,
                 query=Query.Nearest(_sparse(terms), using=LEXICAL_VECTOR),
                 filter=_edge_filter(where),
-                with_payload=LIGHT_PAYLOAD,
+                with_payload=LIGHT_PAYLOAD if payload else False,
                 with_vector=False,
             )
             return _hits(target.shard.query(request))
@@ -349,7 +359,7 @@ class QdrantEdgeStore:
                 limit=len(wanted),
                 query=Query.Nearest(vector_values(vector, target.dim)),
                 filter=EdgeFilter(must=[HasIdCondition(wanted)]),
-                with_payload=LIGHT_PAYLOAD,
+                with_payload=False,
                 with_vector=False,
                 params=_search_params(target.quantization, self._hnsw_ef),
             )

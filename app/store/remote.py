@@ -46,7 +46,7 @@ from app.store.validation import (
 )
 
 SCROLL_PAGE = 1_000
-# What searches, `find` and `score_points` read of a payload (`retrieve` reads it whole).
+# What searches and `find` read of a payload (`retrieve` reads it whole).
 LIGHT_PAYLOAD = models.PayloadSelectorExclude(exclude=list(RETRIEVE_ONLY_FIELDS))
 ENCODER_KEY = "polysearch_encoder"  # in the collection's metadata: the model of its vectors
 INT8 = models.ScalarQuantization(
@@ -224,7 +224,12 @@ class QdrantClientStore:
         return {str(hit.value): hit.count for hit in response.hits}
 
     def search(
-        self, collection: str, vector: Vector, limit: int, where: Filter | None = None
+        self,
+        collection: str,
+        vector: Vector,
+        limit: int,
+        where: Filter | None = None,
+        payload: bool = True,
     ) -> list[Hit]:
         if limit < 1:
             raise ValueError(f"limit must be positive, got {limit}")
@@ -235,7 +240,7 @@ class QdrantClientStore:
                 query=query,
                 query_filter=_qdrant_filter(where),
                 limit=limit,
-                with_payload=LIGHT_PAYLOAD,
+                with_payload=LIGHT_PAYLOAD if payload else False,
                 search_params=self._search_params(collection),
             )
         return _hits(response.points)
@@ -244,7 +249,12 @@ class QdrantClientStore:
         return self._described(name).lexical
 
     def search_lexical(
-        self, collection: str, terms: SparseTerms, limit: int, where: Filter | None = None
+        self,
+        collection: str,
+        terms: SparseTerms,
+        limit: int,
+        where: Filter | None = None,
+        payload: bool = True,
     ) -> list[Hit]:
         if limit < 1:
             raise ValueError(f"limit must be positive, got {limit}")
@@ -259,7 +269,7 @@ class QdrantClientStore:
                 using=LEXICAL_VECTOR,
                 query_filter=_qdrant_filter(where),
                 limit=limit,
-                with_payload=LIGHT_PAYLOAD,
+                with_payload=LIGHT_PAYLOAD if payload else False,
             )
         return _hits(response.points)
 
@@ -274,7 +284,7 @@ class QdrantClientStore:
                 query=query,
                 query_filter=models.Filter(must=[models.HasIdCondition(has_id=wanted)]),
                 limit=len(wanted),
-                with_payload=LIGHT_PAYLOAD,
+                with_payload=False,
                 search_params=self._search_params(collection),
             )
         return _hits(response.points)

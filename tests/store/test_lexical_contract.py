@@ -114,6 +114,23 @@ def test_lexical_search_filters_and_finds_nothing_without_shared_terms(
     assert plain.id in {h.id for h in store.search("docs", plain.vector, limit=1)}
 
 
+def test_searches_without_payload_rank_the_same_points(store: VectorStore) -> None:
+    """Hybrid candidates are ranked by id and score alone: `payload=False` changes nothing else."""
+    rng = np.random.default_rng(6)
+    documents = _documents(rng, 60)
+    points = _points(rng, documents)
+    store.create_collection("docs", DIM)
+    store.upsert("docs", points)
+    vector, terms = points[3].vector, query_vector(["w1", "w9"])
+    for search in (
+        lambda payload: store.search("docs", vector, 20, payload=payload),
+        lambda payload: store.search_lexical("docs", terms, 20, payload=payload),
+    ):
+        whole, bare = search(True), search(False)
+        assert [(h.id, h.score) for h in bare] == [(h.id, h.score) for h in whole]
+        assert all(h.payload["doc_id"] for h in whole) and all(h.payload == {} for h in bare)
+
+
 def test_score_points_gives_the_cosine_of_the_asked_points(store: VectorStore) -> None:
     rng = np.random.default_rng(5)
     points = _points(rng, _documents(rng, 50))
@@ -125,6 +142,7 @@ def test_score_points_gives_the_cosine_of_the_asked_points(store: VectorStore) -
     hits = store.score_points("docs", query, [p.id for p in asked] + [str(uuid.UUID(int=10**6))])
     assert [h.id for h in hits] == [i for i, _ in truth]
     assert [h.score for h in hits] == pytest.approx([s for _, s in truth], abs=1e-5)
+    assert all(h.payload == {} for h in hits)
     assert store.score_points("docs", query, []) == []
 
 
