@@ -112,9 +112,9 @@ def test_smoke_reports_the_demo_corpus_and_projects_the_verse_corpus(
 ) -> None:
     _, work, results = smoke
     demo, whole = results["demo"], results["whole_corpus"]
-    assert demo["per_s"] > 0 and not demo["whole"] and demo["vs_reported_before"] > 0
-    assert demo["before"]["points"] == demo["points"] and demo["vs_before"] > 0
-    # "Before" is the old int8 graph: unfused, activations quantised per call.
+    assert demo["per_s"] > 0 and not demo["whole"] and demo["vs_baseline"] > 0
+    assert demo["old_graph"]["points"] == demo["points"] and demo["dense_only_vs_old_graph"] > 0
+    # The old int8 graph: unfused, activations quantised per call.
     old_ops = {node.op_type for node in onnx.load(str(work / "old-int8" / "model.onnx")).graph.node}
     assert "DynamicQuantizeLinear" in old_ops and "MultiHeadAttention" not in old_ops
     assert demo["dense_only"]["points"] == demo["points"] and demo["vs_dense_only"] > 0
