@@ -8,6 +8,7 @@ student with no runtime change. Written into a temporary sibling and swapped int
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -15,10 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
 from app.model_card import ModelCard, SourceArtifact
 from models.bert import BertConfig, StateDict
+from models.build import BUILDER as GRAPH_BUILDER
 from models.build import (
     HF_DIR,
     INT8_FORMAT,
@@ -78,3 +81,33 @@ def write_student(
         raise
     print(f"wrote {out_dir / name}", file=sys.stderr)
     return out_dir / name
+
+
+# What `python -m models distill` names as a student's builder: the ONNX graph builder too, so
+# that an export whose graphs an older builder wrote is known to be stale.
+EXPORT = "models.distill.export"
+EXPORT_BUILDER = f"{EXPORT} v2 ({GRAPH_BUILDER})"
+# Card fields that describe a folder's ONNX files, or what was measured on them: rewritten or
+# dropped when the graphs are.
+_GRAPH_FIELDS = ("onnx_opset", "int8", "file_bytes", "evaluation", "languages")
+
+
+def has_stale_graphs(model_dir: Path) -> bool:
+    """Whether `distill` exported this folder with another ONNX graph builder than today's (a
+    release's assembly is `models build`'s to renew, never this)."""
+    builder = str(ModelCard.load(model_dir).extra.get("builder", ""))
+    return builder.startswith(EXPORT) and builder != EXPORT_BUILDER
+
+
+def rewrite_graphs(model_dir: Path) -> Path:
+    """The exported student again from its own trained weights (`hf/`), with today's ONNX
+    graphs: no training. Its card keeps the recipe, data and training log, names today's
+    builder, and loses the evaluation, which measured the old graphs."""
+    card = ModelCard.load(model_dir)
+    config = BertConfig.from_hf_dict(
+        json.loads((model_dir / HF_DIR / "config.json").read_text(encoding="utf-8"))
+    )
+    state = load_file(str(model_dir / HF_DIR / "model.safetensors"))
+    extra = {k: v for k, v in card.extra.items() if k not in _GRAPH_FIELDS}
+    extra["builder"] = EXPORT_BUILDER
+    return write_student(card.name, config, state, model_dir, model_dir.parent, extra, card.sources)

@@ -9,9 +9,7 @@ from typing import Any
 from transformers import BertModel
 
 from models.bert import BertConfig, StateDict
-from models.student_files import write_student
-
-BUILDER = "models.distill.export v1"
+from models.student_files import EXPORT_BUILDER, write_student
 
 
 def numpy_state(student: BertModel) -> tuple[BertConfig, StateDict]:
@@ -25,4 +23,6 @@ def export_student(
 ) -> Path:
     """Write the student's model folder (atomically, like `models.build`); returns it."""
     config, state = numpy_state(student)
-    return write_student(name, config, state, init_dir, out_dir, {"builder": BUILDER, **extra})
+    return write_student(
+        name, config, state, init_dir, out_dir, {"builder": EXPORT_BUILDER, **extra}
+    )

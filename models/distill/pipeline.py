@@ -16,6 +16,7 @@ from models.distill.train import DEFAULT_WORK, distill
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
 from models.evaluation.card import SERVED_VARIANT, card_evaluation, write_card_evaluation
 from models.evaluation.suite import RunConfig, run_suite
+from models.student_files import EXPORT_BUILDER, has_stale_graphs, rewrite_graphs
 
 DEFAULT_OUT = Path("artifacts/models")
 CARD_EVALUATION_LANGUAGES = 22
@@ -36,7 +37,11 @@ def run_recipe(
     recipe = Recipe.load(recipe_file)
     model_dir: Path | None = out_dir / recipe.name
     if is_export_of(recipe, out_dir / recipe.name):
-        print(f"{out_dir / recipe.name} is up to date", file=sys.stderr)
+        if has_stale_graphs(out_dir / recipe.name):
+            print(f"{out_dir / recipe.name}: graphs rewritten ({EXPORT_BUILDER})", file=sys.stderr)
+            rewrite_graphs(out_dir / recipe.name)
+        else:
+            print(f"{out_dir / recipe.name} is up to date", file=sys.stderr)
     else:
         model_dir = distill_and_export(
             recipe, str(recipe_file), out_dir, work_root, package_cache, stop_after, max_minutes
