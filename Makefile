@@ -22,7 +22,7 @@ DATA_DIR ?= $(if $(filter $(DEFAULT_STUDENT),$(MODEL)),data/qdrant,data/qdrant-$
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test lint format model student demo-data clean help bench bench-smoke eval study verses
+.PHONY: run serve test lint format model student demo-data clean help bench bench-smoke eval study study-frontier verses
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -141,9 +141,20 @@ STUDY_RECIPES ?= recipes/e5-l6-untrained.toml recipes/e5-l4-untrained.toml \
 	recipes/mpnet-l6-hybrid-b64.toml recipes/e5-l4-hybrid-b64.toml recipes/e5-l3-hybrid-b64.toml \
 	recipes/e5-l12-hybrid-b64.toml recipes/e5-l12-hybrid-200.toml recipes/e5-l8-hybrid-200.toml
 STUDY_CANDIDATE ?= e5-l12-hybrid-200 e5-l6-hybrid-b64
+STUDY_OUT ?= docs/study
 study: $(VENV)/.dev-installed ## distillation size study into docs/study/ (hours on 2 cores)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
-	$(BIN)/python -m models study --recipes $(STUDY_RECIPES) --candidate $(STUDY_CANDIDATE)
+	$(BIN)/python -m models study --recipes $(STUDY_RECIPES) --candidate $(STUDY_CANDIDATE) \
+		--out $(STUDY_OUT)
+
+# The frontier: the releases and the students closest to them at each depth, with builder v5's
+# int8 (about an hour on 2 cores where the releases and e5-l6-tokens are built already).
+FRONTIER_RECIPES = recipes/e5-l12-hybrid-200.toml recipes/e5-l8-hybrid-200.toml \
+	recipes/e5-l6-from-l12-long.toml recipes/e5-l6-tokens.toml recipes/e5-l6-from-l12-200.toml \
+	recipes/e5-l6-hybrid-b64.toml recipes/e5-l4-hybrid-b64.toml recipes/e5-l3-hybrid-b64.toml
+study-frontier: ## the study's frontier rows into docs/study/frontier/
+	$(MAKE) study STUDY_RECIPES="$(FRONTIER_RECIPES)" STUDY_OUT=docs/study/frontier \
+		STUDY_CANDIDATE="e5-l12-hybrid-200 e5-l6-from-l12-long"
 
 lint: $(VENV)/.dev-installed ## ruff + mypy
 	$(BIN)/ruff check .
