@@ -289,7 +289,10 @@ def _span_vectors(
     keep &= owner >= 0
     keep[keep] &= last[keep] < ends[owner[keep]]
     rows = owner[keep]
-    np.add.at(vectors, rows, hidden[: len(offsets)][keep])
+    if len(rows):
+        order = np.argsort(rows, kind="stable")  # tokens in text order within each span
+        present, first = np.unique(rows[order], return_index=True)
+        vectors[present] = np.add.reduceat(hidden[: len(offsets)][keep][order], first, axis=0)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     vectors /= np.maximum(norms, 1e-12)
     return vectors

@@ -44,6 +44,9 @@ from app.store.base import Filter, Point, VectorStore
 # 1.7x as many passages per second as 64 (bench/verses, fp32, 2 cores).
 DEFAULT_BATCH_SIZE = 512
 DEFAULT_OVERLAP_TOKENS = 32
+# Tokens per piece of a batch that the encoder calls take in turn (`length_pieces`): about
+# four 512-token encoder calls, a fraction of a second on one core.
+PIECE_TOKENS = 2048
 # Batches read and chunked ahead of the encoder (and encoded ahead of the store): enough to
 # keep the encoder busy while a batch is read or written, few enough to bound memory.
 DEFAULT_READ_AHEAD = 2
@@ -235,19 +238,23 @@ class _BatchIndexer:
         return _Batch(len(batch), ids, todo, digests, stale, chunked, terms)
 
     def encode(self, batch: _Batch) -> EncodedPassages:
-        """The batch's passages, cut into `encode_calls` interleaved shares (each with the
-        same mix of lengths) encoded at once when more than one call may run."""
+        """The batch's passages; when more than one call may run, `encode_calls` workers
+        take pieces of passages of similar length in turn, longest first, so that none
+        waits for another at the end of the batch (`length_pieces`)."""
         texts = batch.texts
         calls = min(self.encode_calls, len(texts))
         if calls <= 1:
             return self._encode(texts)
         out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
         sentences: list[dict[str, Any]] = [{} for _ in texts]
+        tokens = [chunk.tokens for _, chunks in batch.chunked for chunk in chunks]
+        pieces = length_pieces(tokens, PIECE_TOKENS)
         with ThreadPoolExecutor(calls, thread_name_prefix="index-encode") as pool:
-            shares = [texts[i::calls] for i in range(calls)]
-            for i, (vectors, share_sentences) in enumerate(pool.map(self._encode, shares)):
-                out[i::calls] = vectors
-                sentences[i::calls] = share_sentences
+            encoded = pool.map(lambda piece: self._encode([texts[i] for i in piece]), pieces)
+            for piece, (vectors, piece_sentences) in zip(pieces, encoded, strict=True):
+                out[piece] = vectors
+                for row, payload in zip(piece, piece_sentences, strict=True):
+                    sentences[row] = payload
         return out, sentences
 
     def write(self, batch: _Batch, encoded: EncodedPassages) -> None:
@@ -302,6 +309,24 @@ class _BatchIndexer:
             out[start : start + len(part)] = vectors
             sentences += part_sentences
         return out, sentences
+
+
+def length_pieces(tokens: Sequence[int], budget: int) -> list[list[int]]:
+    """Indices of `tokens` (passage lengths) longest first, cut into pieces of at most
+    `budget` tokens (a longer passage alone). Each piece holds passages of about one length,
+    so the encoder pads little, and the last pieces are the shortest to wait for."""
+    pieces: list[list[int]] = []
+    piece: list[int] = []
+    held = 0
+    for i in sorted(range(len(tokens)), key=lambda i: -tokens[i]):
+        if piece and held + tokens[i] > budget:
+            pieces.append(piece)
+            piece, held = [], 0
+        piece.append(i)
+        held += tokens[i]
+    if piece:
+        pieces.append(piece)
+    return pieces
 
 
 def _flatten(

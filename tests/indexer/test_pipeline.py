@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.documents import writer
 from app.documents.ids import point_id
 from app.documents.record import Record
-from app.documents.writer import ChunkingOptions, IndexSummary, index_records
+from app.documents.writer import ChunkingOptions, EncodedPassages, IndexSummary, index_records
 from app.encoder import Embeddings, OnnxEncoder, Span, TextKind
+from app.highlights.indexing import encode_passages
 from app.highlights.payload import FIELD as SENTENCES_FIELD
 from app.lexical import TermSplitter, query_vector
 from app.store.base import Filter, Point, ReadThroughStore, VectorStore
@@ -318,11 +320,11 @@ def test_an_encoder_error_surfaces_unchanged(
 ) -> None:
     calls = [0]
 
-    def failing(texts: list[str]) -> Embeddings:
+    def failing(texts: list[str]) -> EncodedPassages:
         calls[0] += 1
         if calls[0] == 2:
             raise MemoryError("encoder out of memory")
-        return encoder.encode(texts, "passage")
+        return encode_passages(encoder, texts)
 
     with pytest.raises(MemoryError, match="out of memory"):
         index_records(
@@ -333,21 +335,44 @@ def test_an_encoder_error_surfaces_unchanged(
 
 
 def test_concurrent_encoder_calls_give_each_passage_its_own_vector(
-    articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
+    articles: list[Record],
+    encoder: OnnxEncoder,
+    store: QdrantEdgeStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The batch is shared out among two calls and put back together: every stored vector is
-    its own text's (int8 encodes each text alone, so the vectors are the same as one call's)."""
+    """The batch is cut into pieces that two calls take in turn, and put back together: every
+    stored vector and every sentence list is its own text's (int8 encodes each text alone, so
+    the vectors are the same as one call's)."""
+    monkeypatch.setattr(writer, "PIECE_TOKENS", 64)  # many pieces of a few passages each
     records = articles[:10]
     index_records(
         records, encoder=encoder, store=store, collection="docs", chunking=SMALL_CHUNKS,
         encode_calls=2,
     )  # fmt: skip
-    points = _points(store)
+    points = _whole_payloads(store)
     assert len(points) > len(records)
-    vectors = encoder.encode([str(p["text"]) for p in points], "passage")
-    for point, vector in zip(points, vectors, strict=True):
+    texts = [str(p["text"]) for p in points]
+    vectors, sentences = encode_passages(encoder, texts)
+    for point, vector, own_sentences in zip(points, vectors, sentences, strict=True):
         (hit,) = store.search("docs", vector, 1)
-        assert hit.id == point["id"] and hit.score > 0.999
+        assert hit.payload["doc_id"] == point["doc_id"] and hit.score > 0.999
+        assert hit.payload["chunk"] == point["chunk"]
+        stored = dict(point[SENTENCES_FIELD])  # type: ignore[call-overload]
+        # The store keeps the sentence vectors' scales as float32; spans and codes exactly.
+        scales = stored.pop("scales", []), own_sentences.pop("scales", [])
+        assert scales[0] == pytest.approx(scales[1], rel=1e-6)
+        assert stored == own_sentences
+
+
+def test_length_pieces_cover_every_passage_once_longest_first_within_the_budget() -> None:
+    tokens = [5, 40, 12, 40, 3, 100, 7, 20]
+    pieces = writer.length_pieces(tokens, budget=50)
+    assert sorted(i for piece in pieces for i in piece) == list(range(len(tokens)))
+    lengths = [tokens[i] for piece in pieces for i in piece]
+    assert lengths == sorted(tokens, reverse=True)
+    assert pieces[0] == [5]  # longer than the budget: alone
+    assert all(sum(tokens[i] for i in piece) <= 50 for piece in pieces[1:])
+    assert writer.length_pieces([], budget=50) == []
 
 
 def _whole_payloads(store: VectorStore) -> list[dict[str, object]]:
