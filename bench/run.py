@@ -30,7 +30,7 @@ from bench.indexing import (
     old_int8_encoder,
 )
 from bench.large_index import LargeIndex, ensure_large_index
-from bench.limit import Limit, ModelShape, cpu_peak, limit_for, mean_tokens
+from bench.limit import Limit, ModelShape, cpu_peak, limit_for, mean_tokens, with_measured_gemm
 from bench.load import REQUEST_TIMEOUT_S
 from bench.naive_stack import SentenceTransformerEncoder
 from bench.report import (
@@ -446,7 +446,8 @@ def run_benchmark(config: BenchConfig) -> tuple[Path, Path]:
             _log(f"search index built in {large.build_s / 60:.1f} min")
     verses, verse_texts = whole_verses(config, served, encode_calls, large, source)
     _log(f"whole verse corpus: {verses['seconds']} s ({verses['how']})")
-    shape, peak = ModelShape.of(served.card), cpu_peak()
+    shape = ModelShape.of(served.card)
+    peak = with_measured_gemm(cpu_peak(), shape)
     limits = {
         "slice": limit_for("benchmark slice", shape, mean_tokens(served, texts), peak),
         "demo": limit_for("demo corpus (UDHR)", shape, mean_tokens(served, demo_texts), peak),

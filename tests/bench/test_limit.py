@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from bench.limit import CpuPeak, ModelShape, cpu_peak, limit_for
+from bench.limit import CpuPeak, ModelShape, cpu_peak, limit_for, measured_gemm_rate
 
 E5_SMALL = ModelShape(layers=12, hidden=384, intermediate=1536)
 
@@ -40,3 +42,20 @@ def test_limit_and_fraction() -> None:
     limit = limit_for("corpus", E5_SMALL, 100, peak)
     assert limit.passages_per_s == pytest.approx(640e9 / E5_SMALL.macs_per_passage(100))
     assert limit.fraction(limit.passages_per_s / 4) == pytest.approx(0.25)
+
+
+def test_the_limit_takes_the_higher_of_the_counted_and_the_measured_peak() -> None:
+    counted = CpuPeak(cores=2, ghz=2.5, macs_per_cycle_per_core=128, instruction="test")
+    assert counted.macs_per_s == counted.counted_macs_per_s == 640e9
+    boosted = replace(counted, measured_macs_per_s=800e9)  # cores beating the counted 640 G
+    assert boosted.macs_per_s == 800e9
+    slower = replace(counted, measured_macs_per_s=200e9)
+    assert slower.macs_per_s == 640e9
+
+
+def test_the_int8_gemm_is_timed_at_the_given_shape() -> None:
+    alone = measured_gemm_rate(64, 128, seconds=0.05)
+    together = measured_gemm_rate(64, 128, cores=2, seconds=0.05)
+    # Any CPU this runs on does at least 1 G int8 multiply-adds/s, and less than 10 T per core.
+    assert 1e9 < alone < 1e13
+    assert 1e9 < together < 2e13
