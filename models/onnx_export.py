@@ -231,13 +231,22 @@ def _blockwise_int8(
     return quants.reshape(rows, width), scales.astype(np.float32)
 
 
+def int8_rows(
+    matrix: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+    """Symmetric int8 per row: matrix ~= q * scale[:, None], |q| <= 127 (an all-zero row:
+    codes 0, scale 0). The released students' linear weights are stored this way too."""
+    quants, scales = _blockwise_int8(matrix, matrix.shape[1])
+    return quants, scales[:, 0]
+
+
 def int8_columns(
     weight: npt.NDArray[np.float32],
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
     """A [out, in] weight as MatMulIntegerToFloat's [in, out] int8 operand, symmetric (|q| <= 127)
-    with one scale per output column: `_blockwise_int8` with one block per row."""
-    quants, scales = _blockwise_int8(weight, weight.shape[1])
-    return np.ascontiguousarray(quants.T), scales[:, 0]
+    with one scale per output column (`int8_rows` of the [out, in] weight, transposed)."""
+    quants, scales = int8_rows(weight)
+    return np.ascontiguousarray(quants.T), scales
 
 
 def matmul_nbits_int8(

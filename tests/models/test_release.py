@@ -17,7 +17,7 @@ from models import publish
 from models.bert import BertConfig
 from models.build import ONNX_FP32, ONNX_INT8
 from models.distill.recipe import Recipe
-from models.onnx_export import WORD_EMBEDDINGS
+from models.onnx_export import WORD_EMBEDDINGS, int8_rows
 from models.publish import DEV_SCORE, dev_figures, dev_run
 from models.release import (
     MANIFEST_FILE,
@@ -26,7 +26,6 @@ from models.release import (
     ReleaseError,
     assemble,
     pack_weights,
-    quantize_rows,
     releases,
     unpack_weights,
     write_release,
@@ -44,12 +43,12 @@ def test_rows_are_quantised_symmetrically_within_half_a_step() -> None:
     rng = np.random.default_rng(0)
     matrix = rng.normal(size=(64, 48)).astype(np.float32)
     matrix[3] = 0.0  # an all-zero row must not divide by zero
-    q, scale = quantize_rows(matrix)
+    q, scale = int8_rows(matrix)
     assert q.dtype == np.int8 and scale.shape == (64,)
     assert np.abs(q).max() == 127
     error = np.abs(q.astype(np.float32) * scale[:, None] - matrix)
     assert np.all(error <= scale[:, None] / 2 + 1e-7)
-    assert not q[3].any()
+    assert not q[3].any() and scale[3] == 0
 
 
 def test_packing_keeps_what_training_changed_and_drops_the_word_embeddings(
