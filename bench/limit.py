@@ -45,6 +45,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from app.encoder import OnnxEncoder
 from app.model_card import ModelCard
+from models.onnx_export import CONTRIB, IR_VERSION, OPSET, ROW_ZERO_POINT, int8_columns
 
 FMA_PORTS = 2  # 512-bit pipes that can issue vpdpbusd each cycle (assumed, see above)
 GEMM_TOKENS = 512  # rows of the measured GEMM: one encoder call's padded tokens at most
@@ -97,15 +98,14 @@ def measured_gemm_rate(
 ) -> float:
     """Multiply-adds per second of onnxruntime's MatMulIntegerToFloat, one single-threaded
     GEMM on each of `cores` threads at once, summed: uint8 activations [GEMM_TOKENS, hidden]
-    times int8 weights [hidden, intermediate], one scale per column, as the served int8 graph
-    runs its feed-forward layer."""
+    times int8 weights [hidden, intermediate], one scale per column, written as the served int8
+    graph writes its feed-forward layer (`models.onnx_export.int8_columns`)."""
     rng = np.random.default_rng(0)
-    weights = rng.integers(-127, 128, (hidden, intermediate), dtype=np.int8)
+    weights, column_scales = int8_columns(
+        rng.normal(size=(intermediate, hidden)).astype(np.float32)
+    )
     node = helper.make_node(
-        "MatMulIntegerToFloat",
-        ["a", "b", "a_scale", "b_scale", "a_zero"],
-        ["y"],
-        domain="com.microsoft",
+        "MatMulIntegerToFloat", ["a", "b", "a_scale", "b_scale", "a_zero"], ["y"], domain=CONTRIB
     )
     graph = helper.make_graph(
         [node],
@@ -115,14 +115,14 @@ def measured_gemm_rate(
         initializer=[
             numpy_helper.from_array(weights, "b"),
             numpy_helper.from_array(np.array(1.0, np.float32), "a_scale"),
-            numpy_helper.from_array(np.full(intermediate, 0.01, np.float32), "b_scale"),
-            numpy_helper.from_array(np.array(128, np.uint8), "a_zero"),
+            numpy_helper.from_array(column_scales, "b_scale"),
+            numpy_helper.from_array(np.array(ROW_ZERO_POINT, np.uint8), "a_zero"),
         ],
     )
     model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+        graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(CONTRIB, 1)]
     )
-    model.ir_version = 8
+    model.ir_version = IR_VERSION
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1

@@ -43,6 +43,7 @@ from models.bert import BertConfig, StateDict
 
 OPSET = 17  # LayerNormalization is a standard op from 17
 CONTRIB = "com.microsoft"  # onnxruntime's contrib ops (fused kernels, int8 GEMMs)
+IR_VERSION = 8  # readable by onnxruntime releases back to 1.10
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
 OUTPUT = "last_hidden_state"
@@ -466,6 +467,6 @@ def bert_to_onnx(
     if options.fused or options.int8_linears:
         opsets.append(helper.make_opsetid(CONTRIB, 1))
     model = helper.make_model(graph, opset_imports=opsets, producer_name="polyglot-search")
-    model.ir_version = 8  # readable by onnxruntime releases back to 1.10
+    model.ir_version = IR_VERSION
     onnx.checker.check_model(model)
     return model
