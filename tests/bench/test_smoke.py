@@ -22,7 +22,9 @@ pytestmark = pytest.mark.torch
 
 ROOT = Path(__file__).resolve().parents[2]
 SEARCHED = 40  # passages in the smoke run's search index; the slice takes 8 of them
-SMOKE_TIMEOUT_S = 170  # normally well under a minute; the bound is for a busy shared machine
+# Normally ~2 minutes (the commit before issue 19 builds its own models); the bound is for a busy
+# shared machine.
+SMOKE_TIMEOUT_S = 300
 
 
 def _processes_mentioning(marker: str) -> list[int]:
@@ -112,7 +114,16 @@ def test_smoke_reports_the_demo_corpus_and_projects_the_verse_corpus(
 ) -> None:
     _, work, results = smoke
     demo, whole = results["demo"], results["whole_corpus"]
-    assert demo["per_s"] > 0 and not demo["whole"] and demo["vs_baseline"] > 0
+    assert demo["per_s"] > 0 and not demo["whole"]
+    # `python -m indexer` of this tree and of the commit before issue 19 (its own code and
+    # models, from git), on the same slice.
+    cli = demo["cli"]
+    assert cli["now"]["points"] == demo["points"] and cli["vs_before"] > 0, cli
+    assert cli["before"]["points"] == demo["points"]
+    old_tree = work / "before-issue-19" / "tree"
+    assert "class OnnxEncoder" in (old_tree / "app" / "encoder.py").read_text(encoding="utf-8")
+    assert not (old_tree / "bench" / "before.py").exists()  # not this tree
+    assert not (work / "before-issue-19" / "models").exists()  # its ~3 GB of models removed
     assert demo["old_graph"]["points"] == demo["points"] and demo["dense_only_vs_old_graph"] > 0
     # The old int8 graph: unfused, activations quantised per call.
     old_ops = {node.op_type for node in onnx.load(str(work / "old-int8" / "model.onnx")).graph.node}
