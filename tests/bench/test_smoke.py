@@ -115,11 +115,12 @@ def test_smoke_reports_the_demo_corpus_and_projects_the_verse_corpus(
     _, work, results = smoke
     demo, whole = results["demo"], results["whole_corpus"]
     assert demo["per_s"] > 0 and not demo["whole"]
-    # `python -m indexer` of this tree and of the commit before issue 19 (its own code and
-    # models, from git), on the same slice.
-    cli = demo["cli"]
-    assert cli["now"]["points"] == demo["points"] and cli["vs_before"] > 0, cli
-    assert cli["before"]["points"] == demo["points"]
+    # `python -m indexer` and `make run`'s start-up indexing, of this tree and of the commit
+    # before issue 19 (its own code and models, from git), on the same slice.
+    both = demo["before_and_now"]
+    for way in ("indexer", "start_up"):
+        assert both["now"][way]["points"] == demo["points"], both
+        assert both["before"][way]["points"] == demo["points"] and both["vs_before"][way] > 0
     old_tree = work / "before-issue-19" / "tree"
     assert "class OnnxEncoder" in (old_tree / "app" / "encoder.py").read_text(encoding="utf-8")
     assert not (old_tree / "bench" / "before.py").exists()  # not this tree
