@@ -42,8 +42,9 @@ class CommitUnavailableError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Cli:
-    """Where `python -m indexer` runs from and with which models."""
+class SourceTree:
+    """A version of the project and its built models: where `python -m indexer` and
+    `python -m app` run from."""
 
     root: Path  # the source tree the command imports
     models_dir: Path
@@ -74,29 +75,29 @@ def checkout(commit: str, target: Path, repo: Path = REPO_ROOT) -> Path:
     return target
 
 
-def _run(cli_root: Path, args: list[str], env: dict[str, str]) -> str:
-    """`python -m ARGS` importing `cli_root`'s packages (not the installed project's)."""
+def _run(root: Path, args: list[str], env: dict[str, str]) -> str:
+    """`python -m ARGS` importing `root`'s packages (not the installed project's)."""
     done = subprocess.run(
         [sys.executable, "-m", *args],
-        cwd=cli_root,
-        env={**os.environ, **env, "PYTHONPATH": str(cli_root)},
+        cwd=root,
+        env={**os.environ, **env, "PYTHONPATH": str(root)},
         capture_output=True,
         text=True,
     )
     if done.returncode != 0:
         tail = (done.stderr or done.stdout)[-2000:]
-        raise RuntimeError(f"python -m {' '.join(args)} in {cli_root} failed: {tail}")
+        raise RuntimeError(f"python -m {' '.join(args)} in {root} failed: {tail}")
     return done.stdout
 
 
-def _env(cli: Cli, data_dir: Path) -> dict[str, str]:
-    """The settings both commands run with: a fresh data dir, `cli`'s models."""
+def _env(tree: SourceTree, data_dir: Path) -> dict[str, str]:
+    """The settings both commands run with: a fresh data dir, `tree`'s models."""
     if data_dir.exists():
         shutil.rmtree(data_dir)
     return {
         "POLYSEARCH_DATA_DIR": str(data_dir.resolve()),
-        "POLYSEARCH_MODELS_DIR": str(cli.models_dir.resolve()),
-        "POLYSEARCH_MODEL": cli.model,
+        "POLYSEARCH_MODELS_DIR": str(tree.models_dir.resolve()),
+        "POLYSEARCH_MODEL": tree.model,
     }
 
 
@@ -107,20 +108,20 @@ def _figure(summary: str, stack: str) -> IndexFigure:
     return IndexFigure(stack, int(found[1]), int(found[2]), float(found[3]))
 
 
-def index_with_cli(cli: Cli, corpus: Path, data_dir: Path, stack: str) -> IndexFigure:
-    """`python -m indexer CORPUS` from `cli.root` into a fresh data dir, as its summary line
+def index_with_cli(tree: SourceTree, corpus: Path, data_dir: Path, stack: str) -> IndexFigure:
+    """`python -m indexer CORPUS` from `tree.root` into a fresh data dir, as its summary line
     reports it (the indexing itself, without the process' start and model load)."""
     args = ["indexer", str(corpus.resolve()), "--collection", COLLECTION, "--quiet"]
-    return _figure(_run(cli.root, args, _env(cli, data_dir)), stack)
+    return _figure(_run(tree.root, args, _env(tree, data_dir)), stack)
 
 
-def index_on_start(cli: Cli, corpus: Path, data_dir: Path, stack: str) -> IndexFigure:
-    """The service of `cli.root` (`python -m app`, as `make run` starts it) indexing `corpus`
+def index_on_start(tree: SourceTree, corpus: Path, data_dir: Path, stack: str) -> IndexFigure:
+    """The service of `tree.root` (`python -m app`, as `make run` starts it) indexing `corpus`
     at start-up, as its log's summary reports it; the service is stopped once it is done."""
     env = {
         **os.environ,
-        **_env(cli, data_dir),
-        "PYTHONPATH": str(cli.root),
+        **_env(tree, data_dir),
+        "PYTHONPATH": str(tree.root),
         "POLYSEARCH_PORT": str(free_port()),
         "POLYSEARCH_INDEX_ON_START": str(corpus.resolve()),
         "POLYSEARCH_DEFAULT_COLLECTION": COLLECTION,
@@ -128,7 +129,7 @@ def index_on_start(cli: Cli, corpus: Path, data_dir: Path, stack: str) -> IndexF
     log_path = data_dir.with_name(data_dir.name + ".log")
     with log_path.open("w", encoding="utf-8") as log:
         service = subprocess.Popen(
-            [sys.executable, "-m", "app"], cwd=cli.root, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "app"], cwd=tree.root, env=env, stdout=log, stderr=log
         )
     try:
         deadline = time.monotonic() + START_UP_TIMEOUT_S
@@ -146,13 +147,13 @@ def index_on_start(cli: Cli, corpus: Path, data_dir: Path, stack: str) -> IndexF
         service.wait(timeout=60)
 
 
-def index_both_ways(cli: Cli, corpus: Path, work_dir: Path) -> dict[str, IndexFigure]:
-    """`corpus` indexed by `cli`'s `python -m indexer` and by its service's start-up indexing,
+def index_both_ways(tree: SourceTree, corpus: Path, work_dir: Path) -> dict[str, IndexFigure]:
+    """`corpus` indexed by `tree`'s `python -m indexer` and by its service's start-up indexing,
     each into a fresh store under `work_dir` (removed afterwards)."""
     try:
         return {
-            "indexer": index_with_cli(cli, corpus, work_dir / "indexer", "python -m indexer"),
-            "start_up": index_on_start(cli, corpus, work_dir / "start-up", "make run"),
+            "indexer": index_with_cli(tree, corpus, work_dir / "indexer", "python -m indexer"),
+            "start_up": index_on_start(tree, corpus, work_dir / "start-up", "make run"),
         }
     finally:
         for store in ("indexer", "start-up"):
@@ -165,9 +166,9 @@ def index_with_commit(
     """`index_both_ways` as `commit` had it: its tree under `work_dir`, its models built by its
     own `models build` (removed afterwards: ~3 GB)."""
     root = checkout(commit, work_dir / "tree")
-    cli = Cli(root, work_dir / "models", model)
+    tree = SourceTree(root, work_dir / "models", model)
     try:
-        _run(root, ["models", "build", "--out", str(cli.models_dir.resolve())], {})
-        return index_both_ways(cli, corpus, work_dir)
+        _run(root, ["models", "build", "--out", str(tree.models_dir.resolve())], {})
+        return index_both_ways(tree, corpus, work_dir)
     finally:
-        shutil.rmtree(cli.models_dir, ignore_errors=True)
+        shutil.rmtree(tree.models_dir, ignore_errors=True)

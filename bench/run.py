@@ -21,8 +21,8 @@ from bench import machine, server_time
 from bench.before import (
     BEFORE_ISSUE_19,
     REPO_ROOT,
-    Cli,
     CommitUnavailableError,
+    SourceTree,
     index_both_ways,
     index_with_commit,
 )
@@ -181,8 +181,8 @@ def measure_before_and_now(config: BenchConfig, source: Path) -> dict[str, Any]:
         row["unavailable"] = str(error)
         _log(f"indexing before issue 19 not measured: {error}")
         before = {}
-    now_cli = Cli(REPO_ROOT, config.model_dir.parent, model)
-    now = index_both_ways(now_cli, source, config.work_dir / "now")
+    now_tree = SourceTree(REPO_ROOT, config.model_dir.parent, model)
+    now = index_both_ways(now_tree, source, config.work_dir / "now")
     for way, figure in now.items():
         row.setdefault("now", {})[way] = _row(figure)
         message = f"{way} now: {figure.passages_per_s:.1f} passages/s"
