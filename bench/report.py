@@ -359,7 +359,7 @@ def _limit_section(results: dict[str, Any]) -> list[str]:
 
 
 # The two ways a user indexes the demo corpus, as bench/before.py runs them.
-WAYS = {"start_up": "`make run`'s start-up indexing", "indexer": "`python -m indexer`"}
+WAY_LABELS = {"start_up": "`make run`'s start-up indexing", "indexer": "`python -m indexer`"}
 
 
 def _vs_before(results: dict[str, Any], way: str) -> float | None:
@@ -373,7 +373,7 @@ def _demo_rows(demo: dict[str, Any]) -> list[list[Any]]:
     before issue 19 and now; dense only, with today's graph and with the old int8 graph."""
     rows = []
     both = demo.get("before_and_now") or {}
-    for way, label in WAYS.items():
+    for way, label in WAY_LABELS.items():
         if before := both.get("before", {}).get(way):
             how = f"commit {both['commit'][:7]}'s code and models, same run"
             rows.append([f"demo corpus, {label}, before issue 19", before, how])

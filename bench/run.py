@@ -21,10 +21,11 @@ from bench import machine, server_time
 from bench.before import (
     BEFORE_ISSUE_19,
     REPO_ROOT,
+    WAYS,
     CommitUnavailableError,
     SourceTree,
-    index_both_ways,
-    index_with_commit,
+    built_commit,
+    index_one_way,
 )
 from bench.config import BenchConfig
 from bench.corpus import Passage, read_passages, select_queries, take_passages, write_jsonl
@@ -170,29 +171,34 @@ def measure_demo(
 
 def measure_before_and_now(config: BenchConfig, source: Path) -> dict[str, Any]:
     """`source` indexed by the commit before issue 19 (its own code and models) and by this
-    tree, each by `python -m indexer` and by `make run`'s start-up indexing; the commit's
+    tree, each way of `bench.before.WAYS`, old then new (the pair minutes apart); the commit's
     figures are missing, with the reason, where this clone lacks it."""
     model = config.model_dir.name
     work = config.work_dir / "before-issue-19"
-    row: dict[str, Any] = {"commit": BEFORE_ISSUE_19}
-    try:
-        before = index_with_commit(BEFORE_ISSUE_19, source, work, model)
-    except CommitUnavailableError as error:
-        row["unavailable"] = str(error)
-        _log(f"indexing before issue 19 not measured: {error}")
-        before = {}
     now_tree = SourceTree(REPO_ROOT, config.model_dir.parent, model)
-    now = index_both_ways(now_tree, source, config.work_dir / "now")
-    for way, figure in now.items():
-        row.setdefault("now", {})[way] = _row(figure)
-        message = f"{way} now: {figure.passages_per_s:.1f} passages/s"
-        if way in before:
-            row.setdefault("before", {})[way] = _row(before[way])
-            row.setdefault("vs_before", {})[way] = ratio(
-                figure.passages_per_s, before[way].passages_per_s
+    row: dict[str, Any] = {"commit": BEFORE_ISSUE_19}
+    with ExitStack() as stack:
+        try:
+            before_tree: SourceTree | None = stack.enter_context(
+                built_commit(BEFORE_ISSUE_19, work, model)
             )
-            message += f", before issue 19: {before[way].passages_per_s:.1f}/s"
-        _log(message)
+        except CommitUnavailableError as error:
+            row["unavailable"] = str(error)
+            _log(f"indexing before issue 19 not measured: {error}")
+            before_tree = None
+        for way in WAYS:
+            message = f"{way}:"
+            if before_tree is not None:
+                before = index_one_way(way, before_tree, source, work / "before")
+                row.setdefault("before", {})[way] = _row(before)
+                message += f" before issue 19 {before.passages_per_s:.1f}/s,"
+            now = index_one_way(way, now_tree, source, work / "now")
+            row.setdefault("now", {})[way] = _row(now)
+            if before_tree is not None:
+                row.setdefault("vs_before", {})[way] = ratio(
+                    now.passages_per_s, before.passages_per_s
+                )
+            _log(f"{message} now {now.passages_per_s:.1f}/s")
     return row
 
 
