@@ -26,10 +26,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import REPO_ROOT
 from bench.indexing import IndexFigure
 from bench.services import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # The last commit before issue 19's work (a3339ca, the pipelined indexer, is its first).
 BEFORE_ISSUE_19 = "bf2e2acf25b362444ff9ed70f7e64385d566497c"
 COLLECTION = "bench"

@@ -34,13 +34,13 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import REPO_ROOT
 from bench.load import percentile
 from bench.machine import busy_share, cpu_name, uptime
 from bench.services import free_port, running_service
 from indexer.registry import DEFAULT_CACHE
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
 
-ROOT = Path(__file__).resolve().parents[1]
 SEARCH_COLLECTION = "contention-search"
 WRITE_COLLECTION = "contention-writes"
 SEARCHED_PASSAGES = 512
@@ -314,7 +314,7 @@ def _phase(
 
 
 def _load_corpus(limit: int | None = None) -> list[dict[str, Any]]:
-    path = ensure_corpus(ROOT / DEFAULT_CORPUS, ROOT / DEFAULT_CACHE)
+    path = ensure_corpus(REPO_ROOT / DEFAULT_CORPUS, REPO_ROOT / DEFAULT_CACHE)
     with path.open(encoding="utf-8") as lines:
         passages = [json.loads(line) for line in lines if line.strip()]
     random.Random(7).shuffle(passages)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 
+from bench import REPO_ROOT
 from bench.machine import cpu_name, uptime
 from bench.services import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 GOAL_S = 180.0
 
 

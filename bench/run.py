@@ -17,10 +17,9 @@ from typing import Any
 from app.encoder import OnnxEncoder
 from app.model_card import Variant
 from app.settings import Settings, usable_cores
-from bench import machine, server_time
+from bench import REPO_ROOT, machine, server_time
 from bench.before import (
     BEFORE_ISSUE_19,
-    REPO_ROOT,
     WAYS,
     CommitUnavailableError,
     SourceTree,
@@ -187,18 +186,19 @@ def measure_before_and_now(config: BenchConfig, source: Path) -> dict[str, Any]:
             _log(f"indexing before issue 19 not measured: {error}")
             before_tree = None
         for way in WAYS:
-            message = f"{way}:"
-            if before_tree is not None:
-                before = index_one_way(way, before_tree, source, work / "before")
-                row.setdefault("before", {})[way] = _row(before)
-                message += f" before issue 19 {before.passages_per_s:.1f}/s,"
+            before = (
+                index_one_way(way, before_tree, source, work / "before") if before_tree else None
+            )
             now = index_one_way(way, now_tree, source, work / "now")
             row.setdefault("now", {})[way] = _row(now)
-            if before_tree is not None:
+            message = f"{way}: now {now.passages_per_s:.1f}/s"
+            if before:
+                row.setdefault("before", {})[way] = _row(before)
                 row.setdefault("vs_before", {})[way] = ratio(
                     now.passages_per_s, before.passages_per_s
                 )
-            _log(f"{message} now {now.passages_per_s:.1f}/s")
+                message += f", before issue 19 {before.passages_per_s:.1f}/s"
+            _log(message)
     return row
 
 

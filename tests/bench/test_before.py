@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.documents.writer import IndexSummary
+from bench import REPO_ROOT
 from bench.before import (
     BEFORE_ISSUE_19,
-    REPO_ROOT,
     START_UP_DONE,
     CommitUnavailableError,
     _figure,
