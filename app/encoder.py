@@ -18,6 +18,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
+from app.highlights.projection import SentenceProjection
 from app.model_card import ModelCard, Variant
 from app.settings import DEFAULT_BATCH_TOKENS, Settings, usable_cores
 
@@ -125,6 +126,7 @@ class OnnxEncoder:
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
         self._pad_id = self._tokenizer.token_to_id("<pad>") or 0
+        self._sentence_projection = SentenceProjection.of_model(model_dir)
         self._prefix_tokens = {
             kind: len(self._tokenizer.encode(prefix, add_special_tokens=False).ids)
             for kind, prefix in (
@@ -168,6 +170,12 @@ class OnnxEncoder:
     @property
     def tokenizer(self) -> Tokenizer:
         return self._tokenizer
+
+    @property
+    def sentence_projection(self) -> SentenceProjection | None:
+        """The model's highlight projection (app/highlights/projection.py), applied at
+        indexing to the span vectors `encode_spans` pools; None when the model has none."""
+        return self._sentence_projection
 
     def _prefix(self, kind: TextKind) -> str:
         return self._card.query_prefix if kind == "query" else self._card.passage_prefix

@@ -1,5 +1,6 @@
 """Command line: `python -m models build [--out DIR] [--force]` (the packaged model and every
 released student), `python -m models release --recipe FILE [--force]`,
+`python -m models fit-highlights --release NAME [--force]`,
 `python -m models data --table docs/data.md`, `python -m models distill --recipe FILE`,
 `python -m models evaluate --model NAME_OR_PATH [--baselines] [--languages N|all|CODE,...]
 [--report-only]`,
@@ -36,6 +37,17 @@ def _parser() -> argparse.ArgumentParser:
         "--replaces",
         metavar="NAME",
         help="an older release (another recipe's) that this one must beat, then removes",
+    )
+    fit = commands.add_parser(
+        "fit-highlights",
+        help="fit a release's highlight projection on training text (when it beats the current)",
+    )
+    fit.add_argument("--release", required=True, metavar="NAME", help="a models/releases/ name")
+    fit.add_argument(
+        "--out", type=Path, default=Path("artifacts/models"), help="parent of the model dir"
+    )
+    fit.add_argument(
+        "--force", action="store_true", help="replace the current projection even if not better"
     )
     data = commands.add_parser("data", help="parallel training data: the per-language counts")
     data.add_argument("--table", type=Path, required=True, help="markdown file to write")
@@ -89,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         from models.publish import release as publish
 
         publish(args.recipe, args.out, force=args.force, replaces=args.replaces)
+    elif args.command == "fit-highlights":
+        from models.highlight_fit import fit_release
+
+        fit_release(args.release, args.out, force=args.force)
     elif args.command == "data":
         from models.data.table import write_count_table
 

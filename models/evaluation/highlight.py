@@ -6,10 +6,12 @@ the model's window; each of its paragraphs, in English, is a query. A query scor
 highlighted span lies inside its paragraph. The service's own code runs every step: sentence
 splitting, sentence vectors, the int8 payload round trip and the scoring (app/highlights).
 
-Methods: `late` pools each sentence from the passage's own encoder call (what the service
-stores, no extra encoder work); `separate` encodes each sentence alone (about twice the encoder
-work at indexing); `+terms` adds the query's words as the lexical and hybrid modes do; `chance`
-is the expected accuracy of a sentence picked at random.
+Methods: `late` is what the service stores by default: each sentence pooled from the
+passage's own encoder call (no extra encoder work), through the model's highlight projection
+where it has one (app/highlights/projection.py); `pooled` is the same without the projection;
+`separate` encodes each sentence alone (about twice the encoder work at indexing); `+terms`
+adds the query's words as the lexical and hybrid modes do; `chance` is the expected accuracy
+of a sentence picked at random.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from app.encoder import OnnxEncoder
+from app.highlights.indexing import encode_passages
 from app.highlights.payload import decode_sentences, encode_sentences
 from app.highlights.scoring import highlights
 from app.highlights.sentences import Span, split_sentences
@@ -30,7 +33,7 @@ from models.evaluation.split import DEVELOPMENT, TEST, split_of
 from models.evaluation.udhr_data import ENGLISH, AlignedText
 
 PARAGRAPHS_PER_PASSAGE = 4
-METHODS = ("late", "late+terms", "separate", "separate+terms", "chance")
+METHODS = ("late", "late+terms", "pooled", "separate", "separate+terms", "chance")
 GROUPS = ("all", "seen", "unseen")
 
 
@@ -82,11 +85,12 @@ def _language_scores(
     hits: dict[str, list[float]] = {m: [] for m in METHODS}
     for passage in passages_of:
         spans = split_sentences(passage.text)
-        _, late = onnx.encode_spans([passage.text], "passage", [spans])
-        sentences = [passage.text[a:b] for a, b in spans]
-        separate = cached.encode(sentences, "passage")
+        _, late = encode_passages(onnx, [passage.text], "late")
+        _, pooled = onnx.encode_spans([passage.text], "passage", [spans])
+        separate = cached.encode([passage.text[a:b] for a, b in spans], "passage")
         stored = {
-            "late": decode_sentences(encode_sentences(spans, late[0]), len(passage.text)),
+            "late": decode_sentences(late[0], len(passage.text)),
+            "pooled": decode_sentences(encode_sentences(spans, pooled[0]), len(passage.text)),
             "separate": decode_sentences(encode_sentences(spans, separate), len(passage.text)),
         }
         queries = cached.encode(passage.queries, "query")

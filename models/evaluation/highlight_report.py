@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.evaluation.highlight import GROUPS, METHODS
+from models.evaluation.highlight import GROUPS
 from models.evaluation.split import DEVELOPMENT, TEST
 
 # Issue 17's goals: the top highlighted span inside the right paragraph, on the test split.
@@ -41,13 +41,16 @@ def highlight_section(encoders: list[dict[str, Any]]) -> list[str]:
         "the share of queries whose top highlighted span lies inside their paragraph, macro "
         "over languages, in percent. Every step is the service's code (`app/highlights`: "
         "sentence splitting, sentence vectors stored int8, scoring). *late*: sentence vectors "
-        "pooled from the passage's own encoding (what the service stores); *separate*: each "
+        "pooled from the passage's own encoding, through the model's highlight projection "
+        "where it has one (what the service stores); *pooled*: the same without the "
+        "projection (a report without this row predates it); *separate*: each "
         "sentence encoded alone (about twice the encoder work at indexing); *+terms*: plus "
         "the query's words, as lexical and hybrid searches score (hybrid is the default mode); "
         "*chance*: a sentence picked at random.",
         "",
     ]
     for name, report in reports:
+        methods = report["methods"]  # reports written before a method existed lack its row
         header = [
             "method",
             *(f"{split} {group}" for split in (DEVELOPMENT, TEST) for group in GROUPS),
@@ -61,7 +64,7 @@ def highlight_section(encoders: list[dict[str, Any]]) -> list[str]:
                     for group in GROUPS
                 ),
             ]
-            for method in METHODS
+            for method in methods
         ]
         lines += [
             f"### {name}",
@@ -75,13 +78,13 @@ def highlight_section(encoders: list[dict[str, Any]]) -> list[str]:
             f"- {'met' if met else '**not met**'}: {goal}" for goal, met in highlight_goals(report)
         ]
         lines += ["", "Per language (queries, then each method):", ""]
-        header = ["language", "queries", *METHODS]
+        header = ["language", "queries", *methods]
         lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         for code, scores in report["per_language"].items():
             lines.append(
                 "| "
                 + " | ".join(
-                    [code, str(report["queries"][code]), *(_pct(scores[m]) for m in METHODS)]
+                    [code, str(report["queries"][code]), *(_pct(scores[m]) for m in methods)]
                 )
                 + " |"
             )

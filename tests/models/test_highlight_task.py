@@ -36,6 +36,11 @@ def test_highlights_find_the_paragraph_far_above_chance(
     assert 0.2 < scores["chance"] < 0.35
     assert scores["late"] > scores["chance"] + 0.4
     assert scores["separate"] > scores["chance"] + 0.4
+    assert scores["pooled"] == scores["late"]  # the tests' model has no highlight projection
     assert report["summary"]["late"]["test"]["seen"] == scores["late"]
     section = "\n".join(highlight_section([{"name": "m", "tasks": {"highlight": report}}]))
-    assert "## Highlight accuracy" in section and "| fra |" in section
+    assert "## Highlight accuracy" in section and "| fra |" in section and "| pooled |" in section
+    # A report written before the `pooled` row existed still renders, without that row.
+    older = report | {"methods": [m for m in report["methods"] if m != "pooled"]}
+    section = "\n".join(highlight_section([{"name": "m", "tasks": {"highlight": older}}]))
+    assert "| fra |" in section and "| pooled |" not in section

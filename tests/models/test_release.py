@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 from app.encoder import OnnxEncoder
+from app.highlights.projection import FILE as PROJECTION_FILE
+from app.highlights.projection import SentenceProjection
 from app.model_card import ModelCard
+from indexer.registry import sha256_of
 from models import publish
 from models.bert import BertConfig
 from models.build import ONNX_FP32, ONNX_INT8
@@ -25,6 +28,7 @@ from models.release import (
     Release,
     ReleaseError,
     assemble,
+    install_projection,
     pack_weights,
     releases,
     unpack_weights,
@@ -146,8 +150,41 @@ def test_a_committed_release_matches_its_recipe_and_budget(release: Release) -> 
     assert recipe.name == release.name == release.directory.name
     assert manifest["recipe_fingerprint"] == recipe.fingerprint  # change the recipe: retrain
     assert manifest["recipe"] == recipe.to_dict()
-    assert release.weights.stat().st_size == manifest["weights"]["bytes"] <= MAX_RELEASE_BYTES
+    assert release.weights.stat().st_size == manifest["weights"]["bytes"]
+    projection = manifest.get("highlight_projection")
+    shipped = release.weights.stat().st_size
+    if projection is not None:
+        assert sha256_of(release.projection) == projection["sha256"]
+        assert release.projection.stat().st_size == projection["bytes"]
+        shipped += projection["bytes"]
+        fitted = projection["evaluation"]["summary"]
+        assert fitted["late"]["all"] > fitted["pooled"]["all"]  # kept only when it helps
+    else:
+        assert not release.projection.exists()
+    assert shipped <= MAX_RELEASE_BYTES
     assert manifest["evaluation"]["split"] == "development"
+
+
+def test_the_highlight_projection_is_installed_checked_and_removed_with_the_release(
+    tiny_release: Release, tmp_path: Path
+) -> None:
+    folder = tmp_path / "release"
+    shutil.copytree(tiny_release.directory, folder)
+    rng = np.random.default_rng(0)
+    SentenceProjection(*rng.normal(size=(2, 4, 4)).astype(np.float32)).save(
+        folder / PROJECTION_FILE
+    )
+    entry = {"file": PROJECTION_FILE, "sha256": sha256_of(folder / PROJECTION_FILE)}
+    release = Release(folder, tiny_release.manifest | {"highlight_projection": entry})
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    install_projection(release, model_dir)
+    assert (model_dir / PROJECTION_FILE).read_bytes() == (folder / PROJECTION_FILE).read_bytes()
+    damaged = Release(folder, release.manifest | {"highlight_projection": entry | {"sha256": "0"}})
+    with pytest.raises(ReleaseError, match="does not match the manifest's 0"):
+        install_projection(damaged, model_dir)
+    install_projection(tiny_release, model_dir)  # a release without one: a stale copy goes
+    assert not (model_dir / PROJECTION_FILE).exists()
 
 
 @pytest.mark.slow
