@@ -315,8 +315,9 @@ class Settings(BaseSettings):
     highlight_sentence_vectors: SentenceVectors = Field(
         default="late",
         description="How indexing makes the sentence vectors that highlights score: late (pooled "
-        "from the passage's own encoding, no extra cost) or separate (each sentence encoded "
-        "alone: more accurate highlights, about half to three quarters of the passages/s).",
+        "from the passage's own encoding, then through the model's highlight projection where "
+        "it has one; no extra cost) or separate (each sentence encoded alone: more accurate "
+        "highlights, about half to three quarters of the passages/s).",
     )
     hybrid_lexical_baseline_rank: int = Field(
         default=10,

@@ -136,6 +136,16 @@ def judge(model_dir: Path) -> dict[str, Any]:
     }
 
 
+def figure_to_beat(manifest: Mapping[str, Any], judged: Mapping[str, Any]) -> tuple[float, str]:
+    """The development figure (all languages) a new projection must beat, and whose it is: the
+    release's current projection's as its manifest records it, else the pooled vectors' of
+    this run (`judged`, from `judge`)."""
+    current = manifest.get("highlight_projection")
+    if current is not None:
+        return current["evaluation"]["summary"]["late"]["all"], "the release's projection"
+    return judged["summary"]["pooled"]["all"], "the pooled vectors"
+
+
 def fit_release(name: str, out_dir: Path, force: bool = False) -> bool:
     """Fit, judge and (when better than what the release has, or `force`) write the release's
     projection. True when written."""
@@ -152,11 +162,10 @@ def fit_release(name: str, out_dir: Path, force: bool = False) -> bool:
     fit_projection(rows, recipe.ridge).save(model_dir / FILE)
     judged = judge(model_dir)
     new = judged["summary"]["late"]["all"]
-    current = release.manifest.get("highlight_projection", {}).get("evaluation")
-    before = (current or judged)["summary"]["late" if current else "pooled"]["all"]
+    before, what = figure_to_beat(release.manifest, judged)
     print(
         f"development highlight accuracy: {100 * new:.1f} with the new projection, "
-        f"{100 * before:.1f} with the release's {'projection' if current else 'pooled vectors'}",
+        f"{100 * before:.1f} with {what}",
         file=sys.stderr,
     )
     if new <= before and not force:

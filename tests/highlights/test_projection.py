@@ -12,7 +12,13 @@ from app.highlights.indexing import encode_passages, index_fingerprint
 from app.highlights.payload import decode_sentences
 from app.highlights.projection import FILE, Matrix, SentenceProjection
 from app.highlights.sentences import split_sentences
-from models.highlight_fit import FitRecipe, FitRows, fit_projection, training_passages
+from models.highlight_fit import (
+    FitRecipe,
+    FitRows,
+    figure_to_beat,
+    fit_projection,
+    training_passages,
+)
 from tests.api.test_highlights import TRANSLATIONS
 
 DIM = 8
@@ -77,6 +83,13 @@ def test_training_passages_are_consecutive_verses_from_seeded_starts() -> None:
     assert passages != training_passages(
         verses, FitRecipe(verses_per_passage=4, passages_per_language=5, seed=8)
     )
+
+
+def test_a_new_projection_must_beat_the_release_s_one_else_the_pooled_vectors() -> None:
+    judged = {"summary": {"late": {"all": 0.70}, "pooled": {"all": 0.60}}}
+    assert figure_to_beat({"name": "r"}, judged) == (0.60, "the pooled vectors")
+    shipped = {"highlight_projection": {"evaluation": {"summary": {"late": {"all": 0.75}}}}}
+    assert figure_to_beat(shipped, judged) == (0.75, "the release's projection")
 
 
 def test_indexing_stores_projected_late_vectors_and_fingerprints_the_projection(
