@@ -14,12 +14,15 @@ model without one stores its late vectors as they are.
 
 The products run on one BLAS thread: indexing keeps every core busy with onnxruntime, and
 OpenBLAS's own threads, woken for each small product, fought them for the cores (an indexing
-run spent 4.6 s in these products with them, 0.3 s without).
+run spent 4.6 s in these products with them, 0.3 s without). OpenBLAS's thread count is one
+setting for the whole process, so the products take turns under a lock: a call that ends
+cannot give the threads back while another one is still computing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from threadpoolctl import ThreadpoolController
 FILE = "highlight_projection.npy"
 Matrix = npt.NDArray[np.float32]
 _BLAS = ThreadpoolController()
+_ONE_BLAS_THREAD = threading.Lock()
 
 
 def _unit(rows: Matrix) -> Matrix:
@@ -68,7 +72,7 @@ class SentenceProjection:
         the unit vector of each one's passage ([n, dim], or one [dim] for all)."""
         if len(sentences) == 0:
             return sentences
-        with _BLAS.limit(limits=1, user_api="blas"):
+        with _ONE_BLAS_THREAD, _BLAS.limit(limits=1, user_api="blas"):
             mapped = _unit(sentences @ self.sentence + passages @ self.passage)
         return _unit(mapped + sentences)
 
