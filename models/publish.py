@@ -155,7 +155,8 @@ def release(
             print(f"removed {replaced.directory}: {recipe.name} takes its place", file=sys.stderr)
     print(
         f"wrote {target} ({written.manifest['weights']['bytes'] / 1e6:.1f} MB; "
-        f"development {DEV_SCORE} {new_score:.4f})",
+        f"development {DEV_SCORE} {new_score:.4f}); its highlight projection is fitted "
+        f"apart: python -m models fit-highlights --release {recipe.name}",
         file=sys.stderr,
     )
     return written

@@ -56,10 +56,6 @@ class SentenceProjection:
             )
 
     @property
-    def dim(self) -> int:
-        return int(self.sentence.shape[0])
-
-    @property
     def digest(self) -> str:
         """Short content hash: stored sentence vectors name the projection that made them."""
         return hashlib.sha256(self.stacked().tobytes()).hexdigest()[:12]
