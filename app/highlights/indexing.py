@@ -49,21 +49,21 @@ def encode_passages(
         vectors = encoder.encode(texts, "passage")
         per_text = _separately(encoder, texts, wanted) if encode_spans is not None else None
     else:
-        vectors, per_text = encode_spans(texts, "passage", wanted)
-        projection = sentence_projection(encoder)
-        if projection is not None:
-            per_text = _projected(projection, vectors, per_text)
+        vectors, pooled = encode_spans(texts, "passage", wanted)
+        per_text = project_sentences(encoder, vectors, pooled)
     return vectors, [
         encode_sentences(s, None if per_text is None else per_text[i]) for i, s in enumerate(spans)
     ]
 
 
-def _projected(
-    projection: SentenceProjection, passages: Embeddings, sentences: Sequence[Embeddings]
+def project_sentences(
+    encoder: Encoder, passages: Embeddings, sentences: Sequence[Embeddings]
 ) -> list[Embeddings]:
-    """Every text's sentence vectors through the projection, in one product for them all."""
+    """Each text's pooled sentence vectors as `late` stores them: through the encoder's
+    projection where its model has one (one product for them all), else as they are."""
+    projection = sentence_projection(encoder)
     counts = [len(s) for s in sentences]
-    if not sum(counts):
+    if projection is None or not sum(counts):
         return list(sentences)
     stacked = projection.apply(np.concatenate(sentences), np.repeat(passages, counts, axis=0))
     return np.split(stacked, np.cumsum(counts)[:-1])

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from app.encoder import OnnxEncoder
-from app.highlights.indexing import encode_passages
+from app.highlights.indexing import project_sentences
 from app.highlights.payload import decode_sentences, encode_sentences
 from app.highlights.scoring import highlights
 from app.highlights.sentences import Span, split_sentences
@@ -85,11 +85,11 @@ def _language_scores(
     hits: dict[str, list[float]] = {m: [] for m in METHODS}
     for passage in passages_of:
         spans = split_sentences(passage.text)
-        _, late = encode_passages(onnx, [passage.text], "late")
-        _, pooled = onnx.encode_spans([passage.text], "passage", [spans])
+        vectors, pooled = onnx.encode_spans([passage.text], "passage", [spans])
+        late = project_sentences(onnx, vectors, pooled)  # what `encode_passages` stores
         separate = cached.encode([passage.text[a:b] for a, b in spans], "passage")
         stored = {
-            "late": decode_sentences(late[0], len(passage.text)),
+            "late": decode_sentences(encode_sentences(spans, late[0]), len(passage.text)),
             "pooled": decode_sentences(encode_sentences(spans, pooled[0]), len(passage.text)),
             "separate": decode_sentences(encode_sentences(spans, separate), len(passage.text)),
         }
