@@ -46,7 +46,7 @@ COPY docs/eval/results.json /app/docs/eval/results.json
 # its committed weights (models/releases/); the image serves the default student
 # (POLYSEARCH_MODEL, app/settings.py). The transformers checkpoints (hf/) are for training and
 # torch tests: serving reads the card, tokenizer.json and the ONNX files, so they stay behind.
-ARG DEFAULT_STUDENT=e5-l12-hybrid-200
+ARG DEFAULT_STUDENT=e5-l12-wise-40
 RUN python -m models build --out /app/artifacts/models \
     && test -s /app/artifacts/models/multilingual-e5-small/model.int8.onnx \
     && test -s "/app/artifacts/models/${DEFAULT_STUDENT}/model.onnx" \

@@ -15,7 +15,7 @@ MODELS_DIR ?= artifacts/models
 # dir; any other model has a data dir of its own, so that vectors of two models never share a
 # collection. docs/distill.md says why this default.
 BASE_MODEL := multilingual-e5-small
-DEFAULT_STUDENT := e5-l12-hybrid-200
+DEFAULT_STUDENT := e5-l12-wise-40
 MODEL ?= $(DEFAULT_STUDENT)
 RECIPE ?= recipes/$(MODEL).toml
 DATA_DIR ?= $(if $(filter $(DEFAULT_STUDENT),$(MODEL)),data/qdrant,data/qdrant-$(MODEL))
@@ -147,14 +147,16 @@ study: $(VENV)/.dev-installed ## distillation size study into docs/study/ (hours
 	$(BIN)/python -m models study --recipes $(STUDY_RECIPES) --candidate $(STUDY_CANDIDATE) \
 		--out $(STUDY_OUT)
 
-# The frontier: the releases and the students closest to them at each depth, with builder v5's
-# int8 (about an hour on 2 cores where the releases and e5-l6-tokens are built already).
-FRONTIER_RECIPES = recipes/e5-l12-hybrid-200.toml recipes/e5-l8-hybrid-200.toml \
-	recipes/e5-l6-from-l12-long.toml recipes/e5-l6-tokens.toml recipes/e5-l6-from-l12-200.toml \
+# The frontier: the releases, what they were blended from, and the students closest to them at
+# each depth, with builder v5's int8 (about an hour on 2 cores where the students are built
+# already).
+FRONTIER_RECIPES = recipes/e5-l12-hybrid-200.toml recipes/e5-l12-wise-40.toml \
+	recipes/e5-l8-hybrid-200.toml recipes/e5-l6-from-l12-long.toml recipes/e5-l6-wise-80.toml \
+	recipes/e5-l6-tokens.toml recipes/e5-l6-from-l12-200.toml \
 	recipes/e5-l6-hybrid-b64.toml recipes/e5-l4-hybrid-b64.toml recipes/e5-l3-hybrid-b64.toml
 study-frontier: ## the study's frontier rows into docs/study/frontier/
 	$(MAKE) study STUDY_RECIPES="$(FRONTIER_RECIPES)" STUDY_OUT=docs/study/frontier \
-		STUDY_CANDIDATE="e5-l12-hybrid-200 e5-l6-from-l12-long"
+		STUDY_CANDIDATE="e5-l12-wise-40 e5-l6-wise-80"
 
 lint: $(VENV)/.dev-installed ## ruff + mypy
 	$(BIN)/ruff check .

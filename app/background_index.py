@@ -21,6 +21,7 @@ from app.documents.records import Rejected, read_records
 from app.documents.writer import DEFAULT_BATCH_SIZE, index_records
 from app.encode_queue import Priority
 from app.service import SearchService
+from app.store.base import EncoderMismatchError
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 10.0
@@ -105,6 +106,14 @@ class BackgroundIndexer:
                 sentence_vectors=self.service.sentence_vectors,
             )
             log.info("background indexing %s done: %s", self.collection, summary)
+        except EncoderMismatchError as error:  # e.g. the default model changed since the last run
+            log.error(
+                "background indexing of %s stopped: %s. To index it with this model, delete the "
+                "collection (DELETE /v1/collections/%s) and start the service again",
+                self.source,
+                error,
+                self.collection,
+            )
         except Exception:  # the service keeps serving what is indexed
             log.exception("background indexing of %s failed", self.source)
         finally:

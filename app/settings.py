@@ -18,7 +18,7 @@ from app.model_card import Variant
 
 # The default student (models/releases/, assembled by `python -m models build`): docs/distill.md
 # says why this one.
-DEFAULT_MODEL = "e5-l12-hybrid-200"
+DEFAULT_MODEL = "e5-l12-wise-40"
 # Padded tokens per onnxruntime call, besides the text count. Calls this small keep their
 # activations in the CPU's cache: with this cap, fp32 at 32 texts per call encodes ~3x the
 # verses per second it did without (bench encode rows: 82 vs 28 passages/s on 2 cores).

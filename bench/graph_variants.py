@@ -36,7 +36,7 @@ from models.evaluation.suite import short_queries
 from models.onnx_export import GraphOptions, bert_to_onnx
 from models.quantize import quantize_int8
 
-DEFAULT_MODEL = Path("artifacts/models/e5-l12-hybrid-200")
+DEFAULT_MODEL = Path("artifacts/models/e5-l12-wise-40")
 DEFAULT_CORPUS = Path("data/corpora/udhr.jsonl")
 DEFAULT_OUT = Path("docs/bench")
 REFERENCE = "fp32 plain"

@@ -18,11 +18,15 @@ def numpy_state(student: BertModel) -> tuple[BertConfig, StateDict]:
     return config, state
 
 
-def export_student(
-    student: BertModel, name: str, init_dir: Path, out_dir: Path, extra: dict[str, Any]
+def export_state(
+    name: str,
+    config: BertConfig,
+    state: StateDict,
+    init_dir: Path,
+    out_dir: Path,
+    extra: dict[str, Any],
 ) -> Path:
     """Write the student's model folder (atomically, like `models.build`); returns it."""
-    config, state = numpy_state(student)
     return write_student(
         name, config, state, init_dir, out_dir, {"builder": EXPORT_BUILDER, **extra}
     )

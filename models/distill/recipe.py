@@ -1,7 +1,8 @@
 """A distillation recipe: a small versioned TOML file that names everything a run depends on.
 
-The recipe's hash names the run's work folder (teacher cache, checkpoints), so changing any
-field starts a new run instead of resuming an incompatible one.
+The hash of what training reads names the run's work folder (teacher cache, checkpoints), so
+changing any such field starts a new run instead of resuming an incompatible one; the export's
+blend (`student.init_weight`) is applied after training, so changing it reuses the run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ PROJECTIONS: tuple[Projection, ...] = ("", "least-squares")
 # that does not use them keeps its fingerprint (its work folder) and its teacher cache key.
 _OMITTED_WHEN_EMPTY = ("parts", "member", "projection")
 _TRAIN_OMITTED_WHEN_EMPTY = ("bf16", "token_weight")
+_STUDENT_OMITTED_WHEN_EMPTY = ("init_weight",)
 
 
 def _without_empty(data: dict[str, Any], omitted: tuple[str, ...]) -> dict[str, Any]:
@@ -77,6 +79,13 @@ class StudentSpec:
     layers: list[int] | str = "first:6"  # see models.distill.student.layer_selection
     freeze_embeddings: bool = True  # keeps unseen languages' token vectors as pre-trained
     dropout: float = 0.0
+    # > 0 blends the init's own weights back into the trained student at export (weight-space
+    # ensembling, see models.distill.merge): exported = w x init + (1 - w) x trained.
+    init_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.init_weight < 1.0:
+            raise ValueError(f"student.init_weight {self.init_weight}: from 0 up to (not) 1")
 
 
 @dataclass(frozen=True)
@@ -140,11 +149,24 @@ class Recipe:
         return {
             **asdict(self),
             "teacher": self.teacher.to_dict(),
+            "student": _without_empty(asdict(self.student), _STUDENT_OMITTED_WHEN_EMPTY),
             "train": _without_empty(asdict(self.train), _TRAIN_OMITTED_WHEN_EMPTY),
         }
 
     @property
     def fingerprint(self) -> str:
         """sha256 prefix of the recipe, run parameters only (the description may change)."""
+        return _digest({k: v for k, v in self.to_dict().items() if k != "description"})
+
+    @property
+    def training_fingerprint(self) -> str:
+        """The fingerprint without the export's blend: what names the work folder, so that a
+        new `student.init_weight` exports the same trained checkpoint again. Equal to
+        `fingerprint` while the recipe blends nothing."""
         body = {k: v for k, v in self.to_dict().items() if k != "description"}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+        body["student"] = {k: v for k, v in body["student"].items() if k != "init_weight"}
+        return _digest(body)
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]

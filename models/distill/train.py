@@ -121,6 +121,22 @@ def _log(
     bar.set_postfix(loss=f"{losses['loss']:.4g}", texts_per_s=f"{texts_per_s:.0f}")
 
 
+def require_built_models(recipe: Recipe) -> None:
+    """The model folders a recipe starts from (its init; its teacher, for an e5 teacher that
+    trains) must be built: a clear error here, not transformers' hub lookup of a missing path."""
+    needed = {"student.init": Path(recipe.student.init) / HF_DIR}
+    if recipe.teacher.kind == "e5" and recipe.train.steps:
+        needed["teacher.path"] = Path(recipe.teacher.path)
+    for field_name, hf_dir in needed.items():
+        if not (hf_dir / "config.json").is_file():
+            model = hf_dir.parent.name if hf_dir.name == HF_DIR else hf_dir.name
+            raise FileNotFoundError(
+                f"{field_name}: no model in {hf_dir}; build it first: `python -m models build` "
+                f"(the packaged model and the released students) or `python -m models distill "
+                f"--recipe recipes/{model}.toml`"
+            )
+
+
 def distill(
     recipe: Recipe,
     work_root: Path = DEFAULT_WORK,
@@ -131,8 +147,9 @@ def distill(
     """Train (or resume) the recipe's student on the GPU where there is one. `stop_after` (a
     step) and `max_minutes` (this run's wall time) end early as an interruption would: the
     checkpoint is saved and the next run resumes from it."""
+    require_built_models(recipe)
     train = recipe.train
-    work_dir = work_root / f"{recipe.name}-{recipe.fingerprint}"
+    work_dir = work_root / f"{recipe.name}-{recipe.training_fingerprint}"
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n")
     torch.manual_seed(recipe.seed)

@@ -3,11 +3,14 @@ share a dimension (384) but not a space, so the scores would be silently meaning
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 
+from app.background_index import BackgroundIndexer
 from app.encoder import OnnxEncoder
 from app.main import create_app
 from app.metrics import Metrics
@@ -61,3 +64,22 @@ def test_indexing_records_the_model(encoder: OnnxEncoder, tmp_path: Path) -> Non
         recorded = store.encoder("mine")
     assert response.status_code == 200, response.text
     assert recorded == encoder.card.name
+
+
+def test_start_up_indexing_into_another_models_collection_says_how_to_reindex(
+    encoder: OnnxEncoder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After the default model changes, `make run`'s demo collection holds the old model's
+    vectors: the start-up job stops with the remedy, and writes nothing."""
+    store = QdrantEdgeStore(tmp_path / "store")
+    vector = np.ones(encoder.dim, np.float32) / np.sqrt(encoder.dim)
+    store.create_collection("udhr", encoder.dim, OTHER_MODEL)
+    store.upsert("udhr", [Point(POINT_ID, vector, {"text": "x", "language": "eng"})])
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"id": "d1", "text": "Everyone has the right to life."}\n')
+    job = BackgroundIndexer(corpus, "udhr", SearchService(encoder, store, Metrics()))
+    with caplog.at_level(logging.ERROR, logger="app.background_index"):
+        job.start()
+        job.join(timeout=60)
+    assert "DELETE /v1/collections/udhr" in caplog.text and OTHER_MODEL in caplog.text
+    assert store.count("udhr") == 1

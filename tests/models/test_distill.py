@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from safetensors.numpy import load_file
 from transformers import BertModel
 
 from app.encoder import OnnxEncoder
@@ -110,6 +111,61 @@ def test_int8_student_agrees_with_torch_fp32(
     int8 = OnnxEncoder(model, "int8").encode(sentences, "passage")
     cosines = np.sum(reference * int8, axis=1)
     assert cosines.mean() >= 0.99, cosines.min()
+
+
+def test_init_weight_blends_the_trained_student_back_towards_its_init(
+    interrupted_run: tuple[Recipe, Path, Path], model_dir: Path, tmp_path: Path
+) -> None:
+    """The same recipe with `init_weight = 0.25` exports the same trained checkpoint again (no
+    new run): each trained tensor is 0.25 x the init's + 0.75 x the trained one; frozen tables
+    stay bit for bit; the recipe says so."""
+    recipe, trained_model, work = interrupted_run
+    blended_recipe = dataclasses.replace(
+        recipe, student=dataclasses.replace(recipe.student, init_weight=0.25)
+    )
+    assert blended_recipe.fingerprint != recipe.fingerprint
+    assert blended_recipe.training_fingerprint == recipe.training_fingerprint == recipe.fingerprint
+    runs_before = sorted(p.name for p in work.iterdir())
+    exported = distill_and_export(
+        blended_recipe, "blended", tmp_path / "models", work, PACKAGE_CACHE
+    )
+    assert exported is not None
+    assert sorted(p.name for p in work.iterdir()) == runs_before
+    assert (
+        ModelCard.load(exported).extra["training"]["history"]
+        == ModelCard.load(trained_model).extra["training"]["history"]
+    )
+    trained = load_file(str(trained_model / "hf" / "model.safetensors"))
+    blended = load_file(str(exported / "hf" / "model.safetensors"))
+    init = {
+        k: v.detach().numpy() for k, v in load_student(model_dir, [0, 1], 0.0).state_dict().items()
+    }
+    moved = [k for k in trained if not np.array_equal(trained[k], init[k])]
+    assert moved and "embeddings.word_embeddings.weight" not in moved
+    for name in trained:
+        expected = 0.25 * init[name].astype(np.float64) + 0.75 * trained[name]
+        np.testing.assert_allclose(blended[name], expected, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(
+        blended["embeddings.word_embeddings.weight"], init["embeddings.word_embeddings.weight"]
+    )
+    card = ModelCard.load(exported).extra
+    assert card["recipe"]["student"]["init_weight"] == 0.25
+    assert "init_weight" not in recipe.to_dict()["student"]  # unused: the old fingerprint holds
+    with pytest.raises(ValueError, match="init_weight"):
+        dataclasses.replace(recipe.student, init_weight=1.0)
+
+
+def test_a_recipe_whose_init_is_not_built_names_the_command_that_builds_it(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    recipe = _tiny_recipe(model_dir)
+    missing = tmp_path / "e5-l12-hybrid-200"
+    for changed in (
+        {"student": dataclasses.replace(recipe.student, init=str(missing))},
+        {"teacher": dataclasses.replace(recipe.teacher, path=str(missing / "hf"))},
+    ):
+        with pytest.raises(FileNotFoundError, match=r"distill --recipe recipes/e5-l12-hybrid-200"):
+            distill(dataclasses.replace(recipe, **changed), tmp_path / "work", PACKAGE_CACHE)
 
 
 def test_layer_selection_forms() -> None:
@@ -379,6 +435,10 @@ def test_bf16_teacher_pass_is_close_to_float32_and_cached_apart(
         ("e5-l3-hybrid-b64", {"student": {"layers": "first:3"}}),
         ("e5-l12-hybrid-200", {"student": {"layers": "first:12"}, "train": {"steps": 200}}),
         ("e5-l8-hybrid-200", {"student": {"layers": "first:8"}, "train": {"steps": 200}}),
+        (
+            "e5-l12-wise-40",
+            {"student": {"layers": "first:12", "init_weight": 0.6}, "train": {"steps": 200}},
+        ),
         (
             "e5-l6-from-l12-200",
             {
