@@ -294,7 +294,7 @@ class Settings(BaseSettings):
         description="How /v1/search ranks when a request names no mode: dense, lexical or hybrid.",
     )
     hybrid_lexical_weight: float = Field(
-        default=0.1,
+        default=0.05,
         ge=0,
         le=100,
         description="Hybrid score = cosine + this weight x BM25 score per distinct query term.",
