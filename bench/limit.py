@@ -258,9 +258,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m bench.limit", description=__doc__)
     parser.add_argument("--out", type=Path, help="write the Markdown here too")
-    parser.add_argument(
-        "--model-dir", type=Path, default=Path("artifacts/models/e5-l12-wise-40")
-    )
+    parser.add_argument("--model-dir", type=Path, default=Path("artifacts/models/e5-l12-wise-40"))
     parser.add_argument("--corpus", type=Path, action="append", default=[])
     args = parser.parse_args(argv)
     encoder = OnnxEncoder(args.model_dir, "int8")
