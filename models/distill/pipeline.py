@@ -10,10 +10,8 @@ from app.model_card import CARD_FILE, ModelCard
 from indexer.registry import DEFAULT_CACHE
 from models.build import attach_published_evaluation
 from models.data.sources import pins
-from models.distill.export import export_state, numpy_state
-from models.distill.merge import blend_with_init
+from models.distill.export import export_student
 from models.distill.recipe import Recipe
-from models.distill.student import load_student
 from models.distill.train import DEFAULT_WORK, distill
 from models.evaluation.arguments import DEFAULT_EMBEDDING_CACHE
 from models.evaluation.card import SERVED_VARIANT, card_evaluation, write_card_evaluation
@@ -121,8 +119,12 @@ def distill_and_export(
         },
     }
     init_dir = Path(recipe.student.init)
-    config, state = numpy_state(result.student)
-    if recipe.student.init_weight:
-        _, init_state = numpy_state(load_student(init_dir, result.layers, dropout=0.0))
-        state = blend_with_init(state, init_state, recipe.student.init_weight)
-    return export_state(recipe.name, config, state, init_dir, out_dir, extra)
+    return export_student(
+        result.student,
+        recipe.name,
+        init_dir,
+        out_dir,
+        extra,
+        result.layers,
+        recipe.student.init_weight,
+    )
