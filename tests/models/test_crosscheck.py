@@ -19,8 +19,14 @@ import pytest
 
 from models.crosscheck import align, declaration_codes, evaluate, read_declaration
 from models.crosscheck.bible import new_testament, strip_footnotes
-from models.crosscheck.pool import pool_languages, pool_paragraphs, shared_units
+from models.crosscheck.pool import (
+    DEVELOPMENT_LANGUAGES,
+    pool_languages,
+    pool_paragraphs,
+    shared_units,
+)
 from models.crosscheck.udhr import PREAMBLE, UnitKey
+from models.evaluation.split import DEVELOPMENT_LANGUAGES as SUITE_DEVELOPMENT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = REPO_ROOT / "docs" / "eval" / "results.json"
@@ -319,3 +325,9 @@ def test_report_has_a_section_and_a_summary_line_per_task() -> None:
     assert [line.split(":")[0] for line in lines] == all_tasks
     assert lines[2].endswith("DIFFERS")
     json.dumps(report)  # what crosscheck.json gets
+
+
+def test_the_restated_development_split_is_the_suites() -> None:
+    """The cross-check restates the split (it imports nothing from the suite); the two must not
+    drift apart, or its pool would draw on other languages than the suite's."""
+    assert set(DEVELOPMENT_LANGUAGES) == set(SUITE_DEVELOPMENT)
