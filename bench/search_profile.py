@@ -118,7 +118,9 @@ def _summary(
         "searches": len(searches),
         "search": spread([s["ms"] for s in searches]),
         "search_after_first_round": spread(later),
-        "parts": {name: spread([t * 1000 for t in times]) for name, times in parts.items()},
+        "parts": {  # the store calls the mode made (dense makes no lexical ones)
+            name: spread([t * 1000 for t in times]) for name, times in parts.items() if times
+        },
         "gc_pauses_over_5_ms": [
             {"generation": generation, "ms": round(seconds * 1000, 1)}
             for generation, seconds in pauses.pauses

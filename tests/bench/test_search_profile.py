@@ -34,5 +34,8 @@ def test_profile_times_each_part_of_each_search(
             assert {"encode", *TIMED_STORE_CALLS} <= set(report["parts"])
             assert abs(report["slowest"][0]["ms"] - report["search"]["max_ms"]) < 0.01
             assert (gc.get_freeze_count() > 0) is freeze
+        dense = profile(settings, queries, rounds=1, mode="dense", freeze=True)
+        assert dense["searches"] == 2
+        assert set(dense["parts"]) == {"encode", "search", "retrieve"}  # no lexical calls
     finally:
         gc.unfreeze()
