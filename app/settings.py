@@ -119,9 +119,10 @@ class Settings(BaseSettings):
         "quarter of the bytes, rescored with the fp32 originals); each collection keeps the "
         "setting it was created with.",
     )
-    # 256: recall@10 0.95 vs 0.89 with the engine's default, for +0.2 ms per search over 154k
-    # verses (docs/bench/recall.md, `python -m bench.recall`). None (from code only: an empty
-    # variable does not parse as an integer): the engine's default.
+    # 256: recall@10 0.995 vs 0.984 with the engine's default (128: 0.989), for +0.3 ms per
+    # search over 154k verses (docs/bench/recall.md, `python -m bench.recall`, 2026-12-05).
+    # None (from code only: an empty variable does not parse as an integer): the engine's
+    # default.
     search_hnsw_ef: int | None = Field(
         default=256,
         ge=1,

@@ -90,6 +90,10 @@ class CollectionNotFoundError(KeyError):
     """Raised for an operation on a collection that does not exist."""
 
 
+class StoreClosedError(RuntimeError):
+    """The store has been closed: it answers nothing more."""
+
+
 class EncoderMismatchError(ValueError):
     """A collection holds the vectors of another model than the one asked to read or write it:
     their vectors share a dimension but not a space, so every score would be meaningless."""
@@ -152,6 +156,10 @@ class VectorStore(Protocol):
         """CollectionNotFoundError if missing."""
 
     def list_collections(self) -> list[CollectionInfo]: ...
+
+    def ping(self) -> None:
+        """Raises unless the store answers: a readiness check, so one round trip at most and no
+        counting (`list_collections` counts every collection's points, O(points))."""
 
     def collection_info(self, name: str) -> CollectionInfo:
         """CollectionNotFoundError if missing."""
@@ -243,6 +251,9 @@ class ReadThroughStore:
 
     def list_collections(self) -> list[CollectionInfo]:
         return self.inner.list_collections()
+
+    def ping(self) -> None:
+        self.inner.ping()
 
     def collection_info(self, name: str) -> CollectionInfo:
         return self.inner.collection_info(name)

@@ -68,6 +68,7 @@ from app.store.base import (
     LexicalIndexMissingError,
     PayloadIndexKind,
     Point,
+    StoreClosedError,
     Vector,
     check_dimension,
     check_encoder,
@@ -192,6 +193,11 @@ class QdrantEdgeStore:
             except CollectionNotFoundError:  # deleted by another thread meanwhile
                 continue
         return infos
+
+    def ping(self) -> None:
+        """In process: answers while open (the data directory's lock held)."""
+        if self._lock_file.closed:
+            raise StoreClosedError(f"the store at {self._root} is closed")
 
     def dimension(self, name: str) -> int:
         with self._using(name) as collection:

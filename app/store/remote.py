@@ -147,6 +147,9 @@ class QdrantClientStore:
                 continue
         return infos
 
+    def ping(self) -> None:
+        self._client.get_collections()  # one round trip; raises when the server is away
+
     def dimension(self, name: str) -> int:
         return self._described(name).dim  # cached after the first call: no round trip per search
 

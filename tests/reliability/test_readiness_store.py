@@ -40,3 +40,18 @@ def test_unreachable_qdrant_server_is_not_ready(
         assert nowhere.removeprefix("http://") not in ready.text  # no host, port or path
         assert "readiness check" in caplog.text  # the exception goes to the log
         assert httpx.get(f"{url}/healthz").status_code == 200  # alive, just not ready
+
+
+def test_a_closed_store_is_not_ready(
+    encoder: OnnxEncoder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(data_dir=tmp_path / "store")
+    store = open_store(settings)
+    service = SearchService(encoder, store, Metrics())
+    for url in serve_in_thread(create_app(settings, service), _free_port()):
+        assert httpx.get(f"{url}/readyz").status_code == 200
+        store.close()
+        ready = httpx.get(f"{url}/readyz")
+        assert ready.status_code == 503
+        assert str(tmp_path) not in ready.text
+        assert "is closed" in caplog.text

@@ -49,6 +49,15 @@ def test_create_list_info_and_delete_collections(store: VectorStore) -> None:
         store.dimension("a_docs")
 
 
+def test_ping_answers_while_open_and_raises_once_closed(store: VectorStore) -> None:
+    store.ping()  # the readiness check (/readyz): no collection needed
+    _filled(store, n=10)
+    store.ping()
+    store.close()
+    with pytest.raises(RuntimeError):  # StoreClosedError (embedded); the client's own error
+        store.ping()
+
+
 def test_create_collection_is_idempotent_but_refuses_another_dimension(store: VectorStore) -> None:
     points = _filled(store, n=10)
     store.create_collection("docs", DIM)

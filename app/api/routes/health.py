@@ -25,7 +25,7 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Ready to serve: the model is loaded and the store answers."""
     if runtime.state is State.READY and runtime.service is not None:
         try:
-            runtime.service.store.list_collections()
+            runtime.service.store.ping()
         except Exception:  # a Qdrant server down, a store closed: not ready
             # The exception can name hosts and paths: it goes to the log, not to the client.
             log.exception("readiness check: the vector store does not answer")
