@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.store.base import Filter, PayloadValue
+from app.store.validation import check_payload_int
 
 # Fields a filter or group_by may name: the indexed top-level ones and any metadata key.
 TOP_LEVEL_FIELDS = ("doc_id", "language")
@@ -34,8 +35,13 @@ def check_field(key: str) -> str:
 
 
 def _value(key: str, value: Any) -> PayloadValue:
-    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+    if isinstance(value, str):
         return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return check_payload_int(value)
+        except ValueError as error:
+            raise ValueError(f"{key!r}: {error}") from None
     raise ValueError(
         f"{key!r}: a value must be a string or an integer, not {type(value).__name__} ({value!r})"
     )

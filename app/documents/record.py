@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.store.validation import check_payload_int
 from app.text_rules import check_characters
 
 MAX_ID_CHARS = 256
@@ -37,7 +38,18 @@ CheckedStr = Annotated[StrictStr, AfterValidator(check_characters)]
 MetadataScalar = (
     CheckedStr | StrictInt | Annotated[StrictFloat, AllowInfNan(False)] | StrictBool | None
 )
-MetadataValue = MetadataScalar | list[MetadataScalar]
+
+
+def _fits_payload(value: object) -> object:
+    """Integers as Qdrant keeps them (64-bit), alone or in a list: a larger one would be stored
+    as a float and come back changed, so it is refused, before the union could take it as one."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, int) and not isinstance(item, bool):
+            check_payload_int(item)
+    return value
+
+
+MetadataValue = Annotated[MetadataScalar | list[MetadataScalar], BeforeValidator(_fits_payload)]
 
 
 def _id_to_str(value: object) -> object:

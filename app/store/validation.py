@@ -20,6 +20,11 @@ from app.store.base import INDEXED_FIELDS, PayloadValue, Vector
 COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 COLLECTION_NAME_RULE = "1-128 ASCII letters, digits, '_' or '-', starting with a letter or digit"
 _COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
+# Qdrant keeps an integer payload value as a signed 64-bit integer: a larger one is stored as a
+# float (99999999999999999999999 comes back as 1e+23) or, in a filter, fails inside the engine.
+# Such integers are refused where they come in, in documents' metadata and in filters.
+PAYLOAD_INT_MIN = -(2**63)
+PAYLOAD_INT_MAX = 2**63 - 1
 
 
 class InvalidCollectionNameError(ValueError):
@@ -41,6 +46,16 @@ def canonical_point_id(point_id: str) -> str:
         return str(uuid.UUID(point_id))
     except (ValueError, AttributeError, TypeError) as error:
         raise ValueError(f"point id {point_id!r} is not a UUID string") from error
+
+
+def check_payload_int(value: int) -> int:
+    """The value itself; ValueError unless it fits Qdrant's 64-bit payload integers."""
+    if not PAYLOAD_INT_MIN <= value <= PAYLOAD_INT_MAX:
+        raise ValueError(
+            f"{value} does not fit a 64-bit integer ({PAYLOAD_INT_MIN} to {PAYLOAD_INT_MAX}); "
+            "store a number this large as a string"
+        )
+    return value
 
 
 def vector_values(vector: Vector, dim: int) -> list[float]:

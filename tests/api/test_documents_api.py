@@ -80,6 +80,21 @@ def test_duplicate_ids_in_one_upsert_are_a_422_and_nothing_is_written(
     assert "dups" not in {c["name"] for c in client.get("/v1/collections").json()["collections"]}
 
 
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, [1, 2**64]])
+def test_metadata_integers_beyond_64_bits_are_a_422_not_stored_as_floats(
+    client: httpx.Client, value: object
+) -> None:
+    """Qdrant keeps 64-bit integers: 2**63 used to come back as the float 9.223372036854776e18."""
+    body = {"documents": [{"id": "big", "text": "one", "metadata": {"n": value}}]}
+    response = client.post("/v1/collections/wide/documents", json=body)
+    _is_json_error(response, 422, "invalid_request")
+    assert "does not fit a 64-bit integer" in response.json()["error"]["message"]
+    edge = {"documents": [{"id": "edge", "text": "one", "metadata": {"n": [2**63 - 1, -(2**63)]}}]}
+    assert client.post("/v1/collections/wide/documents", json=edge).status_code == 200
+    stored = client.get(_document_url("wide", "edge")).json()["metadata"]
+    assert stored == {"n": [2**63 - 1, -(2**63)]}  # exact, still integers
+
+
 def test_an_upsert_into_a_collection_of_another_dimension_is_a_409(
     client: httpx.Client, edge_store: QdrantEdgeStore, encoder: OnnxEncoder
 ) -> None:
