@@ -104,7 +104,8 @@ def test_int8_student_agrees_with_torch_fp32(
     interrupted_run: tuple[Recipe, Path, Path], sentences: list[str]
 ) -> None:
     _, model, _ = interrupted_run
-    student = BertModel.from_pretrained(str(model / "hf"), add_pooling_layer=False).eval()
+    student = BertModel.from_pretrained(str(model / "hf"), add_pooling_layer=False)
+    student.eval()  # type: ignore[no-untyped-call]
     tokenizer = load_tokenizer(model / "tokenizer.json", 512)
     with torch.inference_mode():
         reference = embed(student, tokenizer, ["passage: " + s for s in sentences]).numpy()
@@ -356,7 +357,8 @@ def test_margins_measure_how_far_the_translation_stands_out(model_dir: Path) -> 
 
 def test_length_groups_pool_like_one_padded_batch(model_dir: Path, sentences: list[str]) -> None:
     """Splitting a batch by length changes the padding, not the vectors or their order."""
-    student = load_student(model_dir, [0, 1], dropout=0.0).eval()
+    student = load_student(model_dir, [0, 1], dropout=0.0)
+    student.eval()  # type: ignore[no-untyped-call]
     tokenizer = load_tokenizer(model_dir / "tokenizer.json", 64)
     texts = ["query: " + s for s in sentences[:12]] + ["x", "a much longer one " * 3]
     batches = length_groups(tokenizer, texts)

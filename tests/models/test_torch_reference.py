@@ -50,7 +50,8 @@ def torch_embeddings(model_dir: Path, torch_model: Any, sentences: list[str]) ->
     hidden = _torch_hidden(torch_model, ids, mask)
     weights = mask[:, :, None].astype(np.float32)
     pooled = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
-    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    normalised: np.ndarray = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    return normalised
 
 
 @pytest.mark.parametrize(("variant", "threshold"), [("fp32", 0.9999), ("int8", 0.99)])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from app.backup import GatedStore
 from app.encode_queue import EncodeQueue
@@ -55,7 +56,7 @@ def open_app(tmp_path_factory: pytest.TempPathFactory, encoder: OnnxEncoder) -> 
 
 @pytest.fixture(scope="module")
 def keyed_app(tmp_path_factory: pytest.TempPathFactory, encoder: OnnxEncoder) -> Iterator[LiveApp]:
-    settings = Settings(api_keys_read=READ_KEY, api_keys_write=WRITE_KEY)
+    settings = Settings(api_keys_read=SecretStr(READ_KEY), api_keys_write=SecretStr(WRITE_KEY))
     yield from serve_app(tmp_path_factory.mktemp("keyed") / "qdrant", encoder, settings)
 
 

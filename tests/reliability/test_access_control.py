@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from app.encoder import OnnxEncoder
 from app.security import ApiKeyFileError, ApiKeys, Role, check_bind, load_api_keys
@@ -19,7 +20,7 @@ from tests.reliability.conftest import READ_KEY, WRITE_KEY, LiveApp, serve_app
 from tests.reliability.service_process import start_service
 
 DOCS = {"documents": [{"id": "d1", "text": "Everyone has the right to rest and leisure."}]}
-READ_ROUTES = [
+READ_ROUTES: list[tuple[str, str, object]] = [
     ("POST", "/v1/search", {"query": "rest", "collection": "keyed"}),
     ("POST", "/v1/embed", {"texts": ["rest"]}),
     ("POST", "/v1/embeddings", {"input": "rest"}),
@@ -28,7 +29,7 @@ READ_ROUTES = [
     ("GET", "/v1/collections/keyed/documents/d1", None),
     ("GET", "/v1/languages", None),
 ]
-WRITE_ROUTES = [
+WRITE_ROUTES: list[tuple[str, str, object]] = [
     ("POST", "/v1/collections/keyed/documents", DOCS),
     ("DELETE", "/v1/collections/keyed/documents/missing", None),
     ("POST", "/v1/admin/backup", None),
@@ -96,7 +97,7 @@ def test_operations_endpoints_and_demo_page_stay_open(keyed_app: LiveApp, path: 
 
 
 def test_metrics_can_require_a_key(tmp_path: Path, encoder: OnnxEncoder) -> None:
-    settings = Settings(api_keys_read=READ_KEY, metrics_require_key=True)
+    settings = Settings(api_keys_read=SecretStr(READ_KEY), metrics_require_key=True)
     for app in serve_app(tmp_path / "qdrant", encoder, settings):
         assert httpx.get(app.url + "/metrics").status_code == 401
         assert httpx.get(app.url + "/metrics", headers={"X-API-Key": READ_KEY}).is_success
@@ -113,7 +114,7 @@ def test_keys_are_never_logged(keyed_app: LiveApp, caplog: pytest.LogCaptureFixt
         assert key not in text
     keys = ApiKeys(read=(READ_KEY.encode(),), write=(WRITE_KEY.encode(),))
     assert READ_KEY not in repr(keys) and WRITE_KEY not in repr(keys)
-    assert READ_KEY not in repr(Settings(api_keys_read=READ_KEY))
+    assert READ_KEY not in repr(Settings(api_keys_read=SecretStr(READ_KEY)))
 
 
 def test_cors_is_closed_by_default_and_configurable(
@@ -139,7 +140,9 @@ def test_cors_is_closed_by_default_and_configurable(
 def test_keys_from_settings_and_file(tmp_path: Path) -> None:
     key_file = tmp_path / "keys"
     key_file.write_text("# team keys\nread r-file\nwrite w-file\n\n", encoding="utf-8")
-    settings = Settings(api_keys_read="r1, r2", api_keys_write="w1", api_keys_file=key_file)
+    settings = Settings(
+        api_keys_read=SecretStr("r1, r2"), api_keys_write=SecretStr("w1"), api_keys_file=key_file
+    )
     keys = load_api_keys(settings)
     assert [keys.role_of(k) for k in ("r1", "r2", "r-file")] == [Role.READ] * 3
     assert [keys.role_of(k) for k in ("w1", "w-file")] == [Role.WRITE] * 2
@@ -163,7 +166,9 @@ def test_keys_from_settings_and_file(tmp_path: Path) -> None:
     ],
 )
 def test_open_api_binds_to_loopback_only(host: str, keys: str, allow: bool, allowed: bool) -> None:
-    settings = Settings(host=host, api_keys_read=keys or None, allow_insecure_bind=allow)
+    settings = Settings(
+        host=host, api_keys_read=SecretStr(keys) if keys else None, allow_insecure_bind=allow
+    )
     if allowed:
         assert check_bind(settings, load_api_keys(settings))
     else:

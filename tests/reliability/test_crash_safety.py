@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -119,10 +120,10 @@ def test_indexer_killed_mid_run_and_rerun_has_one_point_per_chunk(
     assert second.returncode == 0, output
     stored = _stored(data_dir)
     assert set(stored) == expected  # exactly one point per chunk: no missing, no extra
-    by_doc: dict[object, list[object]] = {}
+    by_doc: dict[object, list[int]] = {}
     for payload in stored.values():
-        by_doc.setdefault(payload["doc_id"], []).append(payload["chunk"])
-    assert all(sorted(c) == list(range(len(c))) for c in by_doc.values())  # type: ignore[arg-type]
+        by_doc.setdefault(payload["doc_id"], []).append(cast(int, payload["chunk"]))
+    assert all(sorted(c) == list(range(len(c))) for c in by_doc.values())
 
     third = _indexer(source, data_dir)
     output, _ = third.communicate(timeout=120)

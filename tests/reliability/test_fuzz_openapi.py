@@ -4,6 +4,8 @@ schema. Bounded: a fixed number of examples per operation, no shrinking-time sur
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import schemathesis
@@ -45,7 +47,7 @@ def fuzzed_app(keyed_app: LiveApp) -> LiveApp:
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_holds_to_its_schema(case: Case, fuzzed_app: LiveApp) -> None:
+def test_api_holds_to_its_schema(case: Case[Any], fuzzed_app: LiveApp) -> None:
     # Everything is checked (no 5xx; status codes, content types, headers and bodies as
     # documented; schema-invalid data and missing or invalid keys refused) except:
     # - positive_data_acceptance: some rules are beyond JSON Schema (a query of only

@@ -13,7 +13,7 @@ from qdrant_client import QdrantClient, models
 
 from app.lexical.bm25 import AVERAGE_TERMS, query_vector
 from app.lexical.bm25 import document_vector as bm25_vector
-from app.store.base import Filter, LexicalIndexMissingError, Point, VectorStore
+from app.store.base import Filter, Hit, LexicalIndexMissingError, Point, VectorStore
 from app.store.edge import QdrantEdgeStore
 from app.store.remote import QdrantClientStore
 from tests.store.conftest import BACKENDS
@@ -122,10 +122,14 @@ def test_searches_without_payload_rank_the_same_points(store: VectorStore) -> No
     store.create_collection("docs", DIM)
     store.upsert("docs", points)
     vector, terms = points[3].vector, query_vector(["w1", "w9"])
-    for search in (
-        lambda payload: store.search("docs", vector, 20, payload=payload),
-        lambda payload: store.search_lexical("docs", terms, 20, payload=payload),
-    ):
+
+    def dense(payload: bool) -> list[Hit]:
+        return store.search("docs", vector, 20, payload=payload)
+
+    def lexical(payload: bool) -> list[Hit]:
+        return store.search_lexical("docs", terms, 20, payload=payload)
+
+    for search in (dense, lexical):
         whole, bare = search(True), search(False)
         assert [(h.id, h.score) for h in bare] == [(h.id, h.score) for h in whole]
         assert all(h.payload["doc_id"] for h in whole) and all(h.payload == {} for h in bare)
