@@ -42,3 +42,37 @@ def test_match_by_words_or_meaning_and_share_the_choice(page: Page, live_server_
     page.goto(f"{live_server_url}/?q={quote(ARTICLE_20_WORDS)}&mode=dense")  # a shared link
     wait_for_mode(page, "dense")
     expect(page.locator("#mode")).to_have_value("dense")
+
+
+@pytest.mark.parametrize(("width", "one_row"), [(1280, True), (390, False)])
+def test_the_search_controls_fit_their_boxes(
+    page: Page, live_server_url: str, width: int, one_row: bool
+) -> None:
+    """Language, Match by and Results share one row on a wide screen (the language takes a row
+    of its own on a phone), and no select cuts its chosen option short: "Meaning and words"
+    once showed as "Meaning" in a 120-pixel column meant for the results count."""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server_url)
+    boxes = {}
+    for control in ("lang", "mode", "k"):
+        select = page.locator(f"#{control}")
+        box = select.bounding_box()
+        assert box is not None
+        boxes[control] = box
+        clipped = select.evaluate(
+            """select => {
+                const probe = document.createElement("span");
+                probe.style.font = getComputedStyle(select).font;
+                probe.style.position = "absolute";  // its own width, not its container's
+                probe.style.whiteSpace = "nowrap";
+                probe.textContent = select.options[select.selectedIndex].text;
+                document.body.append(probe);
+                const needed = probe.getBoundingClientRect().width;
+                probe.remove();
+                return needed > select.clientWidth - 24;  // room for padding and the arrow
+            }"""
+        )
+        assert not clipped, f"#{control} cuts its option short at {width} px"
+    assert boxes["mode"]["y"] == boxes["k"]["y"]
+    assert (boxes["lang"]["y"] == boxes["mode"]["y"]) is one_row
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
