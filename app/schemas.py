@@ -236,6 +236,21 @@ class OpenAIEmbeddingsRequest(StrictModel):
     input_type: Literal["query", "passage"] = "passage"
     truncate: bool = Field(default=False, strict=True, description=TRUNCATE_DESCRIPTION)
 
+    @field_validator("input", mode="before")
+    @classmethod
+    def _check_input_shape(cls, value: object) -> object:
+        """One sentence for a wrong shape, before the union's errors (one per member, e.g.
+        "input.str: Input should be a valid string (and 1 more)")."""
+        if isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(t, str) for t in value)
+        ):
+            return value
+        if isinstance(value, list) and any(isinstance(t, int | list) for t in value):
+            raise ValueError(
+                "token ids are not taken (OpenAI's arrays of integers): send the texts as strings"
+            )
+        raise ValueError("give a string or a list of strings")
+
     @field_validator("input")
     @classmethod
     def _check_input(cls, value: str | list[str]) -> str | list[str]:

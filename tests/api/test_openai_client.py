@@ -78,6 +78,24 @@ def test_dimensions_other_than_the_models_is_a_clear_422(
     assert len(same.data[0].embedding) == encoder.dim
 
 
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ([[9906, 1917]], "token ids are not taken"),  # the client's own token-array form
+        ([1, 2], "token ids are not taken"),
+        ({"text": "a"}, "give a string or a list of strings"),
+        (["a", None], "give a string or a list of strings"),
+    ],
+)
+def test_an_input_of_another_shape_is_a_422_in_one_sentence(
+    url: str, given: object, message: str
+) -> None:
+    """Not the union's errors ("input.str: Input should be a valid string (and 1 more)")."""
+    response = httpx.post(f"{url}/v1/embeddings", json={"input": given})
+    assert response.status_code == 422
+    assert response.json()["error"]["message"].startswith(f"input: Value error, {message}")
+
+
 def test_a_text_over_the_window_is_a_413_unless_truncate_is_asked(
     client: openai.OpenAI, encoder: OnnxEncoder
 ) -> None:
