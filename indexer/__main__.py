@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.documents.records import InputFormatError, input_format
+from tqdm import tqdm
+
+from app.documents.records import InputFormatError, Rejected, input_format
 from app.documents.writer import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_OVERLAP_TOKENS,
@@ -103,7 +105,36 @@ def _demo_parser(settings: Settings) -> argparse.ArgumentParser:
     return parser
 
 
-def _index(args: argparse.Namespace, settings: Settings, source: Path | str) -> IndexSummary:
+# Rejected records told on stderr when no `--rejects` file keeps them, so that none goes unseen.
+SHOWN_REJECTS = 10
+
+
+class _RejectTeller:
+    """Tells the first `SHOWN_REJECTS` rejected records on stderr, above the progress bar."""
+
+    def __init__(self) -> None:
+        self.told = 0
+
+    def __call__(self, rejected: Rejected) -> None:
+        if self.told < SHOWN_REJECTS:
+            self.told += 1
+            tqdm.write(f"line {rejected.line} rejected: {rejected.reason}", file=sys.stderr)
+
+    def closing_line(self, rejected: int) -> str | None:
+        """What to say after the summary: how many were not shown, and how to keep them all."""
+        if rejected == 0:
+            return None
+        untold = f", {rejected - self.told} more not shown" if rejected > self.told else ""
+        records = "record" if rejected == 1 else "records"
+        return f"{rejected} {records} rejected{untold}: --rejects FILE keeps each with its reason"
+
+
+def _index(
+    args: argparse.Namespace,
+    settings: Settings,
+    source: Path | str,
+    on_reject: Callable[[Rejected], None] | None,
+) -> IndexSummary:
     if args.encode_calls < 1:
         raise ValueError(f"--encode-calls must be positive, got {args.encode_calls}")
     encoder = indexing_encoder(settings, args.encode_calls)
@@ -115,6 +146,7 @@ def _index(args: argparse.Namespace, settings: Settings, source: Path | str) -> 
             store=store,
             collection=args.collection,
             rejects=getattr(args, "rejects", None),
+            on_reject=on_reject,
             shard=getattr(args, "shard", None),
             batch_size=args.batch_size,
             chunking=ChunkingOptions(args.chunk_tokens, args.overlap_tokens),
@@ -140,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if demo and args.prepare_only:
             print(f"demo corpus ready: {source}")
             return 0
-        summary = _index(args, settings, source)
+        teller = None if getattr(args, "rejects", None) else _RejectTeller()
+        summary = _index(args, settings, source, teller)
     except (FileNotFoundError, InputFormatError, ValueError, FetchError, ChecksumError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -148,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: what was upserted is kept; run again to resume", file=sys.stderr)
         return 130
     print(summary)
+    closing = teller.closing_line(summary.rejected) if teller is not None else None
+    if closing is not None:
+        print(closing, file=sys.stderr)
     return 0
 
 

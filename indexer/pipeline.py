@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -16,16 +16,20 @@ from indexer.sharding import Shard
 
 
 class _RejectSink:
-    """Counts rejected records and writes them as JSON lines, if a file was given."""
+    """Counts rejected records, writes them as JSON lines if a file was given, and hands each
+    to `on_reject` if given."""
 
-    def __init__(self, handle: TextIO | None) -> None:
+    def __init__(self, handle: TextIO | None, on_reject: Callable[[Rejected], None] | None) -> None:
         self.handle = handle
+        self.on_reject = on_reject
         self.count = 0
 
     def add(self, rejected: Rejected) -> None:
         self.count += 1
         if self.handle is not None:
             self.handle.write(rejected.to_json() + "\n")
+        if self.on_reject is not None:
+            self.on_reject(rejected)
 
 
 def _accepted(source: Path | str, sink: _RejectSink, shard: Shard | None) -> Iterator[Record]:
@@ -64,6 +68,7 @@ def index_file(
     store: VectorStore,
     collection: str,
     rejects: Path | None = None,
+    on_reject: Callable[[Rejected], None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     chunking: ChunkingOptions | None = None,
     skip_unchanged: bool = True,
@@ -73,13 +78,14 @@ def index_file(
     sentence_vectors: SentenceVectors = "late",
     dense_only: bool = False,
 ) -> IndexSummary:
-    """Index a JSONL/CSV file (or `-` for stdin), writing bad records to `rejects`. With a
+    """Index a JSONL/CSV file (or `-` for stdin), writing bad records to `rejects` and handing
+    each to `on_reject` (the command line tells them when no file keeps them). With a
     `shard`, only that share of the records (and of the rejects) is handled. Reading runs
     ahead of encoding, and `encode_calls` encoder calls run at once (`index_records`, which
     also says what `dense_only` leaves out)."""
     handle = rejects.open("w", encoding="utf-8") if rejects is not None else None
     try:
-        sink = _RejectSink(handle)
+        sink = _RejectSink(handle, on_reject)
         summary = index_records(
             _accepted(source, sink, shard),
             encoder=encoder,
@@ -93,6 +99,7 @@ def index_file(
             encode_calls=encode_calls,
             sentence_vectors=sentence_vectors,
             dense_only=dense_only,
+            rejected=lambda: sink.count,
         )
     finally:
         if handle is not None:

@@ -188,6 +188,7 @@ class _BatchIndexer:
         encode_calls: int = 1,
         sentence_vectors: SentenceVectors = "late",
         dense_only: bool = False,
+        rejected: Callable[[], int] | None = None,
     ) -> None:
         self.encoder = encoder
         self.sentence_vectors = sentence_vectors
@@ -207,6 +208,7 @@ class _BatchIndexer:
         self.skip_unchanged = skip_unchanged
         self.terms = TermSplitter(encoder.tokenizer)  # each chunk's BM25 terms, for lexical search
         self.progress = progress
+        self.rejected = rejected
         self.encode_calls = encode_calls
         self.counts = _Counts()
         self.read = 0
@@ -287,7 +289,7 @@ class _BatchIndexer:
         self.counts.unchanged += batch.size - len(batch.todo)
         self.counts.chunks += len(points)
         if self.progress is not None:
-            self.progress.update(batch.size)
+            self.show_records_seen()
             elapsed = max(time.perf_counter() - self.began, 1e-9)
             self.progress.set_postfix(
                 indexed=self.counts.indexed,
@@ -295,6 +297,13 @@ class _BatchIndexer:
                 chunks=self.counts.chunks,
                 passages_s=f"{self.counts.chunks / elapsed:.1f}",
             )
+
+    def show_records_seen(self) -> None:
+        """The bar counts the records written and those the reader refused: its total (the
+        input's records) holds both."""
+        if self.progress is not None:
+            seen = self.read + (self.rejected() if self.rejected is not None else 0)
+            self.progress.update(seen - self.progress.n)
 
     def _encode(self, texts: list[str]) -> EncodedPassages:
         if self.encode_passages is not None:
@@ -363,6 +372,7 @@ def index_records(
     read_ahead: int = DEFAULT_READ_AHEAD,
     sentence_vectors: SentenceVectors = "late",
     dense_only: bool = False,
+    rejected: Callable[[], int] | None = None,
 ) -> IndexSummary:
     """Index documents into `collection` (created if missing). Re-running the same records
     changes nothing; a changed record's chunks replace its old ones.
@@ -377,7 +387,9 @@ def index_records(
     `sentence_vectors`: how the highlights' sentence vectors are made (app/highlights), the
     method `encode` uses too when given. `dense_only` stores the dense vectors alone, with no
     BM25 terms and no highlight sentences (the benchmark's reference for what lexical search
-    and highlights cost at indexing); lexical search finds nothing in what it writes."""
+    and highlights cost at indexing); lexical search finds nothing in what it writes.
+    `rejected()`: how many input records the caller's reader has refused so far, counted on
+    the progress bar with the records written, so that it reaches `total`."""
     if batch_size < 1 or encode_calls < 1:
         raise ValueError(
             f"batch_size and encode_calls must be positive, got {batch_size}, {encode_calls}"
@@ -407,6 +419,7 @@ def index_records(
             encode_calls,
             sentence_vectors,
             dense_only,
+            rejected,
         )
 
         def written(batch: _Batch, encoded: EncodedPassages) -> None:
@@ -416,6 +429,7 @@ def index_records(
 
         prepared = (indexer.prepare(batch) for batch in _batches(records, batch_size))
         run_pipeline(prepared, indexer.encode, written, depth=read_ahead)
+        indexer.show_records_seen()  # records refused after the last batch
     counts = indexer.counts
     return IndexSummary(
         read=indexer.read,

@@ -187,7 +187,7 @@ def test_a_translation_is_found_across_languages(
 
 
 def test_index_file_writes_rejects_with_line_numbers(
-    tmp_path: Path, encoder: OnnxEncoder, store: QdrantEdgeStore
+    tmp_path: Path, encoder: OnnxEncoder, store: QdrantEdgeStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "docs.jsonl"
     source.write_text(
@@ -198,9 +198,20 @@ def test_index_file_writes_rejects_with_line_numbers(
         encoding="utf-8",
     )
     rejects = tmp_path / "rejects.jsonl"
-    summary = index_file(source, encoder=encoder, store=store, collection="docs", rejects=rejects)
+    told: list[int] = []
+    summary = index_file(
+        source,
+        encoder=encoder,
+        store=store,
+        collection="docs",
+        rejects=rejects,
+        on_reject=lambda rejected: told.append(rejected.line),
+        progress=True,
+    )
 
     assert (summary.read, summary.indexed, summary.rejected, summary.chunks) == (4, 2, 2, 2)
+    assert told == [2, 3]
+    assert "4/4" in capsys.readouterr().err  # the bar counts refused records too: it ends full
     lines = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
     assert [(r["line"], r["raw"]) for r in lines] == [(2, '{"id": "b", "text": ""}'), (3, "oops")]
     assert all(r["reason"] for r in lines)
@@ -234,6 +245,34 @@ def test_command_line_indexes_a_file(tmp_path: Path, encoder: OnnxEncoder) -> No
         assert hit.payload["metadata"] == {"topic": "life"}
     finally:
         store.close()
+
+
+def test_command_line_tells_rejected_records_when_no_file_keeps_them(
+    tmp_path: Path, encoder: OnnxEncoder
+) -> None:
+    """Without `--rejects` the first ten refusals go to stderr with their line and reason, and
+    a closing line says how many were not shown and how to keep them all."""
+    source = tmp_path / "docs.jsonl"
+    rows = [
+        {"id": str(i), "text": "" if i % 2 else "Everyone has the right to life."}
+        for i in range(26)
+    ]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    env = {
+        **os.environ,
+        "POLYSEARCH_DATA_DIR": str(tmp_path / "qdrant"),
+        "POLYSEARCH_MODELS_DIR": str(ROOT / "artifacts" / "models"),
+    }
+    env.pop("QDRANT_URL", None)
+    command = [sys.executable, "-m", "indexer", str(source), "--collection", "cli", "--quiet"]
+
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+    assert run.returncode == 0, run.stderr
+    told = [line for line in run.stderr.splitlines() if " rejected: " in line]
+    assert told[0] == "line 2 rejected: text: Value error, text is empty"
+    assert len(told) == 10
+    assert "13 records rejected, 3 more not shown: --rejects FILE" in run.stderr
 
 
 def test_progress_total_counts_records_not_blank_lines_or_the_csv_header(tmp_path: Path) -> None:
