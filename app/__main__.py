@@ -12,7 +12,7 @@ from pathlib import Path
 
 from app.backup import restore_archive
 from app.server import serve
-from app.settings import get_settings
+from app.settings import SettingsInvalidError, get_settings
 
 
 def main() -> None:
@@ -29,7 +29,11 @@ def main() -> None:
             parser.exit(1, f"restore failed: {error}\n")
         print(f"restored into {args.data_dir}: serve it with POLYSEARCH_DATA_DIR={args.data_dir}")
         return
-    serve("app.main:app", get_settings())
+    try:
+        settings = get_settings()
+    except SettingsInvalidError as error:
+        parser.exit(2, f"error: {error}\n")
+    serve("app.main:app", settings)
 
 
 if __name__ == "__main__":

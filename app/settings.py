@@ -7,12 +7,13 @@ Every variable is prefixed `POLYSEARCH_` (e.g. `POLYSEARCH_MODEL_DIR`), except `
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from app.model_card import Variant
 
@@ -23,6 +24,7 @@ DEFAULT_MODEL = "e5-l12-wise-40"
 # activations in the CPU's cache: with this cap, fp32 at 32 texts per call encodes ~3x the
 # verses per second it did without (bench encode rows: 82 vs 28 passages/s on 2 cores).
 DEFAULT_BATCH_TOKENS = 512
+ENV_PREFIX = "POLYSEARCH_"  # of every variable but QDRANT_URL and QDRANT_API_KEY
 
 
 def usable_cores() -> int:
@@ -41,9 +43,7 @@ SentenceVectors = Literal["late", "separate"]
 class Settings(BaseSettings):
     # A variable set to the empty string counts as unset (`KEY=` in an env file, `${VAR:-}` in
     # Compose): it takes the default instead of failing to parse as a number or path.
-    model_config = SettingsConfigDict(
-        env_prefix="POLYSEARCH_", extra="ignore", env_ignore_empty=True
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", env_ignore_empty=True)
 
     models_dir: Path = Field(
         default=Path("artifacts/models"),
@@ -346,6 +346,27 @@ class Settings(BaseSettings):
         return self.combine_max_texts if on else None
 
 
+class SettingsInvalidError(ValueError):
+    """A setting in the environment does not parse: the message names each variable and what
+    is wrong with it, never the value (it may be a secret)."""
+
+
+def _variable(name: str) -> str:
+    """The environment variable behind a field name of an error (an alias is one already)."""
+    return f"{ENV_PREFIX}{name.upper()}" if name in Settings.model_fields else name
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment; SettingsInvalidError for a value that does not parse."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = [
+            f"{_variable(str(problem['loc'][0]))}: {problem['msg']}" for problem in error.errors()
+        ]
+        raise SettingsInvalidError("; ".join(problems)) from None
+    except SettingsError as error:  # a JSON-valued setting that is not JSON
+        fields = re.findall(r'field "([^"]+)"', str(error))
+        names = ", ".join(_variable(field) for field in fields) or "a setting"
+        raise SettingsInvalidError(f"{names}: not valid JSON") from None

@@ -20,7 +20,7 @@ from app.documents.writer import (
     ChunkingOptions,
     IndexSummary,
 )
-from app.settings import Settings, get_settings
+from app.settings import Settings, SettingsInvalidError, get_settings
 from app.store.factory import open_store
 from indexer.pipeline import index_file, indexing_encoder
 from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
@@ -161,7 +161,11 @@ def _index(
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsInvalidError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     demo = argv[:1] == ["demo"]
     args = (
         _demo_parser(settings).parse_args(argv[1:]) if demo else _parser(settings).parse_args(argv)
