@@ -81,12 +81,13 @@ class Runtime:
             freeze_start_up_objects()
             self._set_ready(service)
             log.info(
-                "ready: model %s, dim %d; %d encoder calls at once, %d threads each, "
+                "ready: model %s, dim %d; %d encoder calls at once, %d thread%s each, "
                 "queue wait at most %d ms",
                 encoder.card.name,
                 encoder.dim,
                 s.encode_calls,
                 encoder.threads,
+                "" if encoder.threads == 1 else "s",
                 s.max_queue_wait_ms,
             )
             if s.index_on_start is not None:
