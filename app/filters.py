@@ -23,6 +23,45 @@ MAX_FILTER_FIELDS = 16
 MAX_ANY_VALUES = 256
 
 
+_VALUE_SCHEMAS: list[dict[str, Any]] = [
+    {"type": "string"},
+    # OpenAPI's 64-bit integer; bounds as numbers would be rounded to floats (2**63) on the way
+    # into the OpenAPI document.
+    {"type": "integer", "format": "int64"},
+]
+# The rules below as JSON Schema, for the OpenAPI document (clients, the API fuzz test); what
+# JSON Schema cannot say (the character rule of strings) `parse_filter` still checks.
+FILTER_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": MAX_FILTER_FIELDS,
+    "propertyNames": {"pattern": f"^(?:{'|'.join(TOP_LEVEL_FIELDS)}|{_METADATA_FIELD.pattern})$"},
+    "additionalProperties": {
+        "anyOf": [
+            *_VALUE_SCHEMAS,
+            {
+                "type": "object",
+                "properties": {
+                    "any": {
+                        "anyOf": [
+                            {
+                                "type": "array",
+                                "items": value,
+                                "minItems": 1,
+                                "maxItems": MAX_ANY_VALUES,
+                            }
+                            for value in _VALUE_SCHEMAS
+                        ]
+                    }
+                },
+                "required": ["any"],
+                "additionalProperties": False,
+            },
+        ]
+    },
+}
+
+
 def check_field(key: str) -> str:
     """The key itself; ValueError unless it is `doc_id`, `language` or `metadata.NAME` (NAME:
     letters, digits, '_' or '-')."""

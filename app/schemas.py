@@ -10,12 +10,19 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from app.documents.record import LANG_PATTERN, Record
-from app.filters import MAX_ANY_VALUES, MAX_FILTER_FIELDS, check_field, parse_filter
+from app.filters import (
+    FILTER_JSON_SCHEMA,
+    MAX_ANY_VALUES,
+    MAX_FILTER_FIELDS,
+    check_field,
+    parse_filter,
+)
 from app.settings import SearchMode
 from app.store.base import Filter
 from app.store.validation import COLLECTION_NAME_PATTERN
@@ -54,7 +61,7 @@ class SearchRequest(StrictModel):
         f"(at most {MAX_FILTER_LANGUAGES}).",
     )
     collection: CollectionName | None = Field(default=None, description="Defaults to the demo.")
-    filter: dict[str, Any] | None = Field(
+    filter: Annotated[dict[str, Any], WithJsonSchema(FILTER_JSON_SCHEMA)] | None = Field(
         default=None,
         description="Only return passages whose payload matches every condition: a field "
         "(`doc_id`, `language` or `metadata.NAME`) mapped to a value (equality) or to "
