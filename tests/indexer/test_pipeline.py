@@ -217,6 +217,17 @@ def test_index_file_writes_rejects_with_line_numbers(
     assert all(r["reason"] for r in lines)
 
 
+def _cli_env(data_dir: Path) -> dict[str, str]:
+    """The environment of a `python -m indexer` run on the built models, into `data_dir`."""
+    env = {
+        **os.environ,
+        "POLYSEARCH_DATA_DIR": str(data_dir),
+        "POLYSEARCH_MODELS_DIR": str(ROOT / "artifacts" / "models"),
+    }
+    env.pop("QDRANT_URL", None)
+    return env
+
+
 def test_command_line_indexes_a_file(tmp_path: Path, encoder: OnnxEncoder) -> None:
     """`encoder` is requested so the model is built before the subprocesses load it."""
     source = tmp_path / "docs.csv"
@@ -224,12 +235,7 @@ def test_command_line_indexes_a_file(tmp_path: Path, encoder: OnnxEncoder) -> No
         "id,text,lang,topic\n1,Everyone has the right to life.,eng,life\n2,,eng,\n",
         encoding="utf-8",
     )
-    env = {
-        **os.environ,
-        "POLYSEARCH_DATA_DIR": str(tmp_path / "qdrant"),
-        "POLYSEARCH_MODELS_DIR": str(ROOT / "artifacts" / "models"),
-    }
-    env.pop("QDRANT_URL", None)
+    env = _cli_env(tmp_path / "qdrant")
     command = [sys.executable, "-m", "indexer", str(source), "--collection", "cli", "--quiet"]
     command += ["--rejects", str(tmp_path / "rejects.jsonl")]
 
@@ -258,12 +264,7 @@ def test_command_line_tells_rejected_records_when_no_file_keeps_them(
         for i in range(26)
     ]
     source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    env = {
-        **os.environ,
-        "POLYSEARCH_DATA_DIR": str(tmp_path / "qdrant"),
-        "POLYSEARCH_MODELS_DIR": str(ROOT / "artifacts" / "models"),
-    }
-    env.pop("QDRANT_URL", None)
+    env = _cli_env(tmp_path / "qdrant")
     command = [sys.executable, "-m", "indexer", str(source), "--collection", "cli", "--quiet"]
 
     run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
