@@ -21,6 +21,7 @@ from app.documents.writer import (
     IndexSummary,
 )
 from app.settings import Settings, SettingsInvalidError, get_settings
+from app.store.base import StoreInUseError
 from app.store.factory import open_store
 from indexer.pipeline import index_file, indexing_encoder
 from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
@@ -178,7 +179,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         teller = None if getattr(args, "rejects", None) else _RejectTeller()
         summary = _index(args, settings, source, teller)
-    except (FileNotFoundError, InputFormatError, ValueError, FetchError, ChecksumError) as error:
+    except (
+        FileNotFoundError,
+        InputFormatError,
+        ValueError,
+        FetchError,
+        ChecksumError,
+        StoreInUseError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

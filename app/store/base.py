@@ -94,6 +94,18 @@ class StoreClosedError(RuntimeError):
     """The store has been closed: it answers nothing more."""
 
 
+class StoreInUseError(RuntimeError):
+    """The embedded store's directory is open in another process (or store object): one writer
+    at a time."""
+
+    def __init__(self, directory: object) -> None:
+        super().__init__(
+            f"{directory} is already open in another store or process (a running service?): "
+            "stop it, index through its API (POST /v1/collections/NAME/documents), or set "
+            "POLYSEARCH_DATA_DIR to another directory"
+        )
+
+
 class EncoderMismatchError(ValueError):
     """A collection holds the vectors of another model than the one asked to read or write it:
     their vectors share a dimension but not a space, so every score would be meaningless."""

@@ -69,6 +69,7 @@ from app.store.base import (
     PayloadIndexKind,
     Point,
     StoreClosedError,
+    StoreInUseError,
     Vector,
     check_dimension,
     check_encoder,
@@ -504,7 +505,7 @@ def _lock_directory(directory: Path) -> TextIO:
         fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as error:
         lock_file.close()
-        raise RuntimeError(f"{directory} is already open in another store or process") from error
+        raise StoreInUseError(directory) from error
     return lock_file
 
 

@@ -438,3 +438,21 @@ def test_dense_only_writes_no_terms_or_sentences_and_a_full_index_replaces_it(
     assert all(SENTENCES_FIELD in p for p in _whole_payloads(store))
     assert store.count("docs") == len(dense)
     assert store.search_lexical("docs", query, limit=1)[0].payload["doc_id"] == records[0].id
+
+
+def test_command_line_says_when_the_store_is_in_use(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    """A service holding the embedded store's directory: one line saying what to do, exit 2."""
+    source = tmp_path / "docs.jsonl"
+    source.write_text('{"id": "a", "text": "Everyone has the right to life."}\n', encoding="utf-8")
+    holder = QdrantEdgeStore(tmp_path / "qdrant")  # as a running service would
+    try:
+        command = [sys.executable, "-m", "indexer", str(source), "--quiet"]
+        run = subprocess.run(
+            command, cwd=ROOT, env=_cli_env(tmp_path / "qdrant"), capture_output=True, text=True
+        )
+    finally:
+        holder.close()
+    assert run.returncode == 2
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "already open in another store or process" in line
+    assert "POST /v1/collections/NAME/documents" in line

@@ -21,6 +21,7 @@ from app.store.base import (
     CollectionNotFoundError,
     Filter,
     PayloadIndexKind,
+    StoreInUseError,
 )
 from app.store.edge import SHARD_DIR, QdrantEdgeStore
 from tests.store.points import random_points
@@ -127,7 +128,7 @@ def test_reopening_keeps_points_indexes_dimension_and_model(edge_dir: Path) -> N
 
 def test_a_second_store_on_the_same_directory_is_refused(edge_dir: Path) -> None:
     store = QdrantEdgeStore(edge_dir)
-    with pytest.raises(RuntimeError, match="already open"):
+    with pytest.raises(StoreInUseError, match="already open in another store or process"):
         QdrantEdgeStore(edge_dir)
     store.close()
     QdrantEdgeStore(edge_dir).close()  # the lock goes with the store
