@@ -85,7 +85,10 @@ class Record(BaseModel):
         default=None, validation_alias=AliasChoices("language", "lang")
     )
     metadata: dict[Annotated[str, Field(max_length=MAX_METADATA_KEY_CHARS)], MetadataValue] = Field(
-        default_factory=dict
+        default_factory=dict,
+        description=f"Returned with each hit; {METADATA_VALUE_RULE} (integers of 64 bits). "
+        "A key of letters, digits, '_' or '-' can be filtered and grouped on as "
+        "`metadata.KEY`.",
     )
 
     @field_validator("id")
