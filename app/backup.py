@@ -128,6 +128,15 @@ def restore_archive(archive: Path, data_dir: Path) -> None:
     """Unpack a backup into a new, empty data directory (never over a live one)."""
     if data_dir.exists() and any(data_dir.iterdir()):
         raise FileExistsError(f"{data_dir} is not empty: restore into a new directory")
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
+    with _open_backup(archive) as tar:
+        data_dir.mkdir(parents=True, exist_ok=True)  # only once the archive opens
         tar.extractall(data_dir, filter="data")
+
+
+def _open_backup(archive: Path) -> tarfile.TarFile:
+    try:
+        return tarfile.open(archive)
+    except tarfile.ReadError:  # its own message lists every compression it tried
+        raise tarfile.ReadError(
+            f"{archive} is not a backup archive (the tar file POST /v1/admin/backup answers)"
+        ) from None

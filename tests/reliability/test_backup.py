@@ -136,6 +136,19 @@ def test_restore_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     assert "restore into a new directory" in run.stderr
 
 
+def test_restore_says_when_the_file_is_not_a_backup(tmp_path: Path) -> None:
+    (tmp_path / "junk.tar").write_text("not a tar file\n")
+    command = [sys.executable, "-m", "app", "restore", str(tmp_path / "junk.tar")]
+    command.append(str(tmp_path / "new"))
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert run.stderr.strip() == (
+        f"restore failed: {tmp_path / 'junk.tar'} is not a backup archive "
+        "(the tar file POST /v1/admin/backup answers)"
+    )
+    assert not (tmp_path / "new").exists()  # nothing left behind
+
+
 def test_one_backup_at_a_time(tmp_path: Path, encoder: OnnxEncoder) -> None:
     for app in serve_app(tmp_path / "live", encoder, Settings()):
         with app.store.backing_up():  # a backup in progress
