@@ -30,7 +30,8 @@ _VALUE_SCHEMAS: list[dict[str, Any]] = [
     {"type": "integer", "format": "int64"},
 ]
 # The rules below as JSON Schema, for the OpenAPI document (clients, the API fuzz test); what
-# JSON Schema cannot say (the character rule of strings) `parse_filter` still checks.
+# it cannot enforce `parse_filter` still checks: the character rule of strings, and the 64-bit
+# bound (`format: int64` is a note to validators, not a check).
 FILTER_JSON_SCHEMA: dict[str, Any] = {
     "type": "object",
     "minProperties": 1,
