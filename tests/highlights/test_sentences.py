@@ -1,14 +1,23 @@
-"""Sentence splitting per script, on real UDHR text, and offsets that are always valid."""
+"""Sentence splitting per script (UDHR text, and sentences written for the test), and offsets
+that are always valid."""
 
 # The scripts' own punctuation (full-width marks, the Armenian and Urdu full stops) is the point.
 # ruff: noqa: RUF001
 
 from __future__ import annotations
 
+import sys
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.highlights.sentences import split_sentences
+from app.highlights.sentences import (
+    COMMA_LIKE_TERMINALS,
+    SENTENCE_TERMINALS,
+    SPACELESS_ENDS,
+    split_sentences,
+)
 
 
 def _sentences(text: str) -> list[str]:
@@ -97,6 +106,61 @@ def test_arabic_armenian_myanmar_khmer_marks() -> None:
     assert len(split_sentences(khmer)) == 2
 
 
+def test_the_sentence_terminals_are_unicodes() -> None:
+    regex = pytest.importorskip("regex")
+    unicode_terminals = {
+        chr(code)
+        for code in range(sys.maxunicode + 1)
+        if regex.match(r"\p{Sentence_Terminal}", chr(code))
+    }
+    assert unicode_terminals == SENTENCE_TERMINALS
+    assert COMMA_LIKE_TERMINALS < SENTENCE_TERMINALS
+
+
+def test_georgian_sentences_start_with_letters_unicode_calls_lower_case() -> None:
+    text = "ეს პირველი წინადადებაა. ეს მეორე წინადადებაა, და ის უფრო გრძელია."
+    assert _sentences(text) == [
+        "ეს პირველი წინადადებაა.",
+        "ეს მეორე წინადადებაა, და ის უფრო გრძელია.",
+    ]
+
+
+def test_two_ethiopic_word_spaces_stand_for_the_full_stop() -> None:
+    # Tigrinya as often typed: `፡፡` where `።` would be; the marks stay outside the spans.
+    assert _sentences("እዚ ቀዳማይ ሓረግ እዩ፡፡ እዚ ካልኣይ ሓረግ እዩ፡፡") == [
+        "እዚ ቀዳማይ ሓረግ እዩ",
+        "እዚ ካልኣይ ሓረግ እዩ",
+    ]
+
+
+def test_the_brahmic_and_javanese_stops_and_the_commas_unicode_calls_terminals() -> None:
+    chakma_danda = "\U00011141"
+    assert chakma_danda in SPACELESS_ENDS
+    first = "\U00011103\U00011107\U00011134\U00011107\U00011125\U00011101 \U0001111a\U00011128"
+    second = "\U0001111a\U0001112c\U0001112d \U0001110e\U00011127\U0001111a\U00011134"
+    text = f"{first}{first}{chakma_danda} {second}{second}{chakma_danda}"
+    assert len(split_sentences(text)) == 2
+    # Javanese: the pada lungsi `꧉` ends a sentence (a zero-width space after it is trimmed),
+    # the pada lingsa `꧈` is its comma.
+    javanese = "ꦲꦏꦸꦩꦔꦤ꧀ꦱꦼꦒ꧈\u200bꦲꦏꦸꦔꦸꦚ꧀ꦗꦸꦏ꧀ꦮꦺꦴꦤ꧀ꦠꦺꦃ꧉\u200bꦏꦺꦴꦮꦺꦏꦺꦴꦤ꧀ꦠꦸꦏꦸꦤꦺꦴꦒ꧉\u200b"
+    assert _sentences(javanese) == [
+        "ꦲꦏꦸꦩꦔꦤ꧀ꦱꦼꦒ꧈\u200bꦲꦏꦸꦔꦸꦚ꧀ꦗꦸꦏ꧀ꦮꦺꦴꦤ꧀ꦠꦺꦃ꧉",
+        "ꦏꦺꦴꦮꦺꦏꦺꦴꦤ꧀ꦠꦸꦏꦸꦤꦺꦴꦒ꧉",
+    ]
+    # The Myanmar little section `၊` is a comma too.
+    assert len(split_sentences("လူတိုင်း၌ အသက်ရှင်ရန်၊ လွတ်လပ်ခွင့် ရှိသည်။")) == 1
+
+
+def test_a_tibetan_shad_or_a_tai_tham_space_ends_only_a_piece_long_enough() -> None:
+    clause = "ང་ཚོ་ཡོངས་ཀྱིས་དཔེ་ཆ་ཀློག་པ་དང་ཡི་གེ་འབྲི་བ་ལ་དགའ"  # 27 letters
+    long_clause = f"{clause}་{clause}"
+    assert _sentences(f"{clause}། {clause}།") == [f"{clause}། {clause}།"]
+    assert _sentences(f"{long_clause}། {long_clause}།") == [f"{long_clause}།", f"{long_clause}།"]
+    tai_tham = "ᨠᩤ᩠ᨾᨾᩯ᩠ᨶᨣᩤ᩠ᨾᨾᩯ᩠ᨶᩈᩯ᩠ᨶᨯᩦᩉᩮ᩠ᨶᨤᩢ᩠ᨶᩉ᩠ᨶᩢᨣᩤ᩠ᨾᨾᩯ᩠ᨶᨣᩤ᩠ᨾᨾᩯ᩠ᨶᩈᩯ᩠ᨶᨯᩦᩉᩮ᩠ᨶᨤᩢ᩠ᨶᩉ᩠ᨶᩢ"
+    assert _sentences(f"{tai_tham} {tai_tham}") == [tai_tham, tai_tham]
+    assert len(split_sentences(f"{tai_tham[:12]} {tai_tham[:12]}")) == 1
+
+
 def test_a_heading_joins_the_sentence_after_it_and_one_sentence_is_the_whole_text() -> None:
     assert _sentences("第三条\n人人有权享有生命、自由和人身安全。") == [
         "第三条\n人人有权享有生命、自由和人身安全。"
@@ -107,7 +171,10 @@ def test_a_heading_joins_the_sentence_after_it_and_one_sentence_is_the_whole_tex
 
 
 ALPHABET = st.sampled_from(
-    list("ab Z.!?\n\t,;") + list("。！？।॥።፡։။។؟۔") + list("กขค ") + ["\u200b", "«", "»", '"']
+    list("ab Z.!?\n\t,;")
+    + list("。！？।॥።፡։။၊។؟۔།༎꧉꧈ა")
+    + list("กขค ᨠᨡ")
+    + ["\u200b", "«", "»", '"', "\U00011141"]
 )
 
 
@@ -131,4 +198,4 @@ def test_offsets_are_always_valid_ordered_and_cover_the_text(text: str) -> None:
 
 
 def _separator(character: str) -> bool:
-    return character.isspace() or character == "\u1361"  # the Ethiopic word space
+    return character.isspace() or character in "\u1361\u200b"  # Ethiopic word, zero-width
