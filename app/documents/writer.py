@@ -35,7 +35,7 @@ from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
 from app.highlights.indexing import encode_passages, index_fingerprint, sentence_projection
 from app.highlights.payload import FIELD as SENTENCES_FIELD
-from app.lexical import SparseTerms, TermSplitter, document_vector
+from app.lexical import TERM_RULES, SparseTerms, TermSplitter, document_vector
 from app.settings import SentenceVectors
 from app.store.base import Filter, Point, VectorStore
 
@@ -204,6 +204,7 @@ class _BatchIndexer:
             "overlap_tokens": self.overlap,
             # Documents indexed before highlights (or with another splitter) are re-indexed.
             "sentences": index_fingerprint(sentence_vectors, sentence_projection(encoder)),
+            "terms": TERM_RULES,  # and those whose BM25 terms other rules cut
         } | ({"dense_only": True} if dense_only else {})
         self.skip_unchanged = skip_unchanged
         self.terms = TermSplitter(encoder.tokenizer)  # each chunk's BM25 terms, for lexical search

@@ -2,9 +2,12 @@
 
 Text is NFKC-normalised and case-folded, then cut into words at every character that is not a
 letter, mark or digit. Scripts written without spaces between words (Thai, Lao, Khmer, Myanmar,
-Tibetan, Chinese, Japanese) give no words that way, so their runs are cut into the encoder's own
+Chinese, Japanese, Yi) give no words that way, so their runs are cut into the encoder's own
 subword pieces instead: its tokenizer covers every script the model knows, and a piece of a
-Thai or Chinese word is as much a term as a word of Swahili.
+Thai or Chinese word is as much a term as a word of Swahili. Tibetan ends each syllable with a
+tsheg `་` (punctuation, so a cut here): its terms are its syllables, as Chinese's are its
+characters (the tokenizer knows Tibetan letter by letter only, and single letters match
+everything).
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ TermScheme = Literal["words", "subwords"]
 TERM_SCHEMES: tuple[TermScheme, ...] = ("words", "subwords")
 
 _WORD_CATEGORIES = frozenset("LMN")  # letters, marks and digits of any script
-# Scripts without spaces between words: Thai, Lao, Tibetan, Myanmar, Khmer, CJK (Kana, Han,
-# Hangul is spaced and not listed), CJK compatibility ideographs and extension A.
+# Bumped whenever the rules below change: the writer hashes it into each document's fingerprint,
+# so re-indexing refreshes the stored terms (app/documents/writer.py).
+TERM_RULES = "t2"
+# Scripts without spaces between words: Thai, Lao, Myanmar, Khmer, CJK (Kana, Han, Hangul is
+# spaced and not listed: CJK compatibility ideographs, extension A and the supplementary
+# planes' extensions), Yi.
 _UNSPACED = re.compile(
-    "[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
-    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uf900-\ufaff"
+    "\U00020000-\U0003134f]"
 )
 _PIECE_MARK = "\u2581"  # SentencePiece's word-start marker
 

@@ -155,6 +155,19 @@ def test_new_chunk_sizes_reindex_everything_without_leftovers(
     assert store.count("docs") == 10
 
 
+def test_other_term_rules_reindex_everything(
+    articles: list[Record],
+    encoder: OnnxEncoder,
+    store: QdrantEdgeStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stored BM25 terms cut by older rules than the queries' would not match them."""
+    _index(articles[:3], encoder, store)
+    monkeypatch.setattr(writer, "TERM_RULES", "t-next")
+    summary = _index(articles[:3], encoder, store)
+    assert (summary.indexed, summary.unchanged) == (3, 0)
+
+
 def test_a_half_written_document_is_indexed_again(
     articles: list[Record], encoder: OnnxEncoder, store: QdrantEdgeStore
 ) -> None:

@@ -42,3 +42,17 @@ def test_subword_scheme_cuts_every_script_and_refuses_unknown_schemes(
     assert pieces[:2] == ["everyone", "has"] and len(pieces) > 3 and "." not in pieces
     with pytest.raises(ValueError, match="unknown term scheme"):
         TermSplitter(encoder.tokenizer, "stems")  # type: ignore[arg-type]
+
+
+def test_tibetan_terms_are_its_syllables_not_single_letters(words: TermSplitter) -> None:
+    # The tokenizer knows Tibetan letter by letter: its pieces would be single letters, which
+    # every passage shares. The tsheg ends each syllable.
+    assert words.terms("བོད་ཀྱི་སྐད་ཡིག། ཤེས་རབ།") == ["བོད", "ཀྱི", "སྐད", "ཡིག", "ཤེས", "རབ"]
+
+
+def test_yi_and_rare_han_are_cut_like_chinese(words: TermSplitter) -> None:
+    yi = "ꊿꂷꃅꄿꐨꐥ"  # Nuosu, written without spaces
+    assert len(words.terms(yi)) > 1
+    assert "".join(words.terms(yi)) == yi
+    extension_b = "\U00020000\U00020001"  # Han beyond the Basic Multilingual Plane
+    assert len(words.terms(f"人{extension_b}人")) > 1
