@@ -99,7 +99,7 @@ class _Piece:
     start: int
     end: int
     letters: int
-    weak_end: bool  # ended by a Thai/Lao space rather than by punctuation or a line break
+    weak_end: bool  # ended by a weak boundary rather than by punctuation or a line break
 
 
 def _in(character: str, ranges: tuple[tuple[int, int], ...]) -> bool:
