@@ -56,3 +56,12 @@ def test_yi_and_rare_han_are_cut_like_chinese(words: TermSplitter) -> None:
     assert "".join(words.terms(yi)) == yi
     extension_b = "\U00020000\U00020001"  # Han beyond the Basic Multilingual Plane
     assert len(words.terms(f"人{extension_b}人")) > 1
+
+
+def test_myanmar_script_is_cut_into_syllables(words: TermSplitter) -> None:
+    # Burmese: a final consonant (killed by the asat, past a dot below) stays in its syllable.
+    assert words.terms("အသက်ရှင်ခွင့်") == ["အ", "သက်", "ရှင်", "ခွင့်"]
+    # Shan, whose letters the tokenizer knows one by one.
+    assert words.terms("ၵူၼ်းၵူႈၵေႃႉ") == ["ၵူၼ်း", "ၵူႈ", "ၵေႃႉ"]
+    # A stacked letter belongs to the syllable above it; other scripts' runs stay whole.
+    assert words.terms("မင်္ဂလာ abcမြန်မာ") == ["မင်္ဂ", "လာ", "abc", "မြန်", "မာ"]
