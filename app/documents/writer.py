@@ -14,6 +14,7 @@ the time, does not wait for the store or the reader.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import sys
 import threading
@@ -35,7 +36,7 @@ from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
 from app.highlights.indexing import encode_passages, index_fingerprint, sentence_projection
 from app.highlights.payload import FIELD as SENTENCES_FIELD
-from app.lexical import TERM_RULES, SparseTerms, TermSplitter, document_vector
+from app.lexical import SparseTerms, TermSplitter, document_vector
 from app.settings import SentenceVectors
 from app.store.base import Filter, Point, VectorStore
 
@@ -204,7 +205,6 @@ class _BatchIndexer:
             "overlap_tokens": self.overlap,
             # Documents indexed before highlights (or with another splitter) are re-indexed.
             "sentences": index_fingerprint(sentence_vectors, sentence_projection(encoder)),
-            "terms": TERM_RULES,  # and those whose BM25 terms other rules cut
         } | ({"dense_only": True} if dense_only else {})
         self.skip_unchanged = skip_unchanged
         self.terms = TermSplitter(encoder.tokenizer)  # each chunk's BM25 terms, for lexical search
@@ -219,9 +219,19 @@ class _BatchIndexer:
         # local mode) must not be read while another thread writes, so their calls take turns.
         self.store_turn = threading.Lock()
 
+    def _fingerprinted(self, record: Record) -> dict[str, Any]:
+        """What shaped the record's points: the writer's settings and, where it stores BM25
+        terms, a digest of the record's terms, so that a change of the term rules re-indexes the
+        documents whose terms it changes, and only those (the rules cut each word on its own, so
+        a record whose terms a change leaves alone keeps its chunks' terms too)."""
+        if self.dense_only:
+            return self.index_config
+        terms = "\x1f".join(self.terms.terms(record.text))
+        return self.index_config | {"terms": hashlib.sha256(terms.encode("utf-8")).hexdigest()}
+
     def prepare(self, batch: Sequence[Record]) -> _Batch:
         ids = [r.id for r in batch]
-        digests = {r.id: doc_hash(r, self.index_config) for r in batch}
+        digests = {r.id: doc_hash(r, self._fingerprinted(r)) for r in batch}
         repeated = self.in_flight.enter(ids)
         with self.store_turn:
             current, stale = _current_docs(self.store, self.collection, digests)

@@ -4,12 +4,14 @@ Text is NFKC-normalised and case-folded, then cut into words at every character 
 letter, mark or digit. Scripts written without spaces between words (Thai, Lao, Khmer,
 Chinese, Japanese, Yi) give no words that way, so their runs are cut into the encoder's own
 subword pieces instead: its tokenizer covers every script the model knows, and a piece of a
-Thai or Chinese word is as much a term as a word of Swahili. Two scripts are cut into syllables
+Thai or Chinese word is as much a term as a word of Swahili. Some scripts are cut into syllables
 instead, as Chinese is into characters, because the tokenizer knows them (or, for Myanmar,
-its languages other than Burmese) only letter by letter, and single letters match everything:
-Tibetan ends each syllable with a tsheg `་` (punctuation, so a cut here); Myanmar script
-(Burmese, Shan, Mon, the Karen languages) starts a syllable at each letter that is neither
-stacked under the one before nor killed by an asat.
+its languages other than Burmese) only letter by letter, and single letters match everything
+while whole phrases match nothing a user types: Tibetan ends each syllable with a tsheg `་`
+(punctuation, so a cut here); Myanmar script (Burmese, Shan, Mon, the Karen languages), Tai
+Tham (Khün, Northern Thai, Tai Lü) and Javanese script, written without spaces, start a
+syllable at each letter that is neither stacked under the one before nor killed (made the
+previous syllable's final consonant) by the mark after it; a number is one term.
 """
 
 from __future__ import annotations
@@ -24,9 +26,6 @@ TermScheme = Literal["words", "subwords"]
 TERM_SCHEMES: tuple[TermScheme, ...] = ("words", "subwords")
 
 _WORD_CATEGORIES = frozenset("LMN")  # letters, marks and digits of any script
-# Bumped whenever the rules below change: the writer hashes it into each document's fingerprint,
-# so re-indexing refreshes the stored terms (app/documents/writer.py).
-TERM_RULES = "t3"
 # Scripts without spaces between words: Thai, Lao, Khmer, CJK (Kana, Han, Hangul is spaced and
 # not listed: CJK compatibility ideographs, extension A and the supplementary planes'
 # extensions), Yi.
@@ -36,11 +35,21 @@ _UNSPACED = re.compile(
     "\U00020000-\U0003134f]"
 )
 _PIECE_MARK = "\u2581"  # SentencePiece's word-start marker
-# Myanmar script and its extensions (A: Shan, Khamti, Aiton; B: Shan, Pa'O, Tai Laing).
-_MYANMAR_RUNS = re.compile("([\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f]+)")
-_MYANMAR_ASAT = "\u103a"  # kills the letter before it: a syllable's final consonant
-_MYANMAR_STACKER = "\u1039"  # stacks the next letter under this one, in one syllable
-_MYANMAR_DOT_BELOW = "\u1037"  # a tone mark that text may put before the asat
+# Scripts cut into syllables by rule: Myanmar and its extensions (A: Shan, Khamti, Aiton; B:
+# Shan, Pa'O, Tai Laing), Tai Tham, Javanese.
+_SYLLABIC_RUNS = re.compile(
+    "([\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f\u1a20-\u1aaf\ua980-\ua9df]+)"
+)
+# A letter after one of these is stacked under the letter before, in its syllable: Myanmar's
+# virama, Tai Tham's sakot. (Javanese's pangkon before a letter writes the next syllable's first
+# consonant as a pasangan, so that letter starts a syllable as usual.)
+_STACKERS = frozenset("\u1039\u1a60")
+# A letter before one of these is killed: the final consonant of the syllable before. Myanmar's
+# asat and virama, Tai Tham's ra haam and karan, Javanese's pangkon.
+_KILLERS = frozenset("\u103a\u1039\u1a7a\u1a7c\ua9c0")
+# Marks that text may put between a killed letter and its killer: Myanmar's dot below, Tai
+# Tham's tone marks.
+_BEFORE_KILLERS = frozenset("\u1037\u1a75\u1a76\u1a77\u1a78\u1a79")
 
 
 class TermSplitter:
@@ -59,8 +68,8 @@ class TermSplitter:
             return self._pieces(folded)
         terms: list[str] = []
         for word in _words(folded):
-            if _MYANMAR_RUNS.search(word):
-                terms += _myanmar_syllables(word)
+            if _SYLLABIC_RUNS.search(word):
+                terms += _syllables(word)
             elif _UNSPACED.search(word):
                 terms += self._pieces(word)
             else:
@@ -79,25 +88,28 @@ def _in_word(character: str) -> bool:
     return unicodedata.category(character)[0] in _WORD_CATEGORIES
 
 
-def _myanmar_syllables(word: str) -> list[str]:
-    """The word's Myanmar-script runs cut into syllables (its other runs stay whole): a syllable
-    starts at each letter or digit that does not follow a stacker and is not followed by an
-    asat or a stacker (past a dot below); vowel signs, medials and tone marks belong to the
-    letter before them."""
+def _syllables(word: str) -> list[str]:
+    """The word's runs in the syllabic scripts cut into syllables (its other runs stay whole): a
+    syllable starts at each letter that does not follow a stacker and is not followed by a
+    killer (past the marks that may stand before one), and at each digit that does not follow
+    a digit; vowel signs, medials and tone marks belong to the letter before them."""
     syllables: list[str] = []
-    for run in _MYANMAR_RUNS.split(word):
-        if not _MYANMAR_RUNS.fullmatch(run):
+    for run in _SYLLABIC_RUNS.split(word):
+        if not _SYLLABIC_RUNS.fullmatch(run):
             syllables += [run] if run else []
             continue
         start = 0
         for i in range(1, len(run)):
-            base = unicodedata.category(run[i])[0] in "LN"
-            stacked = run[i - 1] == _MYANMAR_STACKER
-            after = i + 1
-            while after < len(run) and run[after] == _MYANMAR_DOT_BELOW:
-                after += 1
-            killed = after < len(run) and run[after] in (_MYANMAR_ASAT, _MYANMAR_STACKER)
-            if base and not stacked and not killed:
+            category = unicodedata.category(run[i])[0]
+            if category == "N":
+                base = unicodedata.category(run[i - 1])[0] != "N"
+            else:
+                after = i + 1
+                while after < len(run) and run[after] in _BEFORE_KILLERS:
+                    after += 1
+                killed = after < len(run) and run[after] in _KILLERS
+                base = category == "L" and run[i - 1] not in _STACKERS and not killed
+            if base:
                 syllables.append(run[start:i])
                 start = i
         syllables.append(run[start:])

@@ -155,17 +155,29 @@ def test_new_chunk_sizes_reindex_everything_without_leftovers(
     assert store.count("docs") == 10
 
 
-def test_other_term_rules_reindex_everything(
-    articles: list[Record],
-    encoder: OnnxEncoder,
-    store: QdrantEdgeStore,
-    monkeypatch: pytest.MonkeyPatch,
+class _NewTermRules(TermSplitter):
+    """Term rules changed for one word: "dignity" is cut into two terms."""
+
+    def terms(self, text: str) -> list[str]:
+        cut = (["dig", "nity"] if term == "dignity" else [term] for term in super().terms(text))
+        return [term for terms in cut for term in terms]
+
+
+def test_new_term_rules_reindex_the_documents_whose_terms_they_change(
+    encoder: OnnxEncoder, store: QdrantEdgeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Stored BM25 terms cut by older rules than the queries' would not match them."""
-    _index(articles[:3], encoder, store)
-    monkeypatch.setattr(writer, "TERM_RULES", "t-next")
-    summary = _index(articles[:3], encoder, store)
-    assert (summary.indexed, summary.unchanged) == (3, 0)
+    """Stored BM25 terms cut by older rules than the queries' would not match them; documents
+    the new rules cut as before are not encoded again."""
+    records = [
+        Record(id="touched", text="All are born equal in dignity and rights."),
+        Record(id="untouched", text="Everyone has the right to life and liberty."),
+    ]
+    _index(records, encoder, store)
+    monkeypatch.setattr(writer, "TermSplitter", _NewTermRules)
+    summary = _index(records, encoder, store)
+    assert (summary.indexed, summary.unchanged) == (1, 1)
+    hits = store.search_lexical("docs", query_vector(["nity"]), 5, Filter())
+    assert [hit.payload["doc_id"] for hit in hits] == ["touched"]
 
 
 def test_a_half_written_document_is_indexed_again(

@@ -65,3 +65,22 @@ def test_myanmar_script_is_cut_into_syllables(words: TermSplitter) -> None:
     assert words.terms("ၵူၼ်းၵူႈၵေႃႉ") == ["ၵူၼ်း", "ၵူႈ", "ၵေႃႉ"]
     # A stacked letter belongs to the syllable above it; other scripts' runs stay whole.
     assert words.terms("မင်္ဂလာ abcမြန်မာ") == ["မင်္ဂ", "လာ", "abc", "မြန်", "မာ"]
+
+
+def test_javanese_and_tai_tham_are_cut_into_syllables(words: TermSplitter) -> None:
+    # Javanese, written without spaces ("aku mangan sega"): a letter before the pangkon closes
+    # the syllable before; the letter after it (a pasangan) starts the next.
+    running = words.terms("ꦲꦏꦸꦩꦔꦤ꧀ꦱꦼꦒ")
+    assert running == ["ꦲ", "ꦏꦸ", "ꦩ", "ꦔꦤ꧀", "ꦱꦼ", "ꦒ"]
+    # So a word typed alone gives terms its running text holds, which a phrase term did not.
+    assert set(words.terms("ꦩꦔꦤ꧀")) <= set(running)
+    assert set(words.terms("ꦱꦼꦒ")) <= set(running)
+    # Tai Tham: a letter under the sakot stays in its syllable, a letter before the karan
+    # closes the syllable before.
+    assert words.terms("ᨠᩥ᩠ᨶᨵᨾ᩠ᨾ᩼") == ["ᨠᩥ᩠ᨶ", "ᨵ", "ᨾ᩠ᨾ᩼"]
+
+
+def test_a_number_in_a_syllabic_script_is_one_term(words: TermSplitter) -> None:
+    assert words.terms("၁၉၄၈ခုနှစ်") == ["၁၉၄၈", "ခု", "နှစ်"]
+    assert words.terms("꧑꧙꧔꧘ꦲꦏꦸ") == ["꧑꧙꧔꧘", "ꦲ", "ꦏꦸ"]
+    assert words.terms("᪑᪙᪔᪘") == ["᪑᪙᪔᪘"]
