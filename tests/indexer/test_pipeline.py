@@ -266,7 +266,7 @@ def test_command_line_indexes_a_file(tmp_path: Path, encoder: OnnxEncoder) -> No
 
     run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1, run.stderr  # done, but a record was refused
     assert "read 2, indexed 1, unchanged 0, rejected 1, chunks 1" in run.stdout
     (rejected,) = (tmp_path / "rejects.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(rejected)["line"] == 3
@@ -294,7 +294,7 @@ def test_command_line_tells_rejected_records_when_no_file_keeps_them(
 
     run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1, run.stderr
     told = [line for line in run.stderr.splitlines() if " rejected: " in line]
     assert told[0] == "line 2 rejected: text: Value error, text is empty"
     assert len(told) == 10
