@@ -36,6 +36,7 @@ from app.documents.record import Record
 from app.encoder import Embeddings, Encoder
 from app.highlights.indexing import encode_passages, index_fingerprint, sentence_projection
 from app.highlights.payload import FIELD as SENTENCES_FIELD
+from app.highlights.sentences import split_sentences
 from app.lexical import SparseTerms, TermSplitter, document_vector
 from app.settings import SentenceVectors
 from app.store.base import Filter, Point, VectorStore
@@ -98,6 +99,10 @@ class _Counts:
     indexed: int = 0
     unchanged: int = 0
     chunks: int = 0
+
+
+def _digest(parts: Iterable[str]) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def _is_whole(payloads: list[dict[str, Any]], digest: str) -> bool:
@@ -203,7 +208,7 @@ class _BatchIndexer:
             "model": encoder.card.name,
             "chunk_tokens": self.max_tokens,
             "overlap_tokens": self.overlap,
-            # Documents indexed before highlights (or with another splitter) are re-indexed.
+            # Documents indexed before highlights (or with other sentence vectors) are re-indexed.
             "sentences": index_fingerprint(sentence_vectors, sentence_projection(encoder)),
         } | ({"dense_only": True} if dense_only else {})
         self.skip_unchanged = skip_unchanged
@@ -221,13 +226,17 @@ class _BatchIndexer:
 
     def _fingerprinted(self, record: Record) -> dict[str, Any]:
         """What shaped the record's points: the writer's settings and, where it stores BM25
-        terms, a digest of the record's terms, so that a change of the term rules re-indexes the
-        documents whose terms it changes, and only those (the rules cut each word on its own, so
-        a record whose terms a change leaves alone keeps its chunks' terms too)."""
+        terms and highlight sentences, digests of the record's terms and sentence spans, so that
+        a change of the term rules or of the sentence splitter re-indexes the documents whose
+        terms or sentences it changes, and only those (both cut a text piece by piece, so a
+        record that a change leaves alone keeps its chunks' terms and sentences too)."""
         if self.dense_only:
             return self.index_config
-        terms = "\x1f".join(self.terms.terms(record.text))
-        return self.index_config | {"terms": hashlib.sha256(terms.encode("utf-8")).hexdigest()}
+        spans = (f"{start}:{end}" for start, end in split_sentences(record.text))
+        return self.index_config | {
+            "terms": _digest(self.terms.terms(record.text)),
+            "sentence_spans": _digest(spans),
+        }
 
     def prepare(self, batch: Sequence[Record]) -> _Batch:
         ids = [r.id for r in batch]

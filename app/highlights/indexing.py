@@ -17,18 +17,19 @@ import numpy as np
 from app.encoder import Embeddings, Encoder
 from app.highlights.payload import encode_sentences
 from app.highlights.projection import SentenceProjection
-from app.highlights.sentences import SENTENCE_SCHEME, Span, split_sentences
+from app.highlights.sentences import Span, split_sentences
 from app.settings import SentenceVectors
 
 SENTENCE_VECTORS: tuple[SentenceVectors, ...] = get_args(SentenceVectors)
 
 
 def index_fingerprint(method: SentenceVectors, projection: SentenceProjection | None) -> str:
-    """Goes into each document's hash: a change of splitter, method or (for `late`) projection
-    re-indexes it."""
+    """Goes into each document's hash: a change of method or (for `late`) projection re-indexes
+    it. (A change of the splitter re-indexes the documents whose sentences it moves: the writer
+    hashes each document's spans.)"""
     if method == "late" and projection is not None:
-        return f"{SENTENCE_SCHEME}-{method}-{projection.digest}"
-    return f"{SENTENCE_SCHEME}-{method}"
+        return f"{method}-{projection.digest}"
+    return method
 
 
 def sentence_projection(encoder: Encoder) -> SentenceProjection | None:

@@ -25,10 +25,6 @@ from dataclasses import dataclass
 
 Span = tuple[int, int]
 
-# Bumped whenever the rules below change: the writer hashes it into each document's fingerprint,
-# so re-indexing refreshes the stored sentences (app/documents/writer.py).
-SENTENCE_SCHEME = "s2"
-
 # Unicode's Sentence_Terminal characters (PropList.txt, as the `regex` package's
 # \p{Sentence_Terminal} has them: tests/highlights/test_sentences.py holds the two to the same
 # list), as ranges of code points.

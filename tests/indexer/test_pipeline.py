@@ -18,8 +18,10 @@ from app.documents.ids import point_id
 from app.documents.record import Record
 from app.documents.writer import ChunkingOptions, EncodedPassages, IndexSummary, index_records
 from app.encoder import Embeddings, OnnxEncoder, Span, TextKind
+from app.highlights import indexing as highlights_indexing
 from app.highlights.indexing import encode_passages
 from app.highlights.payload import FIELD as SENTENCES_FIELD
+from app.highlights.sentences import split_sentences
 from app.lexical import TermSplitter, query_vector
 from app.store.base import Filter, Point, ReadThroughStore, VectorStore
 from app.store.edge import QdrantEdgeStore
@@ -178,6 +180,32 @@ def test_new_term_rules_reindex_the_documents_whose_terms_they_change(
     assert (summary.indexed, summary.unchanged) == (1, 1)
     hits = store.search_lexical("docs", query_vector(["nity"]), 5, Filter())
     assert [hit.payload["doc_id"] for hit in hits] == ["touched"]
+
+
+def _new_sentence_rules(text: str) -> list[Span]:
+    """The sentence splitter changed for one word: a sentence also ends before " and "."""
+    spans = []
+    for start, end in split_sentences(text):
+        cut = text.find(" and ", start, end)
+        spans += [(start, cut), (cut + 1, end)] if cut > start else [(start, end)]
+    return spans
+
+
+def test_a_new_sentence_splitter_reindexes_the_documents_whose_sentences_it_moves(
+    encoder: OnnxEncoder, store: QdrantEdgeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [
+        Record(id="touched", text="All are born equal in dignity and rights."),
+        Record(id="untouched", text="Everyone has the right to life, liberty."),
+    ]
+    _index(records, encoder, store)
+    monkeypatch.setattr(writer, "split_sentences", _new_sentence_rules)
+    monkeypatch.setattr(highlights_indexing, "split_sentences", _new_sentence_rules)
+    summary = _index(records, encoder, store)
+    assert (summary.indexed, summary.unchanged) == (1, 1)
+    (touched,) = _points(store, "touched")
+    (stored,) = store.retrieve("docs", [str(touched["id"])])
+    assert stored.payload[SENTENCES_FIELD]["spans"] == [[0, 29], [30, 41]]
 
 
 def test_a_half_written_document_is_indexed_again(
