@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from app.model_card import Variant
@@ -278,6 +278,16 @@ class Settings(BaseSettings):
         "default collection in the background once the service is ready (`make run`: the "
         "UDHR demo corpus); documents already stored unchanged are skipped.",
     )
+
+    @field_validator("index_on_start")
+    @classmethod
+    def _corpus_is_a_file(cls, value: Path | None) -> Path | None:
+        """Refused at start rather than logged once the service is up and serving without it."""
+        if value is not None and not value.is_file():
+            raise ValueError(
+                "no such file (a JSONL corpus to index at start-up; unset to start without)"
+            )
+        return value
 
     log_format: Literal["json", "text"] = Field(
         default="json", description="Log lines as JSON objects or as plain text."

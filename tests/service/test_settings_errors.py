@@ -28,6 +28,7 @@ def _fresh_settings() -> Iterator[None]:
         ("POLYSEARCH_SEARCH_MODE", "fuzzy", "POLYSEARCH_SEARCH_MODE: Input should be 'dense'"),
         ("POLYSEARCH_PAYLOAD_INDEXES", "{not json", "POLYSEARCH_PAYLOAD_INDEXES: not valid JSON"),
         ("POLYSEARCH_HYBRID_LEXICAL_WEIGHT", "-1", "greater than or equal to 0"),
+        ("POLYSEARCH_INDEX_ON_START", "no/such/corpus.jsonl", "POLYSEARCH_INDEX_ON_START: Value"),
     ],
 )
 def test_a_bad_value_names_its_variable_and_not_the_value(
