@@ -73,6 +73,7 @@ CLOSERS = frozenset("\"')]}\u00bb\u203a\u2019\u201d\u300d\u300f\uff09\u3011\u301
 # The Ethiopic word space `፡`, which follows `።` where other scripts put a space: twice in a
 # row it stands for `።`.
 ETHIOPIC_WORD_SPACE = "\u1361"
+ETHIOPIC_STOP = ETHIOPIC_WORD_SPACE * 2  # a full stop, kept in its sentence as `።` is
 # Characters trimmed from a sentence's ends besides whitespace: the Ethiopic word space and the
 # zero-width space (which Javanese, Thai, Khmer or Myanmar text may put after a word or a mark).
 SEPARATORS = frozenset(ETHIOPIC_WORD_SPACE + "\u200b")
@@ -151,7 +152,7 @@ def _boundaries(text: str) -> list[tuple[int, bool]]:
             found.append((j, True))
             i = j
             continue
-        elif text.startswith(ETHIOPIC_WORD_SPACE * 2, i):
+        elif text.startswith(ETHIOPIC_STOP, i):
             j = i + 2
             while j < n and text[j] == ETHIOPIC_WORD_SPACE:
                 j += 1
@@ -178,7 +179,7 @@ def _pieces(text: str) -> list[_Piece]:
         a, b = start, cut
         while a < b and _is_separator(text[a]):
             a += 1
-        while b > a and _is_separator(text[b - 1]):
+        while b > a and _is_separator(text[b - 1]) and not text.endswith(ETHIOPIC_STOP, a, b):
             b -= 1
         if a < b:
             pieces.append(_Piece(a, b, _letters(text, a, b), weak))

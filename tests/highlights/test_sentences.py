@@ -126,10 +126,15 @@ def test_georgian_sentences_start_with_letters_unicode_calls_lower_case() -> Non
 
 
 def test_two_ethiopic_word_spaces_stand_for_the_full_stop() -> None:
-    # Tigrinya as often typed: `፡፡` where `።` would be; the marks stay outside the spans.
+    # Tigrinya as often typed: `፡፡` where `።` would be, kept in its sentence as `።` is; a
+    # single word space at a sentence's edge is not.
     assert _sentences("እዚ ቀዳማይ ሓረግ እዩ፡፡ እዚ ካልኣይ ሓረግ እዩ፡፡") == [
-        "እዚ ቀዳማይ ሓረግ እዩ",
-        "እዚ ካልኣይ ሓረግ እዩ",
+        "እዚ ቀዳማይ ሓረግ እዩ፡፡",
+        "እዚ ካልኣይ ሓረግ እዩ፡፡",
+    ]
+    assert _sentences("እዚ ቀዳማይ ሓረግ እዩ።፡እዚ ካልኣይ ሓረግ እዩ።፡") == [
+        "እዚ ቀዳማይ ሓረግ እዩ።",
+        "እዚ ካልኣይ ሓረግ እዩ።",
     ]
 
 
