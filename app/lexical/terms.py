@@ -9,9 +9,10 @@ instead, as Chinese is into characters, because the tokenizer knows them (or, fo
 its languages other than Burmese) only letter by letter, and single letters match everything
 while whole phrases match nothing a user types: Tibetan ends each syllable with a tsheg `་`
 (punctuation, so a cut here); Myanmar script (Burmese, Shan, Mon, the Karen languages), Tai
-Tham (Khün, Northern Thai, Tai Lü) and Javanese script, written without spaces, start a
-syllable at each letter that is neither stacked under the one before nor killed (made the
-previous syllable's final consonant) by the mark after it; a number is one term.
+Tham (Khün, Northern Thai, Tai Lü), Javanese, Balinese and Buginese script, written without
+spaces, start a syllable at each letter that is neither stacked under the one before nor
+killed (made the previous syllable's final consonant) by the mark after it; a number is one
+term.
 """
 
 from __future__ import annotations
@@ -36,17 +37,18 @@ _UNSPACED = re.compile(
 )
 _PIECE_MARK = "\u2581"  # SentencePiece's word-start marker
 # Scripts cut into syllables by rule: Myanmar and its extensions (A: Shan, Khamti, Aiton; B:
-# Shan, Pa'O, Tai Laing), Tai Tham, Javanese.
+# Shan, Pa'O, Tai Laing), Tai Tham, Javanese, Balinese, Buginese.
 _SYLLABIC_RUNS = re.compile(
-    "([\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f\u1a20-\u1aaf\ua980-\ua9df]+)"
+    "([\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f\u1a20-\u1aaf\ua980-\ua9df"
+    "\u1b00-\u1b7f\u1a00-\u1a1f]+)"
 )
 # A letter after one of these is stacked under the letter before, in its syllable: Myanmar's
 # virama, Tai Tham's sakot. (Javanese's pangkon before a letter writes the next syllable's first
-# consonant as a pasangan, so that letter starts a syllable as usual.)
+# consonant as a pasangan, and Balinese's adeg-adeg a gantungan: that letter starts a syllable.)
 _STACKERS = frozenset("\u1039\u1a60")
 # A letter before one of these is killed: the final consonant of the syllable before. Myanmar's
-# asat and virama, Tai Tham's ra haam and karan, Javanese's pangkon.
-_KILLERS = frozenset("\u103a\u1039\u1a7a\u1a7c\ua9c0")
+# asat and virama, Tai Tham's ra haam and karan, Javanese's pangkon, Balinese's adeg-adeg.
+_KILLERS = frozenset("\u103a\u1039\u1a7a\u1a7c\ua9c0\u1b44")
 # Marks that text may put between a killed letter and its killer: Myanmar's dot below, Tai
 # Tham's tone marks.
 _BEFORE_KILLERS = frozenset("\u1037\u1a75\u1a76\u1a77\u1a78\u1a79")

@@ -67,7 +67,9 @@ def test_myanmar_script_is_cut_into_syllables(words: TermSplitter) -> None:
     assert words.terms("မင်္ဂလာ abcမြန်မာ") == ["မင်္ဂ", "လာ", "abc", "မြန်", "မာ"]
 
 
-def test_javanese_and_tai_tham_are_cut_into_syllables(words: TermSplitter) -> None:
+def test_javanese_tai_tham_balinese_and_buginese_are_cut_into_syllables(
+    words: TermSplitter,
+) -> None:
     # Javanese, written without spaces ("aku mangan sega"): a letter before the pangkon closes
     # the syllable before; the letter after it (a pasangan) starts the next.
     running = words.terms("ꦲꦏꦸꦩꦔꦤ꧀ꦱꦼꦒ")
@@ -78,6 +80,9 @@ def test_javanese_and_tai_tham_are_cut_into_syllables(words: TermSplitter) -> No
     # Tai Tham: a letter under the sakot stays in its syllable, a letter before the karan
     # closes the syllable before.
     assert words.terms("ᨠᩥ᩠ᨶᨵᨾ᩠ᨾ᩼") == ["ᨠᩥ᩠ᨶ", "ᨵ", "ᨾ᩠ᨾ᩼"]
+    # Balinese ("sakti manusa"): the adeg-adeg as Javanese's pangkon; Buginese has no killer.
+    assert words.terms("ᬲᬓ᭄ᬢᬶᬫᬦᬸᬲ") == ["ᬲᬓ᭄", "ᬢᬶ", "ᬫ", "ᬦᬸ", "ᬲ"]
+    assert words.terms("ᨆᨊᨘᨔ") == ["ᨆ", "ᨊᨘ", "ᨔ"]
 
 
 def test_a_number_in_a_syllabic_script_is_one_term(words: TermSplitter) -> None:
