@@ -64,7 +64,8 @@ class SearchRequest(StrictModel):
     filter: Annotated[dict[str, Any], WithJsonSchema(FILTER_JSON_SCHEMA)] | None = Field(
         default=None,
         description="Only return passages whose payload matches every condition: a field "
-        "(`doc_id`, `language` or `metadata.NAME`) mapped to a value (equality) or to "
+        "(`doc_id`, `language` or `metadata.KEY`, KEY any metadata key without '\"', '\\' or "
+        "control characters, in any script, dots included) mapped to a value (equality) or to "
         '`{"any": [values]}` (any of them). Values are strings or integers and compared with '
         f'their type (`20` does not match a stored `"20"`); at most {MAX_FILTER_FIELDS} '
         f"fields and {MAX_ANY_VALUES} values per `any`.",

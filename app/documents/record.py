@@ -87,8 +87,8 @@ class Record(BaseModel):
     metadata: dict[Annotated[str, Field(max_length=MAX_METADATA_KEY_CHARS)], MetadataValue] = Field(
         default_factory=dict,
         description=f"Returned with each hit; {METADATA_VALUE_RULE} (integers of 64 bits). "
-        "A key of letters, digits, '_' or '-' can be filtered and grouped on as "
-        "`metadata.KEY`.",
+        "Any key without '\"', '\\' or control characters, in any script, can be filtered "
+        "and grouped on as `metadata.KEY` (`metadata.a.b` names the key `a.b`).",
     )
 
     @field_validator("id")

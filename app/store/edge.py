@@ -76,6 +76,7 @@ from app.store.base import (
     check_hnsw_ef,
     check_quantization,
 )
+from app.store.fields import json_path
 from app.store.groups import search_groups
 from app.store.validation import (
     canonical_point_id,
@@ -458,9 +459,9 @@ def _index_fields(shard: EdgeShard, indexes: Mapping[str, PayloadIndexKind]) -> 
     """Create the payload indexes the shard lacks (an index of another kind is left as it is)."""
     existing = shard.info().payload_schema
     for key, kind in indexes.items():
-        if key not in existing:
+        if json_path(key) not in existing:
             schema = PayloadSchemaType.Integer if kind == "integer" else PayloadSchemaType.Keyword
-            shard.update(UpdateOperation.create_field_index(key, schema))
+            shard.update(UpdateOperation.create_field_index(json_path(key), schema))
 
 
 def _optimize(collection: _Collection) -> None:
@@ -479,21 +480,23 @@ def _edge_filter(where: Filter | None) -> EdgeFilter | None:
     if where is None or where.is_empty():
         return None
     must: list[Any] = [
-        FieldCondition(key, match=MatchValue(value)) for key, value in where.equals.items()
+        FieldCondition(json_path(key), match=MatchValue(value))
+        for key, value in where.equals.items()
     ]
     must += [
-        FieldCondition(key, match=MatchAny(match_any_values(key, values)))
+        FieldCondition(json_path(key), match=MatchAny(match_any_values(key, values)))
         for key, values in where.any_of.items()
     ]
     must_not: list[Any] = [
-        FieldCondition(key, match=MatchValue(value)) for key, value in where.not_equals.items()
+        FieldCondition(json_path(key), match=MatchValue(value))
+        for key, value in where.not_equals.items()
     ]
     must_not += [
-        FieldCondition(key, match=MatchAny(values))
+        FieldCondition(json_path(key), match=MatchAny(values))
         for key, excluded in where.none_of.items()
         for values in excluded_value_lists(excluded)
     ]
-    must_not += [FieldCondition(key, is_empty=True) for key in where.present]
+    must_not += [FieldCondition(json_path(key), is_empty=True) for key in where.present]
     return EdgeFilter(must=must or None, must_not=must_not or None)
 
 

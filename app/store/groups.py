@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.store.base import Filter, Hit, PayloadValue, Vector
+from app.store.fields import field_keys
 
 # Points fetched per group still wanted in a round.
 GROUP_OVERFETCH = 4
@@ -25,9 +26,9 @@ Search = Callable[[Vector, int, Filter], list[Hit]]
 
 
 def payload_value(payload: Mapping[str, Any], key: str) -> Any:
-    """The value at a dotted path (`metadata.article`), or None where the path is missing."""
+    """The value of a field (`metadata.article`: app/store/fields.py), or None where missing."""
     value: Any = payload
-    for part in key.split("."):
+    for part in field_keys(key):
         if not isinstance(value, Mapping) or part not in value:
             return None
         value = value[part]

@@ -36,6 +36,7 @@ from app.store.base import (
     check_hnsw_ef,
     check_quantization,
 )
+from app.store.fields import json_path
 from app.store.validation import (
     canonical_point_id,
     check_collection_name,
@@ -131,7 +132,9 @@ class QdrantClientStore:
             for key, kind in self._payload_indexes.items():
                 indexes.setdefault(key, PAYLOAD_SCHEMAS[kind])
             for key, schema in indexes.items():  # idempotent; also repairs a creation cut short
-                self._client.create_payload_index(name, key, field_schema=schema, wait=True)
+                self._client.create_payload_index(
+                    name, json_path(key), field_schema=schema, wait=True
+                )
 
     def delete_collection(self, name: str) -> None:
         self._known.pop(name, None)
@@ -315,7 +318,7 @@ class QdrantClientStore:
         with self._errors(collection):
             response = self._client.query_points_groups(
                 collection,
-                group_by=group_by,
+                group_by=json_path(group_by),
                 query=query,
                 query_filter=_qdrant_filter(where),
                 limit=limit,
@@ -396,23 +399,26 @@ def _qdrant_filter(where: Filter | None) -> models.Filter | None:
     if where is None or where.is_empty():
         return None
     must: list[Any] = [
-        models.FieldCondition(key=key, match=models.MatchValue(value=value))
+        models.FieldCondition(key=json_path(key), match=models.MatchValue(value=value))
         for key, value in where.equals.items()
     ]
     must += [
-        models.FieldCondition(key=key, match=models.MatchAny(any=match_any_values(key, values)))
+        models.FieldCondition(
+            key=json_path(key), match=models.MatchAny(any=match_any_values(key, values))
+        )
         for key, values in where.any_of.items()
     ]
     must_not: list[Any] = [
-        models.FieldCondition(key=key, match=models.MatchValue(value=value))
+        models.FieldCondition(key=json_path(key), match=models.MatchValue(value=value))
         for key, value in where.not_equals.items()
     ]
     must_not += [
-        models.FieldCondition(key=key, match=models.MatchAny(any=values))
+        models.FieldCondition(key=json_path(key), match=models.MatchAny(any=values))
         for key, excluded in where.none_of.items()
         for values in excluded_value_lists(excluded)
     ]
     must_not += [
-        models.IsEmptyCondition(is_empty=models.PayloadField(key=key)) for key in where.present
+        models.IsEmptyCondition(is_empty=models.PayloadField(key=json_path(key)))
+        for key in where.present
     ]
     return models.Filter(must=must or None, must_not=must_not or None)

@@ -117,6 +117,39 @@ def test_a_bad_metadata_value_is_refused_in_one_sentence(
     assert "function-after" not in error and "more)" not in error
 
 
+def test_metadata_keys_in_any_script_with_dots_or_spaces_can_be_filtered_and_grouped_on(
+    client: httpx.Client,
+) -> None:
+    """`metadata.KEY` names the whole rest as one key: `metadata.a.b` is the key "a.b" (the
+    engine would read it as "b" inside "a"), `metadata.文章` a Chinese key."""
+    documents = [
+        {"id": "1", "text": "Everyone has the right to life.", "metadata": {"文章": 3, "a.b": "x"}},
+        {
+            "id": "2",
+            "text": "No one shall be held in slavery.",
+            "metadata": {"文章": 4, "a.b": "y"},
+        },
+        {
+            "id": "3",
+            "text": "Everyone has the right to rest.",
+            "metadata": {"文章": 24, "a b": "z"},
+        },
+    ]
+    body = {"documents": documents}
+    assert client.post("/v1/collections/keys/documents", json=body).status_code == 200
+    search = {"collection": "keys", "query": "right", "top_k": 10, "highlight": False}
+
+    def ids(**extra: object) -> list[str]:
+        response = client.post("/v1/search", json=search | extra)
+        assert response.status_code == 200, response.text
+        return sorted(hit["id"] for hit in response.json()["results"])
+
+    assert ids(filter={"metadata.文章": 4}) == ["2"]
+    assert ids(filter={"metadata.a.b": {"any": ["x", "y"]}}) == ["1", "2"]
+    assert ids(filter={"metadata.a b": "z"}) == ["3"]
+    assert ids(group_by="metadata.a.b") == ["1", "2"]  # "3" has no such key: in no group
+
+
 def test_an_upsert_into_a_collection_of_another_dimension_is_a_409(
     client: httpx.Client, edge_store: QdrantEdgeStore, encoder: OnnxEncoder
 ) -> None:

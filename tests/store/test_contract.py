@@ -259,6 +259,31 @@ def test_facet_within_a_filter(store: VectorStore) -> None:
     assert store.facet("docs", "language", Filter(equals={"metadata.article": 99})) == {}
 
 
+def test_metadata_keys_with_dots_spaces_or_other_scripts(store: VectorStore) -> None:
+    """`metadata.KEY` is one key whatever it holds (app/store/fields.py): `metadata.a.b` is not
+    "b" inside "a"."""
+    store.create_collection("docs", DIM)
+    rng = np.random.default_rng(6)
+    keys = [{"a.b": "x", "文章": 1}, {"a.b": "y", "文章": 2}, {"a b": "z", "a": {"b": "x"}}]
+    points = [
+        Point(str(uuid.uuid4()), rng.normal(size=DIM).astype(np.float32), {"metadata": metadata})
+        for metadata in keys
+    ]
+    store.upsert("docs", points)
+    ids = [p.id for p in points]
+
+    def found(where: Filter) -> list[str]:
+        return sorted(h.id for h in store.find("docs", where))
+
+    assert found(Filter(equals={"metadata.a.b": "x"})) == [ids[0]]
+    assert found(Filter(any_of={"metadata.文章": [2, 3]})) == [ids[1]]
+    assert found(Filter(equals={"metadata.a b": "z"})) == [ids[2]]
+    assert found(Filter(present=["metadata.a.b"])) == sorted(ids[:2])
+    query = rng.normal(size=DIM).astype(np.float32)
+    grouped = store.search_groups("docs", query, "metadata.a.b", 5)
+    assert sorted(h.id for h in grouped) == sorted(ids[:2])
+
+
 def test_search_ranks_like_brute_force_cosine(store: VectorStore) -> None:
     points = _filled(store)
     rng = np.random.default_rng(1)
