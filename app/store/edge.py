@@ -457,9 +457,11 @@ def _search_params(quantization: Quantization, hnsw_ef: int | None) -> SearchPar
 
 def _index_fields(shard: EdgeShard, indexes: Mapping[str, PayloadIndexKind]) -> None:
     """Create the payload indexes the shard lacks (an index of another kind is left as it is)."""
-    existing = shard.info().payload_schema
+    # The engine names an index by its path, quoting only the keys it must (`metadata."a.b"` but
+    # `metadata.文章`): without the quotes, a path is the field name it was made from.
+    existing = {path.replace('"', "") for path in shard.info().payload_schema}
     for key, kind in indexes.items():
-        if json_path(key) not in existing:
+        if key not in existing:
             schema = PayloadSchemaType.Integer if kind == "integer" else PayloadSchemaType.Keyword
             shard.update(UpdateOperation.create_field_index(json_path(key), schema))
 

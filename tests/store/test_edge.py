@@ -8,8 +8,10 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,9 +23,10 @@ from app.store.base import (
     CollectionNotFoundError,
     Filter,
     PayloadIndexKind,
+    Point,
     StoreInUseError,
 )
-from app.store.edge import SHARD_DIR, QdrantEdgeStore
+from app.store.edge import SHARD_DIR, QdrantEdgeStore, _index_fields
 from tests.store.points import random_points
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,3 +269,41 @@ def test_configured_payload_indexes_are_made_on_create_and_on_reopening(edge_dir
     with_article = [p for p in points if "article" in p.payload["metadata"]]
     assert schema["metadata.article"].points == len(with_article) < len(points)
     shard.close()
+
+
+def test_payload_indexes_on_keys_with_dots_or_other_scripts(edge_dir: Path) -> None:
+    """The engine names `metadata.a.b` (the key "a.b") `metadata."a.b"` and `metadata.文章` as it
+    is; an index is made once and found again on reopening, whichever way it is named."""
+    indexes: dict[str, PayloadIndexKind] = {"metadata.a.b": "keyword", "metadata.文章": "integer"}
+    for _ in range(2):
+        store = QdrantEdgeStore(edge_dir, payload_indexes=indexes)
+        store.create_collection("docs", DIM)
+        vector = np.ones(DIM, dtype=np.float32)
+        metadata = {"a.b": "x", "文章": 3}
+        store.upsert("docs", [Point(str(uuid.uuid4()), vector, {"metadata": metadata})])
+        assert store.count("docs", Filter(equals={"metadata.a.b": "x", "metadata.文章": 3})) >= 1
+        store.close()
+    shard = EdgeShard.load(str(edge_dir / "docs" / SHARD_DIR))
+    schema = shard.info().payload_schema
+    assert schema['metadata."a.b"'].data_type == PayloadSchemaType.Keyword
+    assert schema["metadata.文章"].data_type == PayloadSchemaType.Integer
+    assert schema["metadata.文章"].points == 2  # one index, holding both points
+    recording = _RecordingShard(shard)
+    _index_fields(recording, indexes)  # type: ignore[arg-type]
+    assert recording.updates == 0  # none made again
+    shard.close()
+
+
+class _RecordingShard:
+    """An edge shard whose updates are counted."""
+
+    def __init__(self, shard: EdgeShard) -> None:
+        self.shard = shard
+        self.updates = 0
+
+    def info(self) -> Any:
+        return self.shard.info()
+
+    def update(self, operation: Any) -> None:
+        self.updates += 1
+        self.shard.update(operation)
