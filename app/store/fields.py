@@ -4,7 +4,8 @@ A request names a document's metadata value `metadata.KEY`, KEY being the whole 
 metadata values are never objects, so a dot in KEY is part of the key (`metadata.a.b` is the key
 `a.b`), as are spaces and any script's letters (`metadata.文章`). Qdrant reads a field as a JSON
 path, where a dot goes one level down; a key other than ASCII letters, digits, '_' and '-' goes
-in quotes there, which the engine accepts for every key without '"' or '\\'.
+in quotes there, which the engine accepts for every key without '"' or '\\' (it has no escape
+for them: app/filters.py refuses such keys).
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from __future__ import annotations
 import re
 
 METADATA_PREFIX = "metadata."
-# Characters a metadata key cannot hold and still be named in a filter or a group_by: Qdrant's
-# JSON path has no escape for them inside a quoted key.
-UNQUOTABLE = frozenset('"\\')
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
