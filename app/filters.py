@@ -19,7 +19,9 @@ from app.store.validation import check_payload_int
 # Fields a filter or group_by may name: the indexed top-level ones and any metadata key (in any
 # script, dots and spaces included: app/store/fields.py) but those Qdrant cannot name.
 TOP_LEVEL_FIELDS = ("doc_id", "language")
-_METADATA_FIELD = re.compile(rf'metadata\.[^"\\\x00-\x1f\x7f]{{1,{MAX_METADATA_KEY_CHARS}}}')
+_METADATA_FIELD = re.compile(
+    rf'metadata\.[^"\\\x00-\x1f\x7f\ud800-\udfff]{{1,{MAX_METADATA_KEY_CHARS}}}'
+)
 OPERATORS = ("any",)
 MAX_FILTER_FIELDS = 16
 MAX_ANY_VALUES = 256
@@ -67,13 +69,14 @@ FILTER_JSON_SCHEMA: dict[str, Any] = {
 
 def check_field(key: str) -> str:
     """The key itself; ValueError unless it is `doc_id`, `language` or `metadata.KEY` (KEY: a
-    metadata key of 1-128 characters, without '"', '\\' or control characters)."""
+    metadata key of 1-128 characters, without '"', '\\', control characters or lone
+    surrogates)."""
     if key in TOP_LEVEL_FIELDS or _METADATA_FIELD.fullmatch(key):
         return key
     raise ValueError(
         f"cannot filter or group on {key!r}: use 'doc_id', 'language' or 'metadata.KEY' "
-        f"(KEY: a metadata key of 1-{MAX_METADATA_KEY_CHARS} characters, without '\"', '\\' "
-        "or control characters)"
+        f"(KEY: a metadata key of 1-{MAX_METADATA_KEY_CHARS} characters, without '\"', '\\', "
+        "control characters or lone surrogates)"
     )
 
 

@@ -29,6 +29,7 @@ CASES: list[tuple[dict[str, Any], bool]] = [
     ({'metadata.a"b': 1}, False),
     ({"metadata.a\\b": 1}, False),
     ({"metadata.a\nb": 1}, False),
+    ({"metadata.\ud800": 1}, False),  # a lone surrogate: the engine cannot take it
     ({"metadata.article": 2.5}, False),
     ({"metadata.article": True}, False),
     ({"metadata.article": None}, False),
