@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from app.encode_queue import EncodeQueue, OverloadedError
 from app.encoder import Embeddings, TextKind
 
-EncodeFn = Callable[[Sequence[str], TextKind], Embeddings]
+# (texts, kind, solo): `solo` when the call holds every encoder slot (app/encode_queue.py).
+EncodeFn = Callable[[Sequence[str], TextKind, bool], Embeddings]
 
 
 @dataclass(eq=False)
@@ -65,11 +66,11 @@ class EncodeCombiner:
                 self._pending.append(request)
             try:
                 # Wait for the encoder's slot until a leader takes this request into its call.
-                with self.queue.slot(unless=lambda: request.taken) as leading:
-                    batch = self._take(request) if leading else []
+                with self.queue.slot(unless=lambda: request.taken, whole_if_idle=True) as held:
+                    batch = self._take(request) if held else []
                     if batch:
                         self.queue.wake()  # those taken along stop waiting for a slot
-                        self._run(batch)
+                        self._run(batch, solo=held > 1)
             except OverloadedError:
                 with self._lock:
                     if not request.taken:  # nobody will answer it: give up
@@ -96,25 +97,25 @@ class EncodeCombiner:
                 self._pending.remove(request)
             return batch
 
-    def _run(self, batch: list[_Request]) -> None:
+    def _run(self, batch: list[_Request], solo: bool) -> None:
         try:
-            self._answer(batch)
+            self._answer(batch, solo)
         finally:  # whatever happened, nobody is left waiting
             for request in batch:
                 if request.vectors is None and request.error is None:
                     request.error = RuntimeError("the encoder call was interrupted")
                 request.done.set()
 
-    def _answer(self, batch: list[_Request]) -> None:
+    def _answer(self, batch: list[_Request], solo: bool) -> None:
         start = time.perf_counter()
         try:
-            vectors = self._encode([t for r in batch for t in r.texts], batch[0].kind)
+            vectors = self._encode([t for r in batch for t in r.texts], batch[0].kind, solo)
         except Exception as error:
             if len(batch) == 1:
                 batch[0].error = error
             else:  # one bad request must not fail its neighbours: answer each on its own
                 for request in batch:
-                    self._answer([request])
+                    self._answer([request], solo)
             return
         self.queue.observe(time.perf_counter() - start)
         offset = 0

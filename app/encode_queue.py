@@ -23,6 +23,12 @@ With `reserved_for_queries` (`Settings.query_reserved_slots`), writes and backgr
 leave that many slots to queries for as long as queries keep coming, so a query finds a slot
 free instead of waiting for a write's call to end.
 `app/encode_combiner.py` batches concurrent queries behind the same admission and slots.
+
+A solo query: a combined query call that finds the encoder idle, when no job has arrived to find
+it busy for `QUIET_S`, takes every slot (`slot(whole_if_idle=True)`) and runs on all the cores
+(`Settings.solo_query_threads`), as nothing runs beside it; jobs arriving meanwhile wait for it
+(a few ms). Under concurrent load jobs keep finding the encoder busy, so calls run one slot each,
+side by side, which serves more queries on the same cores.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from app.settings import Settings
 T = TypeVar("T")
 # How long after the last query the slots reserved for queries stay reserved.
 QUERY_RECENT_S = 1.0
+# How long no job may have found the encoder busy before a query alone takes every slot.
+QUIET_S = 1.0
 
 
 class Priority(IntEnum):
@@ -120,6 +128,7 @@ class EncodeQueue:
         # the last `QUERY_RECENT_S`), so a query need not wait for a write's call to end.
         self.reserved_for_queries = min(reserved_for_queries, concurrency - 1)
         self._last_query = float("-inf")
+        self._last_busy_arrival = float("-inf")  # a job arrived to find others in (QUIET_S)
         self.observer: QueueObserver = observer or _NoObserver()
         self._clock = clock
         self._cond = threading.Condition()  # guards everything below; notified on any change
@@ -249,17 +258,19 @@ class EncodeQueue:
         unless: Callable[[], bool] = lambda: False,
         priority: Priority = Priority.QUERY,
         bounded: bool = True,
-    ) -> Iterator[bool]:
-        """Hold one of the `concurrency` encoder slots (yields True), or stop waiting for one
-        as soon as `unless()` holds (yields False; see `wake`). A bounded wait is refused after
-        `wait_timeout_s`."""
-        held = self._acquire(unless, priority, bounded)
+        whole_if_idle: bool = False,
+    ) -> Iterator[int]:
+        """Hold one of the `concurrency` encoder slots (yields 1), or stop waiting for one as
+        soon as `unless()` holds (yields 0; see `wake`). A bounded wait is refused after
+        `wait_timeout_s`. `whole_if_idle`: take all the slots (yields `concurrency`) if the
+        encoder is idle and has been quiet for `QUIET_S` (a solo query, see the module)."""
+        held = self._acquire(unless, priority, bounded, whole_if_idle)
         try:
             yield held
         finally:
             if held:
                 with self._cond:
-                    self._running[priority] -= 1
+                    self._running[priority] -= held
                     self._cond.notify_all()
 
     def wake(self) -> None:
@@ -267,22 +278,27 @@ class EncodeQueue:
         with self._cond:
             self._cond.notify_all()
 
-    def _acquire(self, unless: Callable[[], bool], priority: Priority, bounded: bool) -> bool:
+    def _acquire(
+        self, unless: Callable[[], bool], priority: Priority, bounded: bool, whole_if_idle: bool
+    ) -> int:
         with self._cond:
             now = self._clock()
             ticket = _Ticket(priority, next(self._seq), now, bounded)
+            if self.running or self._waiting:
+                self._last_busy_arrival = now
             if priority is Priority.QUERY:
                 self._last_query = now
             self._waiting.append(ticket)
             try:
                 while True:
                     if unless():
-                        return False
+                        return 0
                     now = self._clock()
                     if self.running < self.concurrency and self._first(now) is ticket:
-                        self._running[priority] += 1
+                        held = self.concurrency if whole_if_idle and self._quiet(now) else 1
+                        self._running[priority] += held
                         self.observer.waited(priority, now - ticket.arrived)
-                        return True
+                        return held
                     remaining = ticket.arrived + self.wait_timeout_s - now
                     if bounded and remaining <= 0:
                         raise self._refuse(
@@ -296,6 +312,14 @@ class EncodeQueue:
             finally:
                 self._waiting.remove(ticket)
                 self._cond.notify_all()  # the head of the queue may have changed
+
+    def _quiet(self, now: float) -> bool:
+        """Nothing runs, nobody else waits, and no job found the encoder busy in `QUIET_S`."""
+        return (
+            self.running == 0
+            and len(self._waiting) == 1
+            and now - self._last_busy_arrival >= QUIET_S
+        )
 
     def run(
         self, job: Callable[[], T], priority: Priority = Priority.QUERY, bounded: bool = True

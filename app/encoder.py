@@ -84,16 +84,19 @@ class Encoder(Protocol):
     def count_tokens(self, text: str, kind: TextKind) -> int:
         """Tokens the model would see for `text`: prefix and special tokens included."""
 
-    def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
-        """(len(texts), dim) float32, rows L2-normalised. TextTooLongError on overflow."""
+    def encode(self, texts: Sequence[str], kind: TextKind, solo: bool = False) -> Embeddings:
+        """(len(texts), dim) float32, rows L2-normalised. TextTooLongError on overflow.
+        `solo`: the call has the machine's cores to itself (the same vectors, maybe sooner)."""
 
 
-def _session_options(threads: int) -> ort.SessionOptions:
+def _session(graph: Path, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    return options
+    return ort.InferenceSession(
+        str(graph), sess_options=options, providers=["CPUExecutionProvider"]
+    )
 
 
 class OnnxEncoder:
@@ -103,6 +106,11 @@ class OnnxEncoder:
     `last_hidden_state` ([batch, seq, dim]); pooling and normalisation happen here, as the
     card says. Texts are sorted by length and cut into calls of at most `batch_size` texts and
     `batch_tokens` padded tokens (a longer text alone), so padding stays small.
+
+    A call runs on `threads` onnxruntime threads; with `solo_threads` above that, a second
+    session of the same graph runs the calls made with `solo=True` (a query alone on the
+    machine) on that many. The vectors are bit for bit the same either way (tested): threads
+    split rows and columns of each product, never the sums.
     """
 
     def __init__(
@@ -112,6 +120,7 @@ class OnnxEncoder:
         threads: int | None = None,
         batch_size: int | None = None,
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        solo_threads: int | None = None,
     ) -> None:
         self._card = ModelCard.load(model_dir)
         if variant not in self._card.onnx_files:
@@ -135,28 +144,32 @@ class OnnxEncoder:
             )
         }
         self._special_tokens = self._tokenizer.num_special_tokens_to_add(is_pair=False)
-        n_threads = threads or usable_cores()
-        self._session = ort.InferenceSession(
-            str(model_dir / self._card.onnx_files[variant]),
-            sess_options=_session_options(n_threads),
-            providers=["CPUExecutionProvider"],
+        graph = model_dir / self._card.onnx_files[variant]
+        self.threads = threads or usable_cores()  # onnxruntime threads per call
+        self._session = _session(graph, self.threads)
+        self.solo_threads = max(self.threads, solo_threads or 0)  # per `solo=True` call
+        self._solo_session = (
+            _session(graph, self.solo_threads) if self.solo_threads > self.threads else None
         )
-        self.threads = n_threads  # onnxruntime threads per call
         self._lock = threading.Lock()  # tokenizer batch calls are not re-entrant-safe enough
         # Token counts of the texts encoded last, so that `count_tokens` right after `encode`
         # (/v1/embeddings' usage) does not tokenise them a second time.
         self._recent_counts: OrderedDict[tuple[TextKind, str], int] = OrderedDict()
 
     @classmethod
-    def from_settings(cls, settings: Settings, concurrent_calls: int = 1) -> OnnxEncoder:
+    def from_settings(
+        cls, settings: Settings, concurrent_calls: int = 1, solo_queries: bool = False
+    ) -> OnnxEncoder:
         """The configured encoder; unless `encoder_threads` says otherwise, the cores (at most
-        4) are shared out among the `concurrent_calls` that will run at once."""
+        4) are shared out among the `concurrent_calls` that will run at once. `solo_queries`:
+        a query alone on the machine may run on `solo_query_threads` (the service's)."""
         return cls(
             settings.model_dir,
             settings.model_variant,
             threads=settings.threads_per_call(concurrent_calls),
             batch_size=settings.encode_batch_size,
             batch_tokens=settings.encode_batch_tokens,
+            solo_threads=settings.solo_threads(concurrent_calls) if solo_queries else None,
         )
 
     @property
@@ -205,11 +218,15 @@ class OnnxEncoder:
                 raise TextTooLongError(i, len(enc.ids), limit)
         return encodings
 
-    def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
-        return self.encode_spans(texts, kind, None)[0]
+    def encode(self, texts: Sequence[str], kind: TextKind, solo: bool = False) -> Embeddings:
+        return self.encode_spans(texts, kind, None, solo)[0]
 
     def encode_spans(
-        self, texts: Sequence[str], kind: TextKind, spans: Sequence[Sequence[Span]] | None
+        self,
+        texts: Sequence[str],
+        kind: TextKind,
+        spans: Sequence[Sequence[Span]] | None,
+        solo: bool = False,
     ) -> tuple[Embeddings, list[Embeddings]]:
         """The texts' vectors (as `encode`) and, for each text, one vector per character span of
         it in `spans` (for highlights: its sentences), L2-normalised rows.
@@ -217,7 +234,8 @@ class OnnxEncoder:
         A span's vector is the mean of the hidden states of the tokens that end inside it, taken
         from the same encoder call as the text's own vector ("late chunking"): each sentence is
         read in the context of its passage, at no extra encoder cost. A span without tokens gets
-        a zero row. `spans=None`: no span vectors (an empty list)."""
+        a zero row. `spans=None`: no span vectors (an empty list). `solo`: the call has the
+        cores to itself, so it may run on `solo_threads`."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         per_text: list[Embeddings] = []
         if not texts:
@@ -226,9 +244,10 @@ class OnnxEncoder:
         if spans is not None:
             per_text = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
         shift = len(self._prefix(kind))
+        session = self._solo_session if solo and self._solo_session else self._session
         for call in self._calls(encodings):
             wanted = None if spans is None else [spans[i] for i in call]
-            out[call], pooled = self._run([encodings[i] for i in call], wanted, shift)
+            out[call], pooled = self._run(session, [encodings[i] for i in call], wanted, shift)
             for i, vectors in zip(call, pooled, strict=False):  # empty when spans is None
                 per_text[i] = vectors
         return out, per_text
@@ -250,6 +269,7 @@ class OnnxEncoder:
 
     def _run(
         self,
+        session: ort.InferenceSession,
         encodings: Sequence[Encoding],
         spans: Sequence[Sequence[Span]] | None = None,
         shift: int = 0,
@@ -260,9 +280,7 @@ class OnnxEncoder:
         for row, enc in enumerate(encodings):
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1
-        outputs = self._session.run(
-            ["last_hidden_state"], {"input_ids": ids, "attention_mask": mask}
-        )
+        outputs = session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})
         hidden: Embeddings = outputs[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)

@@ -84,8 +84,8 @@ class Metrics:
         self.encode_settings = Gauge(
             "polysearch_encode_setting",
             "The encoder's thread and queue settings in force (encoder_threads per call, "
-            "encode_slots, queue_capacity, max_queue_wait_seconds, aging_seconds, "
-            "write_encode_texts, query_reserved_slots).",
+            "solo_query_threads, encode_slots, queue_capacity, max_queue_wait_seconds, "
+            "aging_seconds, write_encode_texts, query_reserved_slots).",
             ["setting"],
             registry=self.registry,
         )
@@ -114,7 +114,9 @@ class Metrics:
     def refused(self, priority: Priority, reason: str) -> None:
         self.queue_refused.labels(priority.name.lower(), reason).inc()
 
-    def watch_queue(self, queue: EncodeQueue, encoder_threads: int, write_texts: int) -> None:
+    def watch_queue(
+        self, queue: EncodeQueue, encoder_threads: int, solo_threads: int, write_texts: int
+    ) -> None:
         """Report `queue`'s depth and the settings it and the encoder run with."""
         for priority in Priority:
             self.queue_waiting.labels(priority.name.lower()).set_function(
@@ -123,6 +125,7 @@ class Metrics:
         self.queue_running.set_function(lambda: queue.running)
         for name, value in {
             "encoder_threads": encoder_threads,
+            "solo_query_threads": solo_threads,
             "encode_slots": queue.concurrency,
             "queue_capacity": queue.capacity,
             "max_queue_wait_seconds": queue.wait_timeout_s,

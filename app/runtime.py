@@ -74,20 +74,23 @@ class Runtime:
         s = self.settings
         try:
             log.info("loading model %s (%s) from %s", s.model, s.model_variant, s.model_dir)
-            encoder = OnnxEncoder.from_settings(s, concurrent_calls=s.encode_calls)
+            encoder = OnnxEncoder.from_settings(
+                s, concurrent_calls=s.encode_calls, solo_queries=True
+            )
             # Gated so that a backup can hold writes while it copies the data directory.
             self._store = GatedStore(open_store(s), None if s.qdrant_url else s.data_dir)
             service = SearchService.from_settings(encoder, self._store, self.metrics, s)
             freeze_start_up_objects()
             self._set_ready(service)
             log.info(
-                "ready: model %s, dim %d; %d encoder calls at once, %d thread%s each, "
-                "queue wait at most %d ms",
+                "ready: model %s, dim %d; %d encoder calls at once, %d thread%s each "
+                "(a query alone: %d), queue wait at most %d ms",
                 encoder.card.name,
                 encoder.dim,
                 s.encode_calls,
                 encoder.threads,
                 "" if encoder.threads == 1 else "s",
+                encoder.solo_threads,
                 s.max_queue_wait_ms,
             )
             if s.index_on_start is not None:

@@ -108,7 +108,10 @@ class SearchService:
     ) -> SearchService:
         queue = EncodeQueue.from_settings(settings, observer=metrics)
         metrics.watch_queue(
-            queue, settings.threads_per_call(queue.concurrency), settings.write_encode_texts
+            queue,
+            settings.threads_per_call(queue.concurrency),
+            settings.solo_threads(queue.concurrency),
+            settings.write_encode_texts,
         )
         return cls(
             encoder,
@@ -131,9 +134,9 @@ class SearchService:
             return self.combiner.encode(texts, kind)
         return self.encode_queue.run(lambda: self._encode(texts, kind))
 
-    def _encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+    def _encode(self, texts: Sequence[str], kind: TextKind, solo: bool = False) -> Embeddings:
         start = time.perf_counter()
-        vectors = self.encoder.encode(texts, kind)
+        vectors = self.encoder.encode(texts, kind, solo)
         self.metrics.encode_seconds.labels(kind).observe(time.perf_counter() - start)
         self.metrics.encoded_texts.labels(kind).inc(len(texts))
         self.metrics.encode_batch_texts.labels(kind).observe(len(texts))

@@ -68,6 +68,19 @@ class Settings(BaseSettings):
         description="onnxruntime threads per encoder call; 0: the cores (at most 4) shared out "
         "among the calls that run at once.",
     )
+    # A query that has the encoder to itself runs on all the cores: on 2 cores it is ~20% faster
+    # end to end (dense search c=1 p50 ~10.0 vs ~12.3 ms on the 154k-verse index, Intel Xeon),
+    # as two threads pull the weights into cache side by side; under concurrent load one-thread
+    # calls side by side serve more queries, so it applies only while nothing else comes
+    # (app/encode_queue.py, `EncodeQueue.slot`).
+    solo_query_threads: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="onnxruntime threads for a query alone on the service's encoder (idle, and "
+        "found busy by no call in the last second), in a second onnxruntime session (~130 MB "
+        "for the default model); 0: the cores (at most 4); no more than a call's threads: off.",
+    )
     encode_batch_size: int | None = Field(
         default=None,
         ge=1,
@@ -190,9 +203,9 @@ class Settings(BaseSettings):
         "empty: no CORS headers.",
     )
 
-    # Backpressure (app/encode_queue.py). A query is too short for threads to speed it up, so on
-    # 2 cores two single-thread calls serve ~1.5x the queries of one call on both (c=8: 173 vs
-    # 114 QPS, p99 82 vs 176 ms; docs/bench).
+    # Backpressure (app/encode_queue.py). Under load, on 2 cores two single-thread calls serve
+    # ~1.5x the queries of one call on both (c=8: 173 vs 114 QPS, p99 82 vs 176 ms; docs/bench);
+    # a query alone runs on both (`solo_query_threads`).
     # The indexer (`python -m indexer`, start-up indexing) runs as many calls at once on each
     # batch: on 2 cores, two one-thread calls indexed UDHR passages at ~1.4x the rate of one
     # two-thread call for int8 (one text per call) and ~1.1-1.3x for fp32 (32 per call),
@@ -297,6 +310,15 @@ class Settings(BaseSettings):
         """onnxruntime threads per encoder call: `encoder_threads`, or the cores (at most 4)
         shared out among the `concurrent_calls` that run at once."""
         return self.encoder_threads or max(1, usable_cores() // concurrent_calls)
+
+    def solo_threads(self, concurrent_calls: int) -> int:
+        """onnxruntime threads for a query alone on the encoder: `solo_query_threads`, or the
+        cores (at most 4); never fewer than a call's, and a call's with one call at once (no
+        other slot for a solo query to take)."""
+        per_call = self.threads_per_call(concurrent_calls)
+        if concurrent_calls == 1:
+            return per_call
+        return max(per_call, self.solo_query_threads or usable_cores())
 
     # Lexical and hybrid ranking (app/lexical, app/store/fusion.py). The defaults were chosen on
     # the evaluation's development split (docs/eval/README.md, "Dense, lexical and hybrid").

@@ -23,6 +23,7 @@ from tests.conftest import ROOT, _free_port, serve_in_thread
 # Settings that decide the encoder's threads and the queue's shape.
 SCHEDULING = (
     "encoder_threads",
+    "solo_query_threads",
     "encode_concurrency",
     "encode_queue_size",
     "request_timeout_s",
@@ -136,10 +137,16 @@ def test_the_service_indexes_its_start_up_corpus_through_the_scheduler(
             # The settings in force, as `make run` and `python -m app` both get them.
             shown = {
                 name: figures[f'polysearch_encode_setting{{setting="{name}"}}']
-                for name in ("encoder_threads", "encode_slots", "queue_capacity")
+                for name in (
+                    "encoder_threads",
+                    "solo_query_threads",
+                    "encode_slots",
+                    "queue_capacity",
+                )
             }
             assert shown == {
                 "encoder_threads": settings.threads_per_call(settings.encode_calls),
+                "solo_query_threads": settings.solo_threads(settings.encode_calls),
                 "encode_slots": settings.encode_calls,
                 "queue_capacity": settings.encode_queue_size,
             }

@@ -84,9 +84,9 @@ class _ObservedEncoder:
         self.inner = inner
         self.calls: list[int] = []  # texts per call
 
-    def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+    def encode(self, texts: Sequence[str], kind: TextKind, solo: bool = False) -> Embeddings:
         self.calls.append(len(texts))
-        return self.inner.encode(texts, kind)
+        return self.inner.encode(texts, kind, solo)
 
     def encode_spans(
         self, texts: Sequence[str], kind: TextKind, spans: Sequence[Sequence[Span]] | None

@@ -23,11 +23,13 @@ class GatedEncoder:
 
     def __init__(self) -> None:
         self.calls: list[tuple[list[str], TextKind]] = []
+        self.solo: list[bool] = []  # per call: whether it held every slot
         self.release = threading.Event()
         self.started = threading.Event()
 
-    def __call__(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+    def __call__(self, texts: Sequence[str], kind: TextKind, solo: bool = False) -> Embeddings:
         self.calls.append((list(texts), kind))
+        self.solo.append(solo)
         if len(self.calls) == 1:
             self.started.set()
             self.release.wait(10)
@@ -79,6 +81,17 @@ def test_waiting_requests_share_one_call_and_get_their_own_rows() -> None:
         np.testing.assert_array_equal(future.result(), expected)
     assert combiner.waiting == 0
     assert combiner.queue.depth == 0
+
+
+def test_only_a_query_alone_on_a_quiet_encoder_runs_solo() -> None:
+    """The first query finds two idle slots and takes both (a solo call, on all the cores);
+    those that come while it runs wait, then share one call on one slot."""
+    fake = GatedEncoder()
+    combiner = EncodeCombiner(EncodeQueue(concurrency=2, capacity=16), fake)
+    behind_a_busy_encoder(combiner, fake, [(["second"], "query"), (["third"], "query")])
+    assert [texts for texts, _ in fake.calls] == [["first"], ["second", "third"]]
+    assert fake.solo == [True, False]
+    assert combiner.queue.running == 0
 
 
 def test_kinds_are_never_mixed_and_max_texts_holds() -> None:
@@ -173,7 +186,7 @@ def test_combining_is_on_only_where_vectors_ignore_the_batch(
 def test_a_waiter_leaves_the_slot_queue_once_its_condition_holds() -> None:
     queue = EncodeQueue(concurrency=1, capacity=4, wait_timeout_s=10.0)
     answered = threading.Event()
-    outcome: list[bool] = []
+    outcome: list[int] = []
 
     def wait_for_slot() -> None:
         with queue.slot(unless=answered.is_set) as held:
@@ -188,6 +201,6 @@ def test_a_waiter_leaves_the_slot_queue_once_its_condition_holds() -> None:
         answered.set()
         queue.wake()
         waiter.join(timeout=2.0)  # long before the 10 s timeout
-        assert outcome == [False]
+        assert outcome == [0]
     with queue.slot() as held:  # a waiter that gave up held nothing: the slot is free
         assert held

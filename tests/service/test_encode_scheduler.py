@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from app.encode_queue import EncodeQueue, OverloadedError, Priority
+from app.encode_queue import QUIET_S, EncodeQueue, OverloadedError, Priority
 
 
 class FakeClock:
@@ -273,3 +273,25 @@ def test_without_queries_background_calls_use_every_slot() -> None:
     _until(lambda: queue.running == 2, "background calls did not run side by side")
     release.set()
     _drain(threads)
+
+
+def test_a_job_alone_on_a_quiet_encoder_takes_every_slot() -> None:
+    """`whole_if_idle` (a solo query): every slot for a job that finds the encoder idle, unless
+    a job found it busy less than `QUIET_S` ago; nothing starts beside it."""
+    clock = FakeClock()
+    queue = EncodeQueue(concurrency=2, capacity=8, wait_timeout_s=60, clock=clock)
+    with queue.slot(whole_if_idle=True) as got:
+        assert got == 2 and queue.running == 2
+    assert queue.running == 0
+    with held(queue), queue.slot(whole_if_idle=True) as got:
+        assert got == 1  # it came to a busy encoder: one slot, beside the other job
+    with queue.slot(whole_if_idle=True) as got:
+        assert got == 1  # idle now, but not quiet: a job found it busy just now
+    clock.now += QUIET_S
+    order: list[str] = []
+    with queue.slot(whole_if_idle=True) as got:
+        assert got == 2
+        threads = _queue_up(queue, [("write", Priority.WRITE, False)], order)
+        assert queue.running == 2 and order == []  # the write waits for the solo job
+    _drain(threads)
+    assert order == ["write"] and queue.running == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.encoder import OnnxEncoder
@@ -29,6 +30,36 @@ def test_threads_are_the_cores_shared_out_among_concurrent_calls(model_dir: Path
     assert _threads(indexing_encoder(settings)) == 1  # the indexer: as many calls at once
     pinned = settings.model_copy(update={"encoder_threads": 3})
     assert _threads(OnnxEncoder.from_settings(pinned, concurrent_calls=2)) == 3
+
+
+def test_a_query_alone_gets_a_session_on_more_threads_with_the_same_vectors(
+    model_dir: Path,
+) -> None:
+    settings = Settings(
+        models_dir=model_dir.parent, model=model_dir.name, encode_concurrency=2,
+        encoder_threads=1, solo_query_threads=2,
+    )  # fmt: skip
+    served = OnnxEncoder.from_settings(settings, concurrent_calls=2, solo_queries=True)
+    assert (served.threads, served.solo_threads) == (1, 2)
+    assert served._solo_session is not None and _threads(served) == 1
+    assert served._solo_session.get_session_options().intra_op_num_threads == 2
+    texts = ["Wer hat das Recht auf Bildung?", "haki ya kupumzika", "Everyone has the right."]
+    for kind in ("query", "passage"):
+        np.testing.assert_array_equal(
+            served.encode(texts, kind, solo=True), served.encode(texts, kind)
+        )
+    # No second session where no query could have the cores to itself, or none is wanted.
+    for unused in (
+        OnnxEncoder.from_settings(settings, concurrent_calls=2),  # not the service
+        indexing_encoder(settings),
+        OnnxEncoder.from_settings(
+            settings.model_copy(update={"encode_concurrency": 1}), 1, solo_queries=True
+        ),
+        OnnxEncoder.from_settings(
+            settings.model_copy(update={"solo_query_threads": 1}), 2, solo_queries=True
+        ),
+    ):
+        assert unused._solo_session is None and unused.solo_threads == unused.threads
 
 
 @pytest.mark.parametrize(("variant", "texts_per_call"), [("int8", 32), ("fp32", 32)])

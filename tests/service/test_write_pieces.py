@@ -28,7 +28,7 @@ class InterruptingEncoder:
     def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)
 
-    def encode(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
+    def encode(self, texts: Sequence[str], kind: TextKind, solo: bool = False) -> Embeddings:
         return self.encode_spans(texts, kind, None)[0]
 
     def encode_spans(
