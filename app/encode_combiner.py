@@ -8,6 +8,10 @@ cost, and batches grow exactly as fast as requests pile up behind a busy encoder
 eight short queries costs little more than one call over one, so throughput under concurrency
 rises several-fold.
 
+A request of one query text (a search) that finds the encoder idle and quiet takes every slot
+and runs on all the cores (a solo call, app/encode_queue.py); larger requests never do, so a
+long /v1/embed call cannot hold the cores that a query arriving meanwhile would need.
+
 Only for graphs whose vectors do not depend on the batch (`app.encoder.batch_independent`):
 an int8 build with dynamic quantisation (before builder v3) picks its scale per call, so there
 a query's vector would depend on its neighbours (`Settings.combine_requests`, auto).
@@ -66,7 +70,8 @@ class EncodeCombiner:
                 self._pending.append(request)
             try:
                 # Wait for the encoder's slot until a leader takes this request into its call.
-                with self.queue.slot(unless=lambda: request.taken, whole_if_idle=True) as held:
+                solo_ok = kind == "query" and len(texts) == 1
+                with self.queue.slot(unless=lambda: request.taken, whole_if_idle=solo_ok) as held:
                     batch = self._take(request) if held else []
                     if batch:
                         self.queue.wake()  # those taken along stop waiting for a slot

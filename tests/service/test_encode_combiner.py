@@ -94,6 +94,20 @@ def test_only_a_query_alone_on_a_quiet_encoder_runs_solo() -> None:
     assert combiner.queue.running == 0
 
 
+@pytest.mark.parametrize(("texts", "kind"), [(["one", "two"], "query"), (["a passage"], "passage")])
+def test_a_request_of_several_texts_or_passages_never_runs_solo(
+    texts: list[str], kind: TextKind
+) -> None:
+    """Only a single query may hold every slot: a long /v1/embed call must leave a slot free
+    for the queries that come meanwhile."""
+    fake = GatedEncoder()
+    fake.release.set()
+    combiner = EncodeCombiner(EncodeQueue(concurrency=2, capacity=16), fake)
+    combiner.encode(texts, kind)
+    combiner.encode(["a query"], "query")
+    assert fake.solo == [False, True]
+
+
 def test_kinds_are_never_mixed_and_max_texts_holds() -> None:
     fake = GatedEncoder()
     combiner = EncodeCombiner(EncodeQueue(capacity=16), fake, max_texts=3)
