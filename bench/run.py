@@ -246,9 +246,16 @@ def whole_verses(
     return row, [p.text for p in part]
 
 
+# Our service with every query on one thread (no solo queries, app/encode_queue.py), measured
+# at c=1 beside ours: what a query alone on all the cores gains, side by side.
+ONE_THREAD = "ours, one thread"
 # What each stack is asked for in the phases that compare the stacks: the same work (dense
 # ranking, no highlights); the naive service knows no such fields.
-COMPARED_SEARCH = {"ours": ["--mode", "dense", "--no-highlight"], "naive": []}
+COMPARED_SEARCH = {
+    "ours": ["--mode", "dense", "--no-highlight"],
+    ONE_THREAD: ["--mode", "dense", "--no-highlight"],
+    "naive": [],
+}
 
 
 def _load_phase(
@@ -304,6 +311,11 @@ def _ours_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch
     return [sys.executable, "-m", "app"], env
 
 
+def _one_thread_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch:
+    command, env = _ours_launch(config, stores, port)
+    return command, {**env, "POLYSEARCH_SOLO_QUERY_THREADS": "1"}
+
+
 def _naive_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch:
     command = [
         sys.executable, "-m", "bench.naive_service", "--port", str(port),
@@ -332,8 +344,9 @@ def measure_services(
     config: BenchConfig, stores: SearchStores, queries_file: Path, filter_languages: list[str]
 ) -> dict[str, dict[str, Any]]:
     """Both services up at once (idle while the other is measured), phases alternating between
-    them, so that both meet the same background load on a shared machine."""
-    launches = {"ours": _ours_launch, "naive": _naive_launch}
+    them, so that both meet the same background load on a shared machine. A third, ours with
+    every query on one thread, takes the unfiltered dense phase at c=1 only."""
+    launches = {"ours": _ours_launch, ONE_THREAD: _one_thread_launch, "naive": _naive_launch}
     figures: dict[str, dict[str, Any]] = {}
     with ExitStack() as services:
         running: dict[str, RunningService] = {}
@@ -357,6 +370,7 @@ def measure_services(
             for concurrency in config.concurrencies
             for languages in ([], filter_languages)
             for stack in running
+            if stack != ONE_THREAD or (concurrency == 1 and not languages)
         ]
         # What a user gets by default (hybrid ranking with highlights), ours alone, at c=1.
         phases.append(("ours", 1, [], SERVICE_DEFAULT))
@@ -365,7 +379,7 @@ def measure_services(
             waited = wait_idle(each.pid for each in running.values())
             if waited > 2:
                 _log(f"waited {waited:.0f} s for both services to go idle before the next phase")
-            ours = stack == "ours"  # only our service has /metrics
+            ours = stack == "ours"  # only our service has /metrics (the twin's: not reported)
             before = server_time.scrape(service.url) if ours else {}
             search_args = COMPARED_SEARCH[stack] if search == DENSE else []
             phase = _load_phase(
