@@ -293,7 +293,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "*search*: `dense` asks both stacks for the same work (dense ranking; ours with "
         "`mode: dense, highlight: false`); `hybrid + highlights` is a request that names neither, "
-        "so it gets the service's defaults. *ours, one thread*: our service with "
+        "so it gets the service's defaults. *ours-one-thread*: our service with "
         "`POLYSEARCH_SOLO_QUERY_THREADS=1`, every query on one thread (by default a query alone "
         "on the encoder runs on all the cores), at c=1 beside ours.",
         "",

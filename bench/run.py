@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -248,7 +249,7 @@ def whole_verses(
 
 # Our service with every query on one thread (no solo queries, app/encode_queue.py), measured
 # at c=1 beside ours: what a query alone on all the cores gains, side by side.
-ONE_THREAD = "ours, one thread"
+ONE_THREAD = "ours-one-thread"
 # What each stack is asked for in the phases that compare the stacks: the same work (dense
 # ranking, no highlights); the naive service knows no such fields.
 COMPARED_SEARCH = {
@@ -312,7 +313,12 @@ def _ours_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch
 
 
 def _one_thread_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch:
-    command, env = _ours_launch(config, stores, port)
+    """Ours with every query on one thread, on a copy of our store (an embedded store serves
+    one process at a time)."""
+    copy = config.work_dir / "ours-one-thread-store"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(stores.ours, copy)
+    command, env = _ours_launch(config, replace(stores, ours=copy), port)
     return command, {**env, "POLYSEARCH_SOLO_QUERY_THREADS": "1"}
 
 

@@ -149,7 +149,7 @@ def test_smoke_load_tests_both_services(smoke: tuple[Path, Path, dict[str, Any]]
             assert phase["errors"] == {}
             assert phase["ok"] >= 1 and phase["qps"] > 0
             assert phase["p50_ms"] <= phase["p95_ms"] <= phase["p99_ms"]
-    twin = results["services"]["ours, one thread"]  # ours with every query on one thread
+    twin = results["services"]["ours-one-thread"]  # ours with every query on one thread
     assert [(p["concurrency"], p["filtered"]) for p in twin["load"]] == [(1, False)]
     for phase in results["services"]["ours"]["load"]:  # split from the service's /metrics
         assert phase["server"]["server_ms"] > phase["server"]["encode_ms"] > 0
