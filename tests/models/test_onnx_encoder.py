@@ -29,10 +29,10 @@ def _record_calls(encoder: OnnxEncoder, monkeypatch: pytest.MonkeyPatch) -> list
     run = encoder._run
 
     def recording_run(
-        encodings: Sequence[Encoding], *spans: object
+        session: object, encodings: Sequence[Encoding], *spans: object
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         calls.append([len(e.ids) for e in encodings])
-        return run(encodings, *spans)  # type: ignore[arg-type]
+        return run(session, encodings, *spans)  # type: ignore[arg-type]
 
     monkeypatch.setattr(encoder, "_run", recording_run)
     return calls
