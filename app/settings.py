@@ -68,8 +68,9 @@ class Settings(BaseSettings):
         description="onnxruntime threads per encoder call; 0: the cores (at most 4) shared out "
         "among the calls that run at once.",
     )
-    # A query that has the encoder to itself runs on all the cores: on 2 cores it is ~20% faster
-    # end to end (dense search c=1 p50 ~10.0 vs ~12.3 ms on the 154k-verse index, Intel Xeon),
+    # A query that has the encoder to itself runs on all the cores: on 2 cores it is 13-20%
+    # faster end to end (dense search c=1 p50 on the 154k-verse index, Intel Xeon: 11.1 vs 12.8
+    # ms side by side in the benchmark's harness, 9.4-9.9 vs 11.6-12.5 ms in alternating runs),
     # as two threads pull the weights into cache side by side; under concurrent load one-thread
     # calls side by side serve more queries, so it applies only while nothing else comes
     # (app/encode_queue.py, `EncodeQueue.slot`).
