@@ -378,8 +378,10 @@ def measure_services(
             for stack in running
             if stack != ONE_THREAD or (concurrency == 1 and not languages)
         ]
-        # What a user gets by default (hybrid ranking with highlights), ours alone, at c=1.
-        phases.append(("ours", 1, [], SERVICE_DEFAULT))
+        # What a user gets by default (hybrid ranking with highlights), ours alone, at c=1: next
+        # to the other c=1 phases, before any phase at higher concurrency can leave a backlog.
+        unfiltered_c1 = sum(1 for _, c, languages, _ in phases if c == 1 and not languages)
+        phases.insert(unfiltered_c1, ("ours", 1, [], SERVICE_DEFAULT))
         for stack, concurrency, languages, search in phases:
             service = running[stack]
             waited = wait_idle(each.pid for each in running.values())
