@@ -24,11 +24,12 @@ leave that many slots to queries for as long as queries keep coming, so a query 
 free instead of waiting for a write's call to end.
 `app/encode_combiner.py` batches concurrent queries behind the same admission and slots.
 
-A solo query: a combined query call that finds the encoder idle, when no job has arrived to find
-it busy for `QUIET_S`, takes every slot (`slot(whole_if_idle=True)`) and runs on all the cores
-(`Settings.solo_query_threads`), as nothing runs beside it; jobs arriving meanwhile wait for it
-(a few ms). Under concurrent load jobs keep finding the encoder busy, so calls run one slot each,
-side by side, which serves more queries on the same cores.
+A solo query: a call of one query text (combined or not) that finds the encoder idle, when no
+job has arrived to find it busy for `QUIET_S`, takes every slot (`slot(whole_if_idle=True)`,
+`run(solo=...)`) and runs on all the cores (`Settings.solo_query_threads`), as nothing runs
+beside it; jobs arriving meanwhile wait for it (a few ms). Under concurrent load jobs keep
+finding the encoder busy, so calls run one slot each, side by side, which serves more queries on
+the same cores.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol, TypeVar
@@ -322,15 +323,21 @@ class EncodeQueue:
         )
 
     def run(
-        self, job: Callable[[], T], priority: Priority = Priority.QUERY, bounded: bool = True
+        self,
+        job: Callable[[], T],
+        priority: Priority = Priority.QUERY,
+        bounded: bool = True,
+        solo: Callable[[], T] | None = None,
     ) -> T:
         """Run `job` in a slot: a bounded job once admitted, an unbounded one whenever its turn
-        comes."""
-        if bounded:
-            with self.admitted(priority), self.slot(priority=priority, bounded=True):
-                return self._timed(job, priority)
-        with self.slot(priority=priority, bounded=False):
-            return self._timed(job, priority)
+        comes. `solo`: the same work on every core, run instead when the job finds the encoder
+        idle and quiet and so holds every slot (a solo query, see the module)."""
+        with ExitStack() as turn:
+            if bounded:
+                turn.enter_context(self.admitted(priority))
+            slot = self.slot(priority=priority, bounded=bounded, whole_if_idle=solo is not None)
+            held = turn.enter_context(slot)
+            return self._timed(solo if solo is not None and held > 1 else job, priority)
 
     def _timed(self, job: Callable[[], T], priority: Priority) -> T:
         start = time.perf_counter()

@@ -132,7 +132,13 @@ class SearchService:
     def embed(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
         if self.combiner is not None:
             return self.combiner.encode(texts, kind)
-        return self.encode_queue.run(lambda: self._encode(texts, kind))
+        # A lone query text may run on every core when it finds the encoder idle (as combined
+        # calls do, app/encode_combiner.py).
+        solo = kind == "query" and len(texts) == 1
+        return self.encode_queue.run(
+            lambda: self._encode(texts, kind),
+            solo=(lambda: self._encode(texts, kind, solo=True)) if solo else None,
+        )
 
     def _encode(self, texts: Sequence[str], kind: TextKind, solo: bool = False) -> Embeddings:
         start = time.perf_counter()

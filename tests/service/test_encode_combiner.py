@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,6 +16,8 @@ import pytest
 from app.encode_combiner import EncodeCombiner
 from app.encode_queue import EncodeQueue, OverloadedError
 from app.encoder import Embeddings, OnnxEncoder, TextKind
+from app.metrics import Metrics
+from app.service import SearchService
 from app.settings import Settings
 
 
@@ -106,6 +109,21 @@ def test_a_request_of_several_texts_or_passages_never_runs_solo(
     combiner.encode(texts, kind)
     combiner.encode(["a query"], "query")
     assert fake.solo == [False, True]
+
+
+def test_without_combining_only_a_lone_query_runs_solo() -> None:
+    """With requests not combined (`POLYSEARCH_COMBINE_REQUESTS=off`) the same rule holds: a
+    request of one query text that finds the encoder idle runs on every slot, others on one."""
+    fake = GatedEncoder()
+    fake.release.set()
+    encoder = SimpleNamespace(encode=fake, tokenizer=None)
+    queue = EncodeQueue(concurrency=2, capacity=16)
+    service = SearchService(encoder, None, Metrics(), queue, combine_max_texts=None)  # type: ignore[arg-type]
+    assert service.combiner is None
+    service.embed(["a query"], "query")
+    service.embed(["one", "two"], "query")
+    service.embed(["a passage"], "passage")
+    assert fake.solo == [True, False, False]
 
 
 def test_kinds_are_never_mixed_and_max_texts_holds() -> None:

@@ -295,3 +295,17 @@ def test_a_job_alone_on_a_quiet_encoder_takes_every_slot() -> None:
         assert queue.running == 2 and order == []  # the write waits for the solo job
     _drain(threads)
     assert order == ["write"] and queue.running == 0
+
+
+def test_run_takes_the_solo_job_only_when_it_holds_every_slot() -> None:
+    """`run(job, solo=...)`: the solo variant when the job finds the encoder idle and quiet,
+    the plain job beside a busy encoder; no `solo`, never all the slots."""
+    clock = FakeClock()
+    queue = EncodeQueue(concurrency=2, capacity=8, wait_timeout_s=60, clock=clock)
+    assert queue.run(lambda: "one core", solo=lambda: "every core") == "every core"
+    with held(queue):
+        assert queue.run(lambda: "one core", solo=lambda: "every core") == "one core"
+    clock.now += QUIET_S
+    assert queue.run(lambda: queue.running) == 1
+    assert queue.run(lambda: queue.running, solo=lambda: queue.running) == 2
+    assert queue.run(lambda: "unbounded", Priority.BACKGROUND, False, lambda: "solo") == "solo"
