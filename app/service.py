@@ -134,10 +134,10 @@ class SearchService:
             return self.combiner.encode(texts, kind)
         # A lone query text may run on every core when it finds the encoder idle (as combined
         # calls do, app/encode_combiner.py).
-        solo = kind == "query" and len(texts) == 1
+        lone_query = kind == "query" and len(texts) == 1
         return self.encode_queue.run(
             lambda: self._encode(texts, kind),
-            solo=(lambda: self._encode(texts, kind, solo=True)) if solo else None,
+            solo=(lambda: self._encode(texts, kind, solo=True)) if lone_query else None,
         )
 
     def _encode(self, texts: Sequence[str], kind: TextKind, solo: bool = False) -> Embeddings:
