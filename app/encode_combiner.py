@@ -31,6 +31,12 @@ from app.encoder import Embeddings, TextKind
 EncodeFn = Callable[[Sequence[str], TextKind, bool], Embeddings]
 
 
+def may_run_solo(texts: Sequence[str], kind: TextKind) -> bool:
+    """Whether a request may take every encoder slot when it finds the encoder idle: one query
+    text (a search), never a longer request that would hold the cores a query then needs."""
+    return kind == "query" and len(texts) == 1
+
+
 @dataclass(eq=False)
 class _Request:
     texts: Sequence[str]
@@ -70,7 +76,7 @@ class EncodeCombiner:
                 self._pending.append(request)
             try:
                 # Wait for the encoder's slot until a leader takes this request into its call.
-                solo_ok = kind == "query" and len(texts) == 1
+                solo_ok = may_run_solo(texts, kind)
                 with self.queue.slot(unless=lambda: request.taken, whole_if_idle=solo_ok) as held:
                     batch = self._take(request) if held else []
                     if batch:

@@ -13,7 +13,7 @@ import numpy as np
 
 from app.documents.record import Record
 from app.documents.writer import EncodedPassages, PassageEncoder, index_records
-from app.encode_combiner import EncodeCombiner
+from app.encode_combiner import EncodeCombiner, may_run_solo
 from app.encode_queue import EncodeQueue, Priority
 from app.encoder import Embeddings, Encoder, TextKind, batch_independent
 from app.highlights.indexing import encode_passages
@@ -132,13 +132,10 @@ class SearchService:
     def embed(self, texts: Sequence[str], kind: TextKind) -> Embeddings:
         if self.combiner is not None:
             return self.combiner.encode(texts, kind)
-        # A lone query text may run on every core when it finds the encoder idle (as combined
-        # calls do, app/encode_combiner.py).
-        lone_query = kind == "query" and len(texts) == 1
-        return self.encode_queue.run(
-            lambda: self._encode(texts, kind),
-            solo=(lambda: self._encode(texts, kind, solo=True)) if lone_query else None,
+        alone = (
+            (lambda: self._encode(texts, kind, solo=True)) if may_run_solo(texts, kind) else None
         )
+        return self.encode_queue.run(lambda: self._encode(texts, kind), solo=alone)
 
     def _encode(self, texts: Sequence[str], kind: TextKind, solo: bool = False) -> Embeddings:
         start = time.perf_counter()

@@ -252,11 +252,8 @@ def whole_verses(
 ONE_THREAD = "ours-one-thread"
 # What each stack is asked for in the phases that compare the stacks: the same work (dense
 # ranking, no highlights); the naive service knows no such fields.
-COMPARED_SEARCH = {
-    "ours": ["--mode", "dense", "--no-highlight"],
-    ONE_THREAD: ["--mode", "dense", "--no-highlight"],
-    "naive": [],
-}
+OURS_DENSE = ["--mode", "dense", "--no-highlight"]
+COMPARED_SEARCH = {"ours": OURS_DENSE, ONE_THREAD: OURS_DENSE, "naive": []}
 
 
 def _load_phase(
