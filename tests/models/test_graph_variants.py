@@ -12,7 +12,7 @@ from safetensors.numpy import load_file
 
 from app.encoder import BATCH_SIZE, OnnxEncoder, default_batch_size
 from app.model_card import ModelCard
-from bench.graph_variants import GraphVariant, write_variant
+from bench.graph_variants import GraphVariant, graph_folder, write_variant
 from models.onnx_export import GraphOptions, int8_columns, matmul_nbits_int8
 
 PLAIN = GraphVariant("plain", GraphOptions(fused=False))
@@ -79,3 +79,14 @@ def test_int8_batches_only_when_its_card_says_vectors_ignore_the_batch(model_dir
     assert default_batch_size("int8", card) == default_batch_size("fp32", card) == BATCH_SIZE
     older = dataclasses.replace(card, extra={k: v for k, v in card.extra.items() if k != "int8"})
     assert default_batch_size("int8", older) == 1  # builder v2: dynamic quantisation
+
+
+def test_another_graph_file_is_measured_as_the_model_serves_it(
+    model_dir: Path, sentences: list[str], tmp_path: Path
+) -> None:
+    """`--graph LABEL=FILE` (say, an older builder's int8 graph): the file under the model's
+    tokenizer gives the vectors the model's own encoder gives with it."""
+    served = model_dir / ModelCard.load(model_dir).onnx_files["int8"]
+    row = OnnxEncoder(graph_folder(model_dir, served, tmp_path / "g"), "fp32")
+    expected = OnnxEncoder(model_dir, "int8").encode(sentences, "passage")
+    assert np.array_equal(row.encode(sentences, "passage"), expected)

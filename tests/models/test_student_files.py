@@ -47,7 +47,7 @@ def test_an_export_by_an_older_graph_builder_is_rewritten_from_its_weights(
     assert card.sources == fresh.sources
 
 
-@pytest.mark.parametrize("builder", ["models.release v4", "models.build v5"])
+@pytest.mark.parametrize("builder", ["models.release v5", "models.build v6"])
 def test_releases_and_the_packaged_model_are_never_rewritten_here(
     builder: str, model_dir: Path, tmp_path: Path
 ) -> None:
