@@ -1,6 +1,8 @@
 """`python -m bench.load URL ...`: a closed-loop load generator for `POST /v1/search`.
 
-Runs in its own process so that its CPU time is not charged to the server's event loop.
+Runs in its own process so that its CPU time is not charged to the server's event loop, and
+sends its requests through a lean HTTP/1.1 client (bench/loopback_http.py) so that little of
+the 2 cores goes to the client.
 `concurrency` clients each send one request, wait for the answer, and send the next, until
 `duration_s` has passed or `max_requests` have been sent; then it prints one JSON object.
 Only loopback URLs are accepted: this is a benchmark, not a load-testing tool for others.
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+from bench.loopback_http import Connection, HttpProtocolError
 
 REQUEST_TIMEOUT_S = 60.0
 
@@ -86,10 +88,14 @@ class _Budget:
         return True
 
 
+# What a request may fail with besides an HTTP status: counted by the error's type name.
+REQUEST_ERRORS = (OSError, EOFError, TimeoutError, ValueError, HttpProtocolError)
+
+
 async def _client_loop(
-    client: httpx.AsyncClient,
-    url: str,
-    bodies: list[dict[str, Any]],
+    connection: Connection,
+    path: str,
+    bodies: list[bytes],
     offset: int,
     budget: _Budget,
     latencies: list[float],
@@ -101,14 +107,15 @@ async def _client_loop(
         sent += 1
         start = time.perf_counter()
         try:
-            response = await client.post(url, json=body)
-        except httpx.HTTPError as error:
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                response = await connection.post_json(path, body)
+        except REQUEST_ERRORS as error:
             errors[type(error).__name__] += 1
             continue
-        if response.status_code == 200:
+        if response.status == 200:
             latencies.append(time.perf_counter() - start)
         else:
-            errors[f"http_{response.status_code}"] += 1
+            errors[f"http_{response.status}"] += 1
 
 
 async def generate_load(
@@ -120,27 +127,33 @@ async def generate_load(
     warmup: int,
 ) -> LoadResult:
     check_loopback(base_url)
-    url = base_url.rstrip("/") + "/v1/search"
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        limits=limits, timeout=REQUEST_TIMEOUT_S, trust_env=False
-    ) as client:
-        for body in bodies[:warmup]:  # first requests pay for lazy set-up: not measured
-            response = await client.post(url, json=body)
-            response.raise_for_status()
-            if not response.json()["results"]:  # an empty index would be fast and meaningless
-                raise RuntimeError(f"{url} found nothing for {body['query']!r}")
+    split = urlsplit(base_url)
+    host, port = split.hostname or "127.0.0.1", split.port or 80
+    path = split.path.rstrip("/") + "/v1/search"
+    encoded = [json.dumps(body).encode("utf-8") for body in bodies]
+    connections = [Connection(host, port) for _ in range(concurrency)]
+    try:
+        for body, data in zip(bodies[:warmup], encoded, strict=False):  # lazy set-up: unmeasured
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                response = await connections[0].post_json(path, data)
+            if response.status != 200:
+                raise RuntimeError(f"{base_url}{path} answered {response.status} in the warm-up")
+            if not json.loads(response.body)["results"]:  # an empty index: fast, meaningless
+                raise RuntimeError(f"{base_url}{path} found nothing for {body['query']!r}")
         latencies: list[float] = []
         errors: Counter[str] = Counter()
         began = time.perf_counter()
         budget = _Budget(max_requests, began + duration_s)
         await asyncio.gather(
             *(
-                _client_loop(client, url, bodies, i, budget, latencies, errors)
-                for i in range(concurrency)
+                _client_loop(connection, path, encoded, i, budget, latencies, errors)
+                for i, connection in enumerate(connections)
             )
         )
         seconds = time.perf_counter() - began
+    finally:
+        for connection in connections:
+            connection.close()
     filtered = any("languages" in body for body in bodies)
     return summarise(concurrency, filtered, latencies, errors, seconds)
 
