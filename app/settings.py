@@ -34,6 +34,7 @@ def usable_cores() -> int:
 
 # How a vector store keeps the vectors of the collections it creates (see `vector_quantization`).
 Quantization = Literal["none", "int8"]
+DEFAULT_QUANTIZATION: Quantization = "int8"  # see `vector_quantization`
 # How /v1/search ranks: by meaning (dense vectors), by words (BM25) or both (app/store/fusion.py).
 SearchMode = Literal["dense", "lexical", "hybrid"]
 # How the writer makes the sentence vectors of highlights (app/highlights/indexing.py).
@@ -126,15 +127,18 @@ class Settings(BaseSettings):
         description="Copies of each shard of a collection created on a Qdrant server or cluster.",
     )
     # int8 keeps 1 byte per dimension in RAM (always_ram) instead of 4, leaves the fp32 originals
-    # on disk, and rescores the top candidates (2x oversampled) with the originals.
+    # on disk, and rescores the top candidates (2x oversampled) with the originals. The default:
+    # on the 154k-verse corpus at the default beam width, the recall of fp32 (0.998 vs 0.997)
+    # and 1.79 ms per search against 2.84, each timed right after its query's encoding as in
+    # the service (docs/bench/recall.md, `python -m bench.recall`, 2026-12-06).
     vector_quantization: Quantization = Field(
-        default="none",
+        default=DEFAULT_QUANTIZATION,
         description="How collections created from then on keep their vectors in RAM (`int8`: a "
         "quarter of the bytes, rescored with the fp32 originals); each collection keeps the "
         "setting it was created with.",
     )
-    # 256: recall@10 0.995 vs 0.984 with the engine's default (128: 0.989), for +0.3 ms per
-    # search over 154k verses (docs/bench/recall.md, `python -m bench.recall`, 2026-12-05).
+    # 256: recall@10 0.998 vs 0.983 with the engine's default (128: 0.985), for +0.5 ms per
+    # search over 154k int8 verses (docs/bench/recall.md, `python -m bench.recall`, 2026-12-06).
     # None (from code only: an empty variable does not parse as an integer): the engine's
     # default.
     search_hnsw_ef: int | None = Field(

@@ -86,8 +86,8 @@ def capacity_lines(results: dict[str, Any], source: str) -> list[str]:
         "",
     ]
     storage = [
-        ("fp32 vectors in RAM (default)", 4.0),
-        ("scalar int8 quantisation, originals on disk for rescoring", 1.0),
+        ("fp32 vectors in RAM", 4.0),
+        ("scalar int8 quantisation, originals on disk for rescoring (default)", 1.0),
         ("binary quantisation (needs oversampling + rescoring)", 1 / 8),
     ]
     rows = []

@@ -29,6 +29,7 @@ from qdrant_client import QdrantClient
 from qdrant_edge import EdgeShard, ScrollRequest
 
 from app.encoder import OnnxEncoder
+from app.settings import DEFAULT_QUANTIZATION
 from app.store import Point
 from app.store.edge import SHARD_DIR, QdrantEdgeStore
 from app.store.remote import QdrantClientStore
@@ -53,11 +54,12 @@ class LargeIndex:
 
 def _fingerprint(corpus: Path, encoder: OnnxEncoder, encode_calls: int) -> str:
     """The corpus and what encodes it: model and the builder of its graphs, variant, call
-    sizes and calls at once (the build's speed, and int8 vectors, depend on them)."""
+    sizes and calls at once (the build's speed, and int8 vectors, depend on them), and how
+    the store keeps the vectors (the search's speed depends on it)."""
     setup = (
         f"{BUILD_VERSION}|{encoder.card.name}|{encoder.card.extra.get('builder')}|"
         f"{encoder.variant}|{encoder.batch_size}|{encoder.batch_tokens}|{encoder.threads}|"
-        f"{encode_calls}"
+        f"{encode_calls}|{DEFAULT_QUANTIZATION}"
     )
     digest = hashlib.sha256(setup.encode())
     with corpus.open("rb") as f:
@@ -107,7 +109,7 @@ def ensure_large_index(
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
     began = time.perf_counter()
-    store = QdrantEdgeStore(ours)
+    store = QdrantEdgeStore(ours, quantization=DEFAULT_QUANTIZATION)  # as the service would
     try:
         summary = index_file(
             corpus,

@@ -76,9 +76,9 @@ def test_shard_and_replica_settings_come_from_the_environment(
 
 def test_vector_quantization_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POLYSEARCH_VECTOR_QUANTIZATION", raising=False)
-    assert Settings().vector_quantization == "none"
-    monkeypatch.setenv("POLYSEARCH_VECTOR_QUANTIZATION", "int8")
     assert Settings().vector_quantization == "int8"
+    monkeypatch.setenv("POLYSEARCH_VECTOR_QUANTIZATION", "none")
+    assert Settings().vector_quantization == "none"
     monkeypatch.setenv("POLYSEARCH_VECTOR_QUANTIZATION", "int4")
     with pytest.raises(ValidationError, match="vector_quantization"):
         Settings()
@@ -87,14 +87,14 @@ def test_vector_quantization_comes_from_the_environment(monkeypatch: pytest.Monk
 def test_both_backends_get_the_vector_quantization(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("POLYSEARCH_VECTOR_QUANTIZATION", "int8")
+    monkeypatch.setenv("POLYSEARCH_VECTOR_QUANTIZATION", "none")
     monkeypatch.delenv("QDRANT_URL", raising=False)
     monkeypatch.setenv("POLYSEARCH_DATA_DIR", str(tmp_path / "qdrant"))
     store = open_store(Settings())
     store.create_collection("docs", 4)
     store.close()
     metadata = json.loads((tmp_path / "qdrant" / "docs" / "collection.json").read_text("utf-8"))
-    assert metadata["quantization"] == "int8"
+    assert metadata["quantization"] == "none"
 
     opened: list[dict[str, object]] = []
 
@@ -108,7 +108,7 @@ def test_both_backends_get_the_vector_quantization(
     monkeypatch.setattr("app.store.factory.QdrantClientStore", recording_store)
     open_store(Settings())
     indexes = {"metadata.article": "integer"}  # the default payload_indexes
-    assert opened == [{"quantization": "int8", "hnsw_ef": 128, "payload_indexes": indexes}]
+    assert opened == [{"quantization": "none", "hnsw_ef": 128, "payload_indexes": indexes}]
 
 
 def test_payload_indexes_reach_both_backends(
