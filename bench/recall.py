@@ -37,7 +37,7 @@ from qdrant_client import QdrantClient
 from tqdm import tqdm
 
 from app.encoder import Embeddings, OnnxEncoder
-from app.settings import DEFAULT_MODEL, Quantization, Settings
+from app.settings import DEFAULT_MODEL, DEFAULT_QUANTIZATION, Quantization, Settings
 from app.store.base import Point
 from app.store.edge import QdrantEdgeStore
 from bench.capacity import DIM, ram_bytes_per_vector
@@ -52,7 +52,7 @@ UPSERT_BATCH = 1_000
 HNSW_EFS = (None, 128, 256, 512)  # search beam widths (POLYSEARCH_SEARCH_HNSW_EF)
 STORAGES: tuple[tuple[Quantization, str, float], ...] = (
     ("none", "fp32 vectors, HNSW", 4.0),
-    ("int8", "scalar int8 in RAM, rescored with fp32 (default)", 1.0),
+    ("int8", "scalar int8 in RAM, rescored with fp32", 1.0),
 )
 
 
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             figure = RecallFigure(
                 quantization=quantization,
-                storage=storage,
+                storage=f"{storage} (default)" if quantization == DEFAULT_QUANTIZATION else storage,
                 hnsw_ef=hnsw_ef,
                 ram_bytes_per_vector=ram_bytes_per_vector(DIM, bytes_per_dim),
                 build_s=round(build_s, 1),
