@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-SMOKE_TIMEOUT_S = 300  # normally about a minute; the bound is for a busy shared machine
+SMOKE_TIMEOUT_S = 900  # normally about a minute; the bound is for a cold, busy CI machine
 
 
 def test_the_smoke_run_measures_every_phase(tmp_path: Path, model_dir: Path) -> None:

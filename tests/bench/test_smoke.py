@@ -22,9 +22,10 @@ pytestmark = pytest.mark.torch
 
 ROOT = Path(__file__).resolve().parents[2]
 SEARCHED = 40  # passages in the smoke run's search index; the slice takes 8 of them
-# Normally ~2 minutes (the commit before issue 19 builds its own models); the bound is for a busy
-# shared machine.
-SMOKE_TIMEOUT_S = 300
+# Normally ~2.5 minutes (the commit before issue 19 builds its own models). The bound is for a
+# fresh CI machine with cold disk caches, where loading torch and both models' files alone took
+# 70 s instead of 16 and the run passed 300 s (stop 36).
+SMOKE_TIMEOUT_S = 900
 
 
 def _processes_mentioning(marker: str) -> list[int]:
