@@ -23,6 +23,7 @@ class HttpProtocolError(Exception):
 class Response:
     status: int
     body: bytes
+    headers: dict[bytes, bytes]  # names in lower case; values as sent
 
 
 class Connection:
@@ -68,16 +69,16 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[Response, bool]:
     headers: dict[bytes, bytes] = {}
     while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
         name, _, value = line.partition(b":")
-        headers[name.strip().lower()] = value.strip().lower()
-    if headers.get(b"transfer-encoding") == b"chunked":
+        headers[name.strip().lower()] = value.strip()
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
         body = await _read_chunks(reader)
     elif b"content-length" in headers:
         body = await reader.readexactly(int(headers[b"content-length"]))
     else:  # the body runs to the end of the connection
         body = await reader.read()
-        return Response(int(parts[1]), body), False
-    keep_alive = headers.get(b"connection") != b"close" and parts[0] == b"HTTP/1.1"
-    return Response(int(parts[1]), body), keep_alive
+        return Response(int(parts[1]), body, headers), False
+    keep_alive = headers.get(b"connection", b"").lower() != b"close" and parts[0] == b"HTTP/1.1"
+    return Response(int(parts[1]), body, headers), keep_alive
 
 
 async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
