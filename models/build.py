@@ -171,9 +171,9 @@ def _swap_into_place(staging: Path, model_dir: Path) -> None:
 
 def attach_published_evaluation(model_dir: Path, results: Path = PUBLISHED_EVALUATION) -> bool:
     """Copy the committed evaluation (`docs/eval/results.json`) into the card when it measured
-    this very model (same name, builder, source checksums and recipe: the model under
-    evaluation or the packaged baseline beside it), so the figures that `GET /v1/languages`
-    serves travel with the model without re-running the evaluation."""
+    this very model (same name, builder or one with the same outputs, source checksums and
+    recipe: the model under evaluation or the packaged baseline beside it), so the figures
+    that `GET /v1/languages` serves travel with the model without re-running the evaluation."""
     if not results.is_file():
         return False
     published = json.loads(results.read_text(encoding="utf-8"))

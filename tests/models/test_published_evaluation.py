@@ -1,5 +1,6 @@
 """The committed evaluation travels with the model: a build of the very same model (same name,
-builder, source checksums and recipe) gets its per-language figures in the card, whether it was
+builder or one with the same outputs, source checksums and recipe) gets its per-language
+figures in the card, whether it was
 the model under evaluation or the packaged baseline beside a student; any other does not."""
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app.model_card import ModelCard
 from models.build import attach_published_evaluation
-from models.evaluation.card import model_identity
+from models.evaluation.card import SAME_OUTPUTS_AS, model_identity
 
 
 def _model_copy(model_dir: Path, target: Path) -> Path:
@@ -98,3 +101,24 @@ def test_evaluation_of_another_build_is_not_attached(model_dir: Path, tmp_path: 
     results.write_text(json.dumps(_results(_entry(other, "model", "int8"))))
     assert not attach_published_evaluation(copy, results)
     assert "languages" not in ModelCard.load(copy).extra
+
+
+@pytest.mark.parametrize(("built_by", "measured_by"), list(SAME_OUTPUTS_AS.items()))
+def test_evaluation_of_a_build_with_the_same_outputs_is_attached(
+    model_dir: Path, tmp_path: Path, built_by: str, measured_by: str
+) -> None:
+    """A builder that writes an earlier one's arithmetic in fewer ops keeps that builder's
+    evaluation: the graphs give the same outputs bit for bit."""
+    copy = _model_copy(model_dir, tmp_path / "model")
+    card = ModelCard.load(copy)
+    replace(card, extra={**card.extra, "builder": built_by}).save(copy)
+    measured = {**model_identity(ModelCard.load(copy)), "builder": measured_by}
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(_results(_entry(measured, "model", "int8"))))
+    assert attach_published_evaluation(copy, results)
+    assert ModelCard.load(copy).extra["languages"]["wol"]["accuracy"] == 0.1833
+    # ...and no other builder's.
+    older = {**measured, "builder": measured_by.rsplit("v", 1)[0] + "v0"}
+    results.write_text(json.dumps(_results(_entry(older, "model", "int8"))))
+    replace(card, extra={**card.extra, "builder": built_by}).save(copy)  # without languages
+    assert not attach_published_evaluation(copy, results)
