@@ -62,9 +62,8 @@ def test_responses_with_a_length_reuse_one_connection() -> None:
     busy = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nbusy"
     got, opened = _run([ok, busy, ok], 3)
     assert [(r.status, r.body) for r in got] == [(200, b"{}"), (503, b"busy"), (200, b"{}")]
-    assert (
-        got[1].headers[b"retry-after"] == b"1"
-    )  # names in lower case, as the contention bench reads them
+    # Header names in lower case, as the contention benchmark reads them.
+    assert got[1].headers[b"retry-after"] == b"1"
     assert got[0].headers[b"content-type"] == b"application/json"
     assert opened == 1
 
