@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app.settings import DEFAULT_QUANTIZATION, Quantization
 from bench.report import find_load, markdown_table
 
 BEGIN = "<!-- capacity:begin (python -m bench.capacity) -->"
@@ -85,13 +86,14 @@ def capacity_lines(results: dict[str, Any], source: str) -> list[str]:
         f"### Vectors per GiB of RAM ({DIM} dimensions, HNSW m={HNSW_M})",
         "",
     ]
-    storage = [
-        ("fp32 vectors in RAM", 4.0),
-        ("scalar int8 quantisation, originals on disk for rescoring (default)", 1.0),
-        ("binary quantisation (needs oversampling + rescoring)", 1 / 8),
+    storage: list[tuple[Quantization | None, str, float]] = [
+        ("none", "fp32 vectors in RAM", 4.0),
+        ("int8", "scalar int8 quantisation, originals on disk for rescoring", 1.0),
+        (None, "binary quantisation (needs oversampling + rescoring)", 1 / 8),  # not offered
     ]
     rows = []
-    for name, per_dim in storage:
+    for quantization, label, per_dim in storage:
+        name = f"{label} (default)" if quantization == DEFAULT_QUANTIZATION else label
         per_vector = ram_bytes_per_vector(DIM, per_dim)
         rows.append(
             [

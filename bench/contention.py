@@ -30,7 +30,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -233,9 +232,7 @@ async def _clients(
 ) -> tuple[Latencies, list[Writers]]:
     """Each client on a connection of its own, through the lean client that `bench.load` uses
     (httpx's ~1 ms of CPU per request would be taken from the service's 2 cores)."""
-    split = urlsplit(url)
-    host, port = split.hostname or "127.0.0.1", split.port or 80
-    connections = [Connection(host, port) for _ in range(searchers + writers)]
+    connections = [Connection.to(url) for _ in range(searchers + writers)]
     search = Latencies()
     writes = [Writers() for _ in range(writers)]
     tasks = [

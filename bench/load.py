@@ -127,11 +127,9 @@ async def generate_load(
     warmup: int,
 ) -> LoadResult:
     check_loopback(base_url)
-    split = urlsplit(base_url)
-    host, port = split.hostname or "127.0.0.1", split.port or 80
-    path = split.path.rstrip("/") + "/v1/search"
+    path = urlsplit(base_url).path.rstrip("/") + "/v1/search"
     encoded = [json.dumps(body).encode("utf-8") for body in bodies]
-    connections = [Connection(host, port) for _ in range(concurrency)]
+    connections = [Connection.to(base_url) for _ in range(concurrency)]
     try:
         for body, data in zip(bodies[:warmup], encoded, strict=False):  # lazy set-up: unmeasured
             async with asyncio.timeout(REQUEST_TIMEOUT_S):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 
 class HttpProtocolError(Exception):
@@ -33,6 +34,12 @@ class Connection:
         self.host = host
         self.port = port
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    @classmethod
+    def to(cls, url: str) -> Connection:
+        """A connection to the host and port of `url` (http://HOST:PORT/...)."""
+        split = urlsplit(url)
+        return cls(split.hostname or "127.0.0.1", split.port or 80)
 
     async def post_json(self, path: str, body: bytes) -> Response:
         """POST `body` (JSON, already encoded) to `path`; the response once read whole."""
