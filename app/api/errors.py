@@ -50,9 +50,20 @@ def error_response(
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":  # its loc is ("body", character position)
+            details.append({"field": "body", "message": _json_error(err)})
+            continue
         loc = [str(part) for part in err.get("loc", ()) if part != "body"]
         details.append({"field": ".".join(loc) or "body", "message": err.get("msg", "")})
     return details
+
+
+def _json_error(err: dict[str, Any]) -> str:
+    """'not valid JSON: Expecting value at character 0' from FastAPI's json_invalid error."""
+    reason = err.get("ctx", {}).get("error", "")
+    position = err.get("loc", ("body",))[-1]
+    where = f" at character {position}" if isinstance(position, int) else ""
+    return f"not valid JSON: {reason}{where}" if reason else f"not valid JSON{where}"
 
 
 def _summary(details: list[dict[str, Any]]) -> str:

@@ -101,6 +101,20 @@ def test_invalid_utf8_is_422(client: httpx.Client, raw: bytes) -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "position"),
+    [(b"notjson", 0), (b'{"query": "ok",}', 15), (b'{"query": "ok"', 14)],
+)
+def test_malformed_json_is_422_naming_the_body_and_where(
+    client: httpx.Client, raw: bytes, position: int
+) -> None:
+    response = client.post("/v1/search", content=raw, headers={"content-type": "application/json"})
+    message = _error(response, 422, "invalid_request")
+    assert message.startswith("body: not valid JSON: ")
+    assert message.endswith(f" at character {position}")
+    assert response.json()["error"]["details"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize(
     ("path", "body"),
     [
         ("/v1/search", {"query": "ok", "top_k": True}),
