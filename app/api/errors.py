@@ -66,6 +66,14 @@ def _json_error(err: dict[str, Any]) -> str:
     return f"not valid JSON: {reason}{where}" if reason else f"not valid JSON{where}"
 
 
+def _is_json(content_type: str) -> bool:
+    """application/json, or any application/*+json (FastAPI parses both as JSON)."""
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 def _summary(details: list[dict[str, Any]]) -> str:
     first = details[0] if details else {"field": "body", "message": "invalid request"}
     more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
@@ -98,7 +106,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        content_type = request.headers.get("content-type")
+        body_errors = any(err.get("loc", ())[:1] == ("body",) for err in exc.errors())
+        if body_errors and content_type is not None and not _is_json(content_type):
+            # FastAPI reads such a body as bytes, so every field would read as missing.
+            message = (
+                f"send the body as JSON, with content-type: application/json (got {content_type})"
+            )
+            return error_response(415, "unsupported_media_type", message)
         details = _validation_details(exc)
         return error_response(422, "invalid_request", _summary(details), details)
 

@@ -115,6 +115,33 @@ def test_malformed_json_is_422_naming_the_body_and_where(
 
 
 @pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/v1/search", "application/x-www-form-urlencoded"),  # curl -d without -H
+        ("/v1/search", "text/plain; charset=utf-8"),
+        ("/v1/embed", "multipart/form-data; boundary=x"),
+        ("/v1/collections/limits/documents", "text/json"),
+    ],
+)
+def test_a_json_body_sent_as_another_media_type_is_415_saying_so(
+    client: httpx.Client, path: str, content_type: str
+) -> None:
+    body = b'{"query": "ok", "texts": ["ok"], "documents": [{"id": "x", "text": "ok"}]}'
+    response = client.post(path, content=body, headers={"content-type": content_type})
+    message = _error(response, 415, "unsupported_media_type")
+    assert "content-type: application/json" in message
+    assert content_type in message
+
+
+def test_json_media_types_with_parameters_or_a_suffix_are_json(client: httpx.Client) -> None:
+    for content_type in ("application/json; charset=utf-8", "application/vnd.api+json"):
+        response = client.post(
+            "/v1/search", content=b'{"query": "ok"}', headers={"content-type": content_type}
+        )
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
     ("path", "body"),
     [
         ("/v1/search", {"query": "ok", "top_k": True}),

@@ -56,7 +56,7 @@ def collection_languages(name: CollectionPath, service: ServiceDep) -> Languages
 @router.post(
     "/v1/collections/{name}/documents",
     response_model=UpsertDocumentsResponse,
-    responses=error_responses(409, 413, 422),
+    responses=error_responses(409, 413, 415, 422),
     dependencies=WRITE,
 )
 def upsert_documents(

@@ -20,7 +20,7 @@ from app.schemas import (
 )
 
 router = APIRouter(tags=["embeddings"], dependencies=READ)
-TOO_LARGE = error_responses(413)
+TOO_LARGE = error_responses(413, 415)
 
 
 @router.post("/v1/embed", response_model=EmbedResponse, responses=TOO_LARGE)

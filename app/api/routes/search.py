@@ -14,7 +14,7 @@ router = APIRouter(tags=["search"], dependencies=READ)
 @router.post(
     "/v1/search",
     response_model=SearchResponse,
-    responses=error_responses(404, 409, 413),
+    responses=error_responses(404, 409, 413, 415),
 )
 def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> SearchResponse:
     """Rank the collection's passages against a query in any language: by meaning (dense),
