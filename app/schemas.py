@@ -57,8 +57,13 @@ class SearchRequest(StrictModel):
     languages: list[str] | None = Field(
         default=None,
         max_length=MAX_FILTER_LANGUAGES,
-        description="Only return passages in these language codes "
-        f"(at most {MAX_FILTER_LANGUAGES}).",
+        description="Only return passages in these languages (at most "
+        f"{MAX_FILTER_LANGUAGES} codes), matched by language rather than by spelling: `en`, "
+        "`ENG` and `eng` are one language, `de` finds `deu_1996`, `zh` finds `cmn_hans` and `sw` "
+        "finds `swh` (a macrolanguage covers its members). A code with a script, region or "
+        "variant (`zh-Hans`, `pt-BR`) finds only that form. The response's `languages` lists "
+        "the codes searched. A `language` key in `filter` compares codes exactly instead.",
+        examples=[["sw", "am"], ["zh-Hans"]],
     )
     collection: CollectionName | None = Field(default=None, description="Defaults to the demo.")
     filter: Annotated[dict[str, Any], WithJsonSchema(FILTER_JSON_SCHEMA)] | None = Field(
@@ -197,6 +202,12 @@ class SearchResponse(BaseModel):
     collection: str
     model: str
     mode: SearchMode = Field(description="How the results were ranked (see the request's mode).")
+    languages: list[str] | None = Field(
+        default=None,
+        description="The language codes searched, as the collection spells them: every stored "
+        "code that the request's `languages` mean, and the requested codes themselves; null "
+        "when the request named none.",
+    )
     took_ms: float
     results: list[SearchResult]
 

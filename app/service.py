@@ -20,6 +20,7 @@ from app.highlights.indexing import encode_passages
 from app.highlights.payload import FIELD as SENTENCES_FIELD
 from app.highlights.payload import decode_sentences
 from app.highlights.scoring import highlights
+from app.language_match import LanguageIndex
 from app.lexical import TermSplitter, query_vector
 from app.metrics import Metrics
 from app.schemas import (
@@ -42,6 +43,12 @@ from app.truncation import fit_to_window
 # Used when no settings are given (tests that build the service by hand): the shipped defaults
 # (`model_construct` skips the environment).
 DEFAULT_HYBRID = HybridConfig.from_settings(Settings.model_construct())
+
+
+# How long the codes of a collection's passages are reused to match requested languages.
+# Writes through this service (and its background indexing) renew them at once; this bounds
+# how late a language indexed by another process (a remote Qdrant's other writers) is matched.
+LANGUAGES_FRESH_S = 5.0
 
 
 class DocumentNotFoundError(KeyError):
@@ -97,6 +104,7 @@ class SearchService:
             else None
         )
         self._language_names: dict[tuple[str, str], str | None] = {}
+        self._language_indexes: dict[str, tuple[float, LanguageIndex]] = {}
         self.default_mode = default_mode
         self.hybrid = hybrid
         self.sentence_vectors = sentence_vectors  # how writes make highlights' sentence vectors
@@ -351,6 +359,24 @@ class SearchService:
             for c in self.store.list_collections()
         ]
 
+    def languages_meant(self, collection: str, requested: Sequence[str] | None) -> list[str] | None:
+        """The requested language codes as the collection spells them: `en` finds `eng`,
+        `de` finds `deu_1996`, `zh` finds `cmn_hans` (`app/language_match.py`)."""
+        if not requested:
+            return None
+        now = time.monotonic()
+        cached = self._language_indexes.get(collection)
+        if cached is None or now - cached[0] > LANGUAGES_FRESH_S:
+            # Per segment: the same codes as an exact count's, at a fraction of its cost.
+            stored = self.store.facet(collection, "language", exact=False)
+            cached = self._language_indexes[collection] = (now, LanguageIndex(stored))
+        return cached[1].meant(requested)
+
+    def forget_languages(self) -> None:
+        """After a write: the collections' languages and their names are read again."""
+        self._language_names.clear()
+        self._language_indexes.clear()
+
     def model_languages(self) -> list[LanguageQuality]:
         """Per-language reliability measured by the evaluation and written into the card."""
         evaluated: dict[str, dict[str, Any]] = self.encoder.card.extra.get("languages", {})
@@ -406,7 +432,7 @@ class SearchService:
             encode=self.passage_encoder(Priority.WRITE),
             sentence_vectors=self.sentence_vectors,
         )
-        self._language_names.clear()
+        self.forget_languages()
         return UpsertDocumentsResponse(
             collection=collection,
             documents=summary.indexed,
@@ -420,12 +446,12 @@ class SearchService:
         if not found:
             raise DocumentNotFoundError(doc_id)
         self.store.delete_where(collection, where)
-        self._language_names.clear()
+        self.forget_languages()
         return found
 
     def delete_collection(self, collection: str) -> int:
         """Delete the collection; the passages it held. CollectionNotFoundError if missing."""
         points = self.store.count(collection)
         self.store.delete_collection(collection)
-        self._language_names.clear()
+        self.forget_languages()
         return points

@@ -250,3 +250,18 @@ def test_deleting_a_collection_removes_its_files(
     assert (root / "files").is_dir()
     assert client.delete("/v1/collections/files").status_code == 200
     assert not (root / "files").exists()
+
+
+def test_a_language_written_is_found_by_its_other_codes_at_once(client: httpx.Client) -> None:
+    """The collection's codes are cached for searches; a write through the API renews them."""
+    search = {"query": "freedom", "collection": "langs", "languages": ["de"], "mode": "dense"}
+    first = {"documents": [{"id": "en", "text": "Freedom of thought.", "language": "eng"}]}
+    assert client.post("/v1/collections/langs/documents", json=first).status_code == 200
+    assert client.post("/v1/search", json=search).json()["results"] == []
+    german = {"id": "de", "text": "Gedankenfreiheit.", "language": "deu_1996"}
+    assert client.post("/v1/collections/langs/documents", json={"documents": [german]}).is_success
+    body = client.post("/v1/search", json=search).json()
+    assert body["languages"] == ["de", "deu_1996"]
+    assert [r["id"] for r in body["results"]] == ["de"]
+    assert client.delete(_document_url("langs", "de")).is_success
+    assert client.post("/v1/search", json=search).json()["languages"] == ["de"]

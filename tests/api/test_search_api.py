@@ -56,6 +56,35 @@ def test_language_filter_returns_only_those_languages(client: httpx.Client) -> N
     assert len(body["results"]) == 10
 
 
+@pytest.mark.parametrize(
+    ("asked", "searched"),
+    [
+        (["en"], ["en", "eng"]),
+        (["ENG"], ["ENG", "eng"]),
+        (["de", "zh"], ["cmn_hans", "de", "deu_1996", "zh"]),
+        (["sw", "ha"], ["ha", "hau_NG", "sw", "swh"]),
+        (["zh-Hans"], ["cmn_hans", "zh-Hans"]),
+    ],
+)
+def test_language_filter_matches_languages_not_spellings(
+    client: httpx.Client, asked: list[str], searched: list[str]
+) -> None:
+    """The demo spells German `deu_1996` and Chinese `cmn_hans`: `de` and `zh` find them."""
+    body = client.post(
+        "/v1/search", json={"query": SWAHILI_ARTICLE_18, "top_k": 100, "languages": asked}
+    ).json()
+    assert body["languages"] == searched
+    found = {r["language"] for r in body["results"]}
+    assert found == set(searched) & set(DEMO_LANGUAGES)
+
+
+def test_a_language_with_a_region_finds_only_that_form(client: httpx.Client) -> None:
+    body = client.post(
+        "/v1/search", json={"query": SWAHILI_ARTICLE_18, "languages": ["ha-GH", "en-US"]}
+    ).json()
+    assert (body["languages"], body["results"]) == (["en-US", "ha-GH"], [])
+
+
 def test_every_code_the_indexer_accepts_can_filter(client: httpx.Client) -> None:
     """The UDHR's own codes ("ell_monotonic", "009") are valid record codes, so filters too."""
     body = client.post(

@@ -24,11 +24,12 @@ def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> S
     check_texts([body.query], settings, settings.max_query_chars)
     collection = body.collection or settings.default_collection
     mode = service.search_mode(collection, body.mode)
+    languages = service.languages_meant(collection, body.languages)
     results = service.search(
         collection,
         body.query,
         body.top_k,
-        body.languages,
+        languages,
         body.conditions(),
         body.group_by,
         mode,
@@ -39,6 +40,7 @@ def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> S
         collection=collection,
         model=service.model_name,
         mode=mode,
+        languages=languages,
         took_ms=round((time.perf_counter() - start) * 1000, 2),
         results=results,
     )
