@@ -54,6 +54,14 @@ def check_text(value: str) -> str:
 class SearchRequest(StrictModel):
     query: str = Field(min_length=1, description="The query, in any language.")
     top_k: int = Field(default=10, ge=1, strict=True, description="How many results to return.")
+    offset: int = Field(
+        default=0,
+        ge=0,
+        strict=True,
+        description="How many of the best results to skip: the next page of `top_k` starts at "
+        "`offset` + `top_k`. Each page is ranked anew; in `hybrid`, pages within the first "
+        "`HYBRID_DENSE_CANDIDATES` results come from the same candidates and never overlap.",
+    )
     languages: list[str] | None = Field(
         default=None,
         max_length=MAX_FILTER_LANGUAGES,

@@ -217,10 +217,12 @@ class SearchService:
         group_by: str | None = None,
         mode: SearchMode = "dense",
         highlight: bool = False,
+        offset: int = 0,
     ) -> list[SearchResult]:
         """`conditions`: payload conditions besides `languages`; `group_by`: the best hit of each
         of the `top_k` best groups instead, each with its group's size and languages;
-        `highlight`: each result with its sentences that best match the query."""
+        `highlight`: each result with its sentences that best match the query; `offset`: the
+        results (or groups) after the best `offset`, ranked as the best `offset + top_k`."""
         # Before encoding: an unknown collection, or one holding another model's vectors.
         check_encoder(collection, self.store.encoder(collection), self.model_name)
         check_dimension(collection, self.store.dimension(collection), self.encoder.dim)
@@ -231,13 +233,15 @@ class SearchService:
         start = time.perf_counter()
         search = self._ranking(collection, query, mode, vector)
         ranked: list[tuple[Hit, float]]
+        depth = offset + top_k
         if group_by is None:
-            ranked = search(top_k, where)
+            ranked = search(depth, where)
         elif vector is not None and mode == "dense":  # the store's own (native on Qdrant server)
-            hits = self.store.search_groups(collection, vector, group_by, top_k, where)
+            hits = self.store.search_groups(collection, vector, group_by, depth, where)
             ranked = [(h, h.score) for h in hits]
         else:
-            ranked = ranked_groups(search, group_by, top_k, where)
+            ranked = ranked_groups(search, group_by, depth, where)
+        ranked = ranked[offset:]
         results = [_result(h, score) for h, score in ranked]
         if group_by is not None:
             results = [

@@ -175,6 +175,11 @@ class Settings(BaseSettings):
         default=256, ge=1, description="Most texts or documents in one request."
     )
     max_top_k: int = Field(default=100, ge=1, description="Largest `top_k` a search may ask for.")
+    max_offset: int = Field(
+        default=1000,
+        ge=0,
+        description="Deepest `offset` a search may ask for (a page ranks offset + top_k results).",
+    )
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=1024,

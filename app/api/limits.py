@@ -13,6 +13,11 @@ def check_top_k(top_k: int, settings: Settings) -> None:
         raise ApiError(422, "invalid_request", f"top_k: must be at most {settings.max_top_k}")
 
 
+def check_offset(offset: int, settings: Settings) -> None:
+    if offset > settings.max_offset:
+        raise ApiError(422, "invalid_request", f"offset: must be at most {settings.max_offset}")
+
+
 def check_texts(texts: Sequence[str], settings: Settings, limit_chars: int) -> None:
     if len(texts) > settings.max_texts_per_request:
         raise ApiError(

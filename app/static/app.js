@@ -23,6 +23,7 @@
   const resultsSection = document.getElementById("results");
   const resultList = document.getElementById("result-list");
   const emptyState = document.getElementById("empty");
+  const moreButton = document.getElementById("more");
   const modelInfo = document.getElementById("model-info");
   const reliability = document.getElementById("reliability");
   const keyForm = document.getElementById("key-form");
@@ -36,6 +37,8 @@
   let inFlight = null;
   // The query whose results are shown: translations of a grouped hit are ranked against it.
   let shownQuery = "";
+  // The search body of the shown results: "More results" asks for its next page.
+  let shownRequest = null;
   // The served model's per-language evaluation (GET /v1/languages), once loaded.
   let modelLanguages = null;
   // The API key sent as X-API-Key, when the server asked for one (a 401).
@@ -169,6 +172,7 @@
     const item = el("li", "result");
     item.tabIndex = 0;
     item.dataset.language = hit.language || "";
+    item.dataset.id = hit.id;
     const article = hit.metadata && Number.isInteger(hit.metadata.article)
       ? hit.metadata.article : null;
     if (article !== null) item.dataset.article = String(article);
@@ -276,17 +280,23 @@
     return item;
   }
 
-  function showResults(body, roundTripMs) {
-    resultList.replaceChildren(...body.results.map((hit, i) => renderResult(hit, i + 1)));
+  /** Shows a page of results: the first (replacing what is shown) or a further one (appended). */
+  function showResults(body, roundTripMs, request) {
+    const before = request.offset ? resultList.children.length : 0;
+    const items = body.results.map((hit, i) => renderResult(hit, before + i + 1));
+    if (before) resultList.append(...items);
+    else resultList.replaceChildren(...items);
+    // A full page may have a next one; a short page is the last.
+    moreButton.hidden = body.results.length < request.top_k;
     emptyState.hidden = true;
     if (body.model) modelInfo.textContent = `Model: ${body.model} · collection: ${body.collection}`;
     resultsSection.dataset.mode = body.mode || "";  // how the server ranked them
-    const n = body.results.length;
+    const n = resultList.children.length;
     if (n === 0) {
       setStatus("No results. Try another query or choose “All languages”.", "empty");
       return;
     }
-    const noun = body.results[0].group ? "article" : "result"; // grouped: one per article
+    const noun = request.group_by ? "article" : "result"; // grouped: one per article
     setStatus(
       `${n} ${noun}${n === 1 ? "" : "s"} · search ${body.took_ms.toFixed(1)} ms on the server, ` +
       `${Math.round(roundTripMs)} ms round trip`,
@@ -296,12 +306,14 @@
 
   function showError(message) {
     resultList.replaceChildren();
+    moreButton.hidden = true;
     emptyState.hidden = true;
     setStatus(`Error: ${message}`, "error");
   }
 
   function showIdle() {
     resultList.replaceChildren();
+    moreButton.hidden = true;
     emptyState.hidden = false;
     setStatus("", "");
   }
@@ -332,7 +344,24 @@
       showIdle();
       return;
     }
+    await fetchPage({
+      query,
+      top_k: Number(topK),
+      languages: language ? [language] : null,
+      collection,
+      group_by: groupToggle.checked ? GROUP_KEY : null,
+      // Empty: the server's default (hybrid, or dense for an index without words).
+      ...(modeSelect.value ? { mode: modeSelect.value } : {}),
+    });
+  }
 
+  /** The page after the shown results, appended to them. */
+  async function showMore() {
+    if (!shownRequest || inFlight) return;
+    await fetchPage({ ...shownRequest, offset: resultList.children.length });
+  }
+
+  async function fetchPage(request) {
     const controller = new AbortController();
     inFlight = controller;
     resultsSection.setAttribute("aria-busy", "true");
@@ -342,15 +371,7 @@
       const response = await api("/v1/search", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          query,
-          top_k: Number(topK),
-          languages: language ? [language] : null,
-          collection,
-          group_by: groupToggle.checked ? GROUP_KEY : null,
-          // Empty: the server's default (hybrid, or dense for an index without words).
-          ...(modeSelect.value ? { mode: modeSelect.value } : {}),
-        }),
+        body: JSON.stringify(request),
         signal: controller.signal,
       });
       if (!response.ok) {
@@ -358,8 +379,9 @@
         return;
       }
       const body = await response.json();
-      shownQuery = query;
-      showResults(body, performance.now() - started);
+      shownQuery = request.query;
+      shownRequest = request;
+      showResults(body, performance.now() - started, request);
     } catch (err) {
       if (err.name === "AbortError") return;
       showError(`could not reach the server (${err.message})`);
@@ -512,6 +534,7 @@
   modeSelect.addEventListener("change", () => {
     if (queryInput.value.trim()) search(true);
   });
+  moreButton.addEventListener("click", showMore);
   document.getElementById("examples").addEventListener("click", (event) => {
     const chip = event.target.closest("button[data-query]");
     if (!chip) return;

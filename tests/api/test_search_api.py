@@ -85,6 +85,42 @@ def test_a_language_with_a_region_finds_only_that_form(client: httpx.Client) -> 
     assert (body["languages"], body["results"]) == (["en-US", "ha-GH"], [])
 
 
+def _ranked(body: dict[str, object]) -> list[tuple[str, int]]:
+    results = body["results"]
+    assert isinstance(results, list)
+    return [(r["id"], r["chunk"]) for r in results]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"mode": "dense"},
+        {"mode": "hybrid"},
+        {"mode": "lexical"},
+        {"mode": "hybrid", "group_by": "metadata.article"},
+        {"mode": "dense", "group_by": "metadata.article"},
+    ],
+    ids=["dense", "hybrid", "lexical", "hybrid-groups", "dense-groups"],
+)
+def test_pages_follow_one_another(client: httpx.Client, extra: dict[str, str]) -> None:
+    """Three pages of 8 are the best 24, in order, without a repeat or a gap."""
+    search = {"query": "Kila mtu ana haki ya elimu", "languages": ["swh", "eng", "fra"], **extra}
+    whole = _ranked(client.post("/v1/search", json={**search, "top_k": 24}).json())
+    assert len(whole) == 24
+    pages = [
+        _ranked(client.post("/v1/search", json={**search, "top_k": 8, "offset": o}).json())
+        for o in (0, 8, 16)
+    ]
+    assert [hit for page in pages for hit in page] == whole
+
+
+def test_a_page_past_the_last_result_is_empty(client: httpx.Client) -> None:
+    search = {"query": "elimu", "languages": ["swh"], "mode": "lexical", "top_k": 100}
+    found = len(client.post("/v1/search", json=search).json()["results"])
+    assert 0 < found < 100
+    assert client.post("/v1/search", json={**search, "offset": found}).json()["results"] == []
+
+
 def test_every_code_the_indexer_accepts_can_filter(client: httpx.Client) -> None:
     """The UDHR's own codes ("ell_monotonic", "009") are valid record codes, so filters too."""
     body = client.post(
@@ -160,6 +196,9 @@ def test_document_lifecycle(client: httpx.Client) -> None:
         ({"query": "   "}, 422, "invalid_request"),
         ({"query": "ok", "top_k": 0}, 422, "invalid_request"),
         ({"query": "ok", "top_k": 10_000}, 422, "invalid_request"),
+        ({"query": "ok", "offset": -1}, 422, "invalid_request"),
+        ({"query": "ok", "offset": "10"}, 422, "invalid_request"),
+        ({"query": "ok", "offset": 1001}, 422, "invalid_request"),
         ({"query": "ok", "unknown": 1}, 422, "invalid_request"),
         ({"query": 12}, 422, "invalid_request"),
         ({"query": "ok", "languages": ["not a code!"]}, 422, "invalid_request"),

@@ -72,6 +72,36 @@ def test_swahili_query_finds_article_18_in_many_languages(page: Page, live_serve
     page.screenshot(path=SCREENSHOT, full_page=True)
 
 
+def test_more_results_appends_the_next_page(page: Page, live_server_url: str) -> None:
+    """ "More results" shows the next page after the shown one: the same as one longer search."""
+    query = {"query": SWAHILI_ARTICLE_18, "top_k": 10, "languages": ["swh", "fra"]}
+    longer = page.request.post(f"{live_server_url}/v1/search", data={**query, "top_k": 20})
+    expected = [str(r["id"]) for r in longer.json()["results"]]
+
+    page.goto(live_server_url)
+    wait_for_language_list(page)
+    page.locator("#k").select_option("10")
+    page.locator("#q").fill(SWAHILI_ARTICLE_18)
+    page.route(  # the page's own search, restricted to two languages as `query` is
+        "**/v1/search",
+        lambda route: route.continue_(
+            post_data={**(route.request.post_data_json or {}), "languages": ["swh", "fra"]}
+        ),
+    )
+    page.locator("#q").press("Enter")
+    wait_for_results(page)
+    more = page.locator("#more")
+    expect(more).to_be_visible()
+
+    more.click()
+    expect(page.locator("#result-list > li")).to_have_count(20, timeout=SEARCH_TIMEOUT_MS)
+    wait_for_results(page)
+    assert result_attributes(page, "id") == expected
+    expect(page.locator("#status")).to_contain_text("20 results")
+    ranks = page.locator("#result-list > li .result-rank").all_inner_texts()
+    assert ranks[9:11] == ["#10", "#11"]  # numbering goes on where the first page stopped
+
+
 def test_keyboard_reaches_search_box_and_results(page: Page, live_server_url: str) -> None:
     page.goto(f"{live_server_url}/?q={SWAHILI_ARTICLE_18}")
     wait_for_results(page)  # a shared link searches on load

@@ -5,7 +5,7 @@ import time
 from fastapi import APIRouter
 
 from app.api.deps import READ, ServiceDep, SettingsDep
-from app.api.limits import check_texts, check_top_k
+from app.api.limits import check_offset, check_texts, check_top_k
 from app.schemas import SearchRequest, SearchResponse, error_responses
 
 router = APIRouter(tags=["search"], dependencies=READ)
@@ -21,6 +21,7 @@ def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> S
     by words (lexical, BM25) or both (hybrid, the default)."""
     start = time.perf_counter()
     check_top_k(body.top_k, settings)
+    check_offset(body.offset, settings)
     check_texts([body.query], settings, settings.max_query_chars)
     collection = body.collection or settings.default_collection
     mode = service.search_mode(collection, body.mode)
@@ -34,6 +35,7 @@ def search(body: SearchRequest, service: ServiceDep, settings: SettingsDep) -> S
         body.group_by,
         mode,
         body.highlight,
+        body.offset,
     )
     return SearchResponse(
         query=body.query,
