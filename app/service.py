@@ -20,7 +20,7 @@ from app.highlights.indexing import encode_passages
 from app.highlights.payload import FIELD as SENTENCES_FIELD
 from app.highlights.payload import decode_sentences
 from app.highlights.scoring import highlights
-from app.language_match import LanguageIndex
+from app.language_codes import LanguageIndex, language_name
 from app.lexical import TermSplitter, query_vector
 from app.metrics import Metrics
 from app.schemas import (
@@ -63,16 +63,26 @@ def with_languages(conditions: Filter | None, languages: Sequence[str] | None) -
     return replace(base, any_of={**base.any_of, "language": list(languages)})
 
 
+def _name_of(language: str | None, metadata: dict[str, Any]) -> str | None:
+    """The document's own name for its language (metadata `language_name`, when a text), else
+    the code's (`app/language_codes.py`)."""
+    named = metadata.get("language_name")
+    if isinstance(named, str) and named.strip():
+        return named
+    return language_name(language) if language else None
+
+
 def _result(hit: Hit, score: float | None = None) -> SearchResult:
     payload = hit.payload
     metadata: dict[str, Any] = dict(payload.get("metadata") or {})
+    language = payload.get("language")
     return SearchResult(
         id=str(payload.get("doc_id", hit.id)),
         chunk=int(payload.get("chunk", 0)),
         score=hit.score if score is None else score,
         text=str(payload.get("text", "")),
-        language=payload.get("language"),
-        language_name=metadata.get("language_name"),
+        language=language,
+        language_name=_name_of(language, metadata),
         metadata=metadata,
     )
 
@@ -365,7 +375,7 @@ class SearchService:
 
     def languages_meant(self, collection: str, requested: Sequence[str] | None) -> list[str] | None:
         """The requested language codes as the collection spells them: `en` finds `eng`,
-        `de` finds `deu_1996`, `zh` finds `cmn_hans` (`app/language_match.py`)."""
+        `de` finds `deu_1996`, `zh` finds `cmn_hans` (`app/language_codes.py`)."""
         if not requested:
             return None
         now = time.monotonic()
@@ -408,7 +418,7 @@ class SearchService:
         if key not in self._language_names:
             hits = self.store.find(collection, Filter(equals={"language": code}), limit=1)
             metadata = hits[0].payload.get("metadata") or {} if hits else {}
-            self._language_names[key] = metadata.get("language_name")
+            self._language_names[key] = _name_of(code, metadata)
         return self._language_names[key]
 
     def get_document(self, collection: str, doc_id: str) -> DocumentOut:

@@ -265,3 +265,29 @@ def test_a_language_written_is_found_by_its_other_codes_at_once(client: httpx.Cl
     assert [r["id"] for r in body["results"]] == ["de"]
     assert client.delete(_document_url("langs", "de")).is_success
     assert client.post("/v1/search", json=search).json()["languages"] == ["de"]
+
+
+def test_languages_are_named_by_their_documents_or_else_by_their_codes(
+    client: httpx.Client,
+) -> None:
+    """A `language_name` in metadata names the language when it is a text; otherwise (absent,
+    a number) the code does (before, a number there made search and the list answer 500)."""
+    documents = [
+        {"id": "sw", "text": "Kila mtu ana haki.", "language": "swh"},
+        {"id": "de", "text": "Jeder hat das Recht.", "language": "deu_1996",
+         "metadata": {"language_name": 5}},
+        {"id": "yo", "text": "Gbogbo ènìyàn.", "language": "yor",
+         "metadata": {"language_name": "Èdè Yorùbá"}},
+        {"id": "x", "text": "Everyone has the right.", "language": "007"},
+    ]  # fmt: skip
+    url = "/v1/collections/named/documents"
+    assert client.post(url, json={"documents": documents}).status_code == 200
+    expected = {"swh": "Swahili (individual language)", "deu_1996": "German",
+                "yor": "Èdè Yorùbá", "007": None}  # fmt: skip
+    listed = client.get("/v1/collections/named/languages")
+    assert listed.status_code == 200
+    assert {lang["code"]: lang["name"] for lang in listed.json()["languages"]} == expected
+    search = client.post("/v1/search", json={"query": "right", "collection": "named"})
+    assert search.status_code == 200
+    named = {r["language"]: r["language_name"] for r in search.json()["results"]}
+    assert named == expected

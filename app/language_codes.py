@@ -1,4 +1,5 @@
-"""Which of a collection's language codes a requested code means.
+"""What language codes mean: which of a collection's codes a requested code means, and the name
+of a code's language.
 
 Documents carry the codes their sources gave (`eng`, `deu_1996`, `cmn_hans`, `hau_NG`, `swh`);
 users ask in the codes they know (`en`, `ENG`, `de`, `zh`, `sw`). A requested code means a stored
@@ -10,6 +11,9 @@ A bare language (`de`) means the language in any script, region or variant (`deu
 with more (`pt-BR`, `zh-Hans`) means just that form (`por_BR`, `cmn_hans`). Codes that are no
 BCP 47 tag (`nya_chinyanja`, `pes_1`, `007`) still match themselves, in any case, and their
 language subtag answers for them to a bare language (`ny` finds `nya_chinyanja`).
+
+Names come from CLDR through `langcodes` and `language_data` (`swh`: "Swahili (individual
+language)", `cmn_hans`: "Mandarin Chinese (Simplified)"), in English.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Literal
 
-from langcodes import standardize_tag
+from langcodes import Language, standardize_tag
 from langcodes.tag_parser import LanguageTagError
 
 _SEPARATOR = re.compile(r"[-_@]")
@@ -67,3 +71,16 @@ class LanguageIndex:
             for form in _standard(code)[:1]:
                 found |= self._codes.get((way, form), set())
         return sorted(found)
+
+
+@cache
+def language_name(code: str) -> str | None:
+    """The English name of the code's language (its first part's when the whole is no BCP 47
+    tag: `nya_chinyanja` is "Nyanja"); None for a code that names no known language (`007`)."""
+    for tag in (code, _language(code)):
+        try:
+            language = Language.get(tag)
+        except LanguageTagError:
+            continue
+        return language.display_name() if language.has_name_data() else None
+    return None

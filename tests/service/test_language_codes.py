@@ -1,10 +1,10 @@
-"""Requested language codes against the codes documents carry (app/language_match.py)."""
+"""Requested language codes against the codes documents carry (app/language_codes.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.language_match import LanguageIndex
+from app.language_codes import LanguageIndex, language_name
 
 STORED = (
     "eng", "enm", "deu_1996", "cmn_hans", "cmn_hant", "yue", "hau_NG", "swh", "arb",
@@ -55,3 +55,20 @@ def test_requested_codes_are_kept_beside_the_stored_ones_they_mean() -> None:
     """A language not indexed yet still filters exactly (it may arrive with the next write)."""
     assert LanguageIndex(STORED).meant(["de", "xx"]) == ["de", "deu_1996", "xx"]
     assert LanguageIndex([]).meant(["eng"]) == ["eng"]
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("eng", "English"),
+        ("deu_1996", "German"),
+        ("cmn_hans", "Mandarin Chinese (Simplified)"),
+        ("hau_NG", "Hausa (Nigeria)"),
+        ("nya_chinyanja", "Nyanja"),  # no BCP 47 tag: its language subtag's name
+        ("pes_1", "Iranian Persian"),
+        ("007", None),  # the UDHR's code for a language without an ISO code
+        ("qaa", None),  # private use
+    ],
+)
+def test_a_code_is_named_in_english(code: str, name: str | None) -> None:
+    assert language_name(code) == name
