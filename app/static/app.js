@@ -304,7 +304,12 @@
     );
   }
 
-  function showError(message) {
+  /** An error, instead of the results; a further page's error keeps the pages shown. */
+  function showError(message, request) {
+    if (request && request.offset) {
+      setStatus(`Error: ${message}`, "error");
+      return;
+    }
     resultList.replaceChildren();
     moreButton.hidden = true;
     emptyState.hidden = true;
@@ -375,7 +380,7 @@
         signal: controller.signal,
       });
       if (!response.ok) {
-        showError(await errorMessage(response));
+        showError(await errorMessage(response), request);
         return;
       }
       const body = await response.json();
@@ -384,7 +389,7 @@
       showResults(body, performance.now() - started, request);
     } catch (err) {
       if (err.name === "AbortError") return;
-      showError(`could not reach the server (${err.message})`);
+      showError(`could not reach the server (${err.message})`, request);
     } finally {
       if (inFlight === controller) {
         inFlight = null;

@@ -205,6 +205,7 @@ def test_document_lifecycle(client: httpx.Client) -> None:
         ({"query": "a\u0000b"}, 422, "invalid_request"),
         ({"query": "x" * 5000}, 413, "text_too_long"),
         ({"query": "ok", "collection": "missing"}, 404, "collection_not_found"),
+        ({"query": "ok", "collection": "gone", "languages": ["en"]}, 404, "collection_not_found"),
         ({"query": "ok", "filter": {"metadata.article": {"gt": 3}}}, 422, "invalid_request"),
         ({"query": "ok", "filter": {"metadata.article": 2.5}}, 422, "invalid_request"),
         ({"query": "ok", "filter": {"metadata.article": True}}, 422, "invalid_request"),

@@ -102,6 +102,24 @@ def test_more_results_appends_the_next_page(page: Page, live_server_url: str) ->
     assert ranks[9:11] == ["#10", "#11"]  # numbering goes on where the first page stopped
 
 
+def test_a_failed_further_page_keeps_the_results_shown(page: Page, live_server_url: str) -> None:
+    page.goto(f"{live_server_url}/?q={SWAHILI_ARTICLE_18}&k=5")
+    wait_for_results(page)
+    shown = result_attributes(page, "id")
+    assert len(shown) == 5
+
+    def busy(route: Route) -> None:
+        body = {"error": {"code": "overloaded", "message": "the service is busy, try again"}}
+        route.fulfill(status=503, json=body)
+
+    page.route("**/v1/search", busy)
+    page.locator("#more").click()
+    expect(page.locator("#status")).to_have_attribute("data-kind", "error")
+    expect(page.locator("#status")).to_contain_text("the service is busy")
+    assert result_attributes(page, "id") == shown
+    expect(page.locator("#more")).to_be_visible()  # the user may try again
+
+
 def test_keyboard_reaches_search_box_and_results(page: Page, live_server_url: str) -> None:
     page.goto(f"{live_server_url}/?q={SWAHILI_ARTICLE_18}")
     wait_for_results(page)  # a shared link searches on load
