@@ -19,6 +19,7 @@ from enum import StrEnum
 from app.background_index import BackgroundIndexer
 from app.backup import GatedStore
 from app.encoder import OnnxEncoder
+from app.language_codes import language_name
 from app.metrics import Metrics
 from app.service import SearchService
 from app.settings import Settings
@@ -80,6 +81,7 @@ class Runtime:
             # Gated so that a backup can hold writes while it copies the data directory.
             self._store = GatedStore(open_store(s), None if s.qdrant_url else s.data_dir)
             service = SearchService.from_settings(encoder, self._store, self.metrics, s)
+            language_name("eng")  # CLDR's names load now (~75 ms), not inside a first search
             freeze_start_up_objects()
             self._set_ready(service)
             log.info(
