@@ -291,3 +291,25 @@ def test_languages_are_named_by_their_documents_or_else_by_their_codes(
     assert search.status_code == 200
     named = {r["language"]: r["language_name"] for r in search.json()["results"]}
     assert named == expected
+
+
+def test_a_language_another_writer_adds_is_found_once_the_codes_expire(
+    client: httpx.Client,
+    edge_store: QdrantEdgeStore,
+    encoder: OnnxEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Writes that bypass the service (a remote Qdrant's other writers) are seen within
+    `LANGUAGES_FRESH_S`; set to 0 here, so at the next search."""
+    monkeypatch.setattr("app.service.LANGUAGES_FRESH_S", 0.0)
+    search = {"query": "hello", "collection": "elsewhere", "languages": ["sw"], "mode": "dense"}
+    first = {"documents": [{"id": "en", "text": "Hello.", "language": "eng"}]}
+    assert client.post("/v1/collections/elsewhere/documents", json=first).is_success
+    assert client.post("/v1/search", json=search).json()["languages"] == ["sw"]
+    vector = encoder.encode(["Habari."], "passage")[0]
+    edge_store.upsert("elsewhere", [Point("00000000-0000-0000-0000-00000000000a", vector, {
+        "doc_id": "sw", "chunk": 0, "text": "Habari.", "language": "swh",
+    })])  # fmt: skip
+    body = client.post("/v1/search", json=search).json()
+    assert body["languages"] == ["sw", "swh"]
+    assert [r["id"] for r in body["results"]] == ["sw"]
