@@ -241,17 +241,16 @@ class SearchService:
         where = with_languages(conditions, languages)
         vector = None if mode == "lexical" else self.embed([query], "query")[0]
         start = time.perf_counter()
-        search = self._ranking(collection, query, mode, vector)
         ranked: list[tuple[Hit, float]]
         depth = offset + top_k
         if group_by is None:
-            ranked = search(depth, where)
+            ranked = self._ranking(collection, query, mode, vector, skip=offset)(depth, where)
         elif vector is not None and mode == "dense":  # the store's own (native on Qdrant server)
             hits = self.store.search_groups(collection, vector, group_by, depth, where)
-            ranked = [(h, h.score) for h in hits]
+            ranked = [(h, h.score) for h in hits][offset:]
         else:
-            ranked = ranked_groups(search, group_by, depth, where)
-        ranked = ranked[offset:]
+            search = self._ranking(collection, query, mode, vector)
+            ranked = ranked_groups(search, group_by, depth, where)[offset:]
         results = [_result(h, score) for h, score in ranked]
         if group_by is not None:
             results = [
@@ -264,21 +263,38 @@ class SearchService:
         return results
 
     def _ranking(
-        self, collection: str, query: str, mode: SearchMode, vector: Embeddings | None
+        self,
+        collection: str,
+        query: str,
+        mode: SearchMode,
+        vector: Embeddings | None,
+        skip: int = 0,
     ) -> Callable[[int, Filter | None], list[tuple[Hit, float]]]:
         """`search(limit, where)`: the collection's best `limit` passages for the query in
-        `mode`, best first, each with its score (hybrid: the fused one)."""
+        `mode`, best first, each with its score (hybrid: the fused one), but the first `skip`:
+        a later page reads the payloads of its own passages only (at depth 500, 8.1 ms of
+        payloads against 2.7 ms ranked without them and read after)."""
+        if mode == "hybrid":
+            assert vector is not None
+            return lambda limit, where: self._hybrid(collection, query, vector, limit, where, skip)
         if mode == "lexical":
             terms = query_vector(self.terms.terms(query))
-            return lambda limit, where: [
-                (h, h.score) for h in self.store.search_lexical(collection, terms, limit, where)
-            ]
-        assert vector is not None  # dense and hybrid embed the query
-        if mode == "hybrid":
-            return lambda limit, where: self._hybrid(collection, query, vector, limit, where)
-        return lambda limit, where: [
-            (h, h.score) for h in self.store.search(collection, vector, limit, where)
-        ]
+
+            def ranked(limit: int, where: Filter | None, payload: bool) -> list[Hit]:
+                return self.store.search_lexical(collection, terms, limit, where, payload)
+        else:
+            assert vector is not None  # dense embeds the query
+
+            def ranked(limit: int, where: Filter | None, payload: bool) -> list[Hit]:
+                return self.store.search(collection, vector, limit, where, payload)
+
+        def search(limit: int, where: Filter | None) -> list[tuple[Hit, float]]:
+            if not skip:  # one read: the ranking and its payloads together
+                return [(h, h.score) for h in ranked(limit, where, True)]
+            page = ranked(limit, where, False)[skip:]
+            return self._read(collection, [(h.id, h.score, h.score) for h in page])
+
+        return search
 
     def _highlighted(
         self,
@@ -314,12 +330,18 @@ class SearchService:
         return out
 
     def _hybrid(
-        self, collection: str, query: str, vector: Embeddings, limit: int, where: Filter | None
+        self,
+        collection: str,
+        query: str,
+        vector: Embeddings,
+        limit: int,
+        where: Filter | None,
+        skip: int = 0,
     ) -> list[tuple[Hit, float]]:
         """The dense candidates and the lexical ones, each with its cosine, fused: the best
-        `limit` with their hybrid scores. Candidates are ranked by id and score alone; only the
-        fused best are read whole (with their sentences, for highlights), in one `retrieve`:
-        reading ~200 candidates' payloads cost more than the ranking itself."""
+        `limit` with their hybrid scores, but the first `skip`. Candidates are ranked by id and
+        score alone; only those returned are read whole (with their sentences, for highlights),
+        in one `retrieve`: reading ~200 candidates' payloads cost more than the ranking itself."""
         terms = self.terms.terms(query)
         config = self.hybrid
         wanted = max(limit, config.dense_candidates)
@@ -348,11 +370,19 @@ class SearchService:
             limit,
             config.baseline_rank,
         )
-        stored = {h.id: h.payload for h in self.store.retrieve(collection, [f.id for f in fused])}
+        return self._read(collection, [(f.id, cosines[f.id], f.score) for f in fused[skip:]])
+
+    def _read(
+        self, collection: str, ranked: list[tuple[str, float, float]]
+    ) -> list[tuple[Hit, float]]:
+        """Passages ranked without their payloads, as (id, cosine, score), read whole in one
+        `retrieve`: each as a hit with its cosine, beside its score."""
+        hits = self.store.retrieve(collection, [point for point, _, _ in ranked])
+        stored = {h.id: h.payload for h in hits}
         return [
-            (Hit(id=f.id, score=cosines[f.id], payload=stored[f.id]), f.score)
-            for f in fused
-            if f.id in stored  # deleted since it was ranked
+            (Hit(id=point, score=cosine, payload=stored[point]), score)
+            for point, cosine, score in ranked
+            if point in stored  # deleted since it was ranked
         ]
 
     def _group(self, collection: str, key: str, hit: Hit, conditions: Filter | None) -> ResultGroup:
