@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -47,9 +47,9 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
     details = []
-    for err in exc.errors():
+    for err in errors:
         if err.get("type") == "json_invalid":  # its loc is ("body", character position)
             details.append({"field": "body", "message": _json_error(err)})
             continue
@@ -108,14 +108,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         content_type = request.headers.get("content-type")
-        body_errors = any(err.get("loc", ())[:1] == ("body",) for err in exc.errors())
+        errors = exc.errors()
+        body_errors = any(err.get("loc", ())[:1] == ("body",) for err in errors)
         if body_errors and content_type is not None and not _is_json(content_type):
             # FastAPI reads such a body as bytes, so every field would read as missing.
             message = (
                 f"send the body as JSON, with content-type: application/json (got {content_type})"
             )
             return error_response(415, "unsupported_media_type", message)
-        details = _validation_details(exc)
+        details = _validation_details(errors)
         return error_response(422, "invalid_request", _summary(details), details)
 
     @app.exception_handler(StarletteHTTPException)
