@@ -36,4 +36,5 @@ def serve(app: ASGIApp | str, settings: Settings) -> None:
         log_config=uvicorn_log_config(),
         access_log=False,
         timeout_graceful_shutdown=DRAIN_SECONDS,
+        timeout_keep_alive=settings.keep_alive_s,
     )

@@ -161,6 +161,15 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `python -m app` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `python -m app` listens on.")
+    # Longer than the idle timeouts of the clients and proxies in front (httpx's pool: 5 s, as
+    # uvicorn's own default; nginx and AWS load balancers: 60 s), so that they close an idle
+    # connection first: a request sent on a connection the service is closing is lost (reset).
+    keep_alive_s: int = Field(
+        default=75,
+        ge=1,
+        description="Seconds `python -m app` keeps an idle HTTP connection open, longer than "
+        "the clients and proxies in front of it keep theirs.",
+    )
 
     # Input limits for the HTTP API.
     max_query_chars: int = Field(
