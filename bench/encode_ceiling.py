@@ -74,12 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--models-dir", type=Path, default=Path("artifacts/models"))
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be positive")
     corpus = args.corpus or ensure_corpus(DEFAULT_CORPUS, DEFAULT_CACHE)
     settings = Settings(models_dir=args.models_dir, model=args.model)
     encoder = indexing_encoder(settings)
     calls = settings.encode_calls
     batches = passage_batches(corpus, encoder)
     passages = sum(len(batch) for batch in batches)
+    if not passages:
+        parser.error(f"{corpus} holds no valid records")
+    encoder.encode([text for text, _ in batches[0][:8]], "passage")  # warm-up, untimed
     print(
         f"{corpus}: {passages:,} passages; {args.model}, {calls} call(s) at once of "
         f"{encoder.threads} thread(s)",

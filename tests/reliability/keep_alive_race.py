@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--clients", type=int, default=30)
     args = parser.parse_args(argv)
+    if args.rounds < 1 or args.clients < 1:
+        parser.error("--rounds and --clients must be positive")
     outcomes = asyncio.run(race(args.url, args.rounds, args.clients))
     print(json.dumps(dict(outcomes)))
     return 0 if set(outcomes) <= {"200", "503"} else 1
