@@ -51,6 +51,7 @@ RUN python -m models build --out /app/artifacts/models \
     && test -s /app/artifacts/models/multilingual-e5-small/model.int8.onnx \
     && test -s "/app/artifacts/models/${DEFAULT_STUDENT}/model.onnx" \
     && test -s "/app/artifacts/models/${DEFAULT_STUDENT}/model.int8.onnx" \
+    && test -s "/app/artifacts/models/${DEFAULT_STUDENT}/model.int8.onnx.data" \
     && rm -rf /app/artifacts/models/*/hf \
     && python -m indexer demo --prepare-only --cache /app/.cache/packages \
     && test -s /app/data/corpora/udhr.jsonl

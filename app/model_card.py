@@ -26,6 +26,14 @@ class SourceArtifact:
     sha256: str
 
 
+def external_data_file(graph: str) -> str:
+    """The file beside a graph that holds its large tables (the word embeddings; builders since
+    `models.build v7`, older graphs hold everything inline). onnxruntime memory-maps it rather
+    than copying it into each session: the sessions and processes that serve the graph share
+    its pages, and only the rows read are loaded."""
+    return f"{graph}.data"
+
+
 @dataclass(frozen=True)
 class ModelCard:
     name: str
@@ -53,6 +61,14 @@ class ModelCard:
         path = directory / CARD_FILE
         path.write_text(self.to_json(), encoding="utf-8")
         return path
+
+    def files(self, directory: Path) -> list[Path]:
+        """The files of the model in `directory` that this card names: the tokenizer, each ONNX
+        graph and, where the graph keeps its tables outside (`external_data_file`), their file."""
+        names = [self.tokenizer_file]
+        for graph in self.onnx_files.values():
+            names += [graph, external_data_file(graph)]
+        return [directory / name for name in names if (directory / name).is_file()]
 
     @classmethod
     def load(cls, directory: Path) -> ModelCard:

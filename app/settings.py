@@ -80,8 +80,9 @@ class Settings(BaseSettings):
         ge=0,
         le=64,
         description="onnxruntime threads for a query alone on the service's encoder (idle, and "
-        "found busy by no call in the last second), in a second onnxruntime session (~130 MB "
-        "for the default model); 0: the cores (at most 4); no more than a call's threads: off.",
+        "found busy by no call in the last second), in a second onnxruntime session (~45 MB "
+        "for the default model, which maps the first's word embedding tables); 0: the cores "
+        "(at most 4); no more than a call's threads: off.",
     )
     encode_batch_size: int | None = Field(
         default=None,

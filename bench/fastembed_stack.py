@@ -24,7 +24,7 @@ import numpy as np
 
 from app.documents.ids import point_id
 from app.encoder import Embeddings, OnnxEncoder, TextKind
-from app.model_card import ModelCard, Variant
+from app.model_card import ModelCard, Variant, external_data_file
 from app.store.base import Point
 from app.store.edge import QdrantEdgeStore
 from bench.corpus import StackIndexSummary, jsonl_batches, record_payload
@@ -46,6 +46,9 @@ def _model_folder(model_dir: Path, variant: Variant, folder: Path) -> tuple[Path
         "tokenizer_config.json": hf / "tokenizer_config.json",
         "config.json": hf / "config.json",
     }
+    tables = external_data_file(onnx_name)  # found beside the link that onnxruntime opens
+    if (model_dir / tables).is_file():
+        links[tables] = model_dir / tables
     for name, target in links.items():
         link = folder / name
         if link.is_symlink() or link.exists():

@@ -82,9 +82,14 @@ def write_variant(model_dir: Path, variant: GraphVariant, target: Path) -> Path:
 
 
 def graph_folder(model_dir: Path, graph: Path, target: Path) -> Path:
-    """`target`: a model folder whose `fp32` file is `graph`, with `model_dir`'s tokenizer."""
+    """`target`: a model folder whose `fp32` file is `graph` (and the files of its external
+    data, which onnxruntime looks for beside the graph it opens), with `model_dir`'s tokenizer."""
     target.mkdir(parents=True)
     (target / "model.onnx").symlink_to(graph.resolve())
+    initializers = onnx.load(str(graph), load_external_data=False).graph.initializer
+    locations = {e.value for t in initializers for e in t.external_data if e.key == "location"}
+    for location in locations:
+        (target / location).symlink_to((graph.parent / location).resolve())
     return _with_card(model_dir, target)
 
 

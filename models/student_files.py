@@ -29,6 +29,7 @@ from models.build import (
     ONNX_INT8,
     TOKENIZER_FILE,
     _swap_into_place,
+    file_bytes,
     write_hf_model,
     write_onnx_files,
 )
@@ -68,9 +69,7 @@ def write_student(
                 "hf_dir": HF_DIR,
                 "int8": INT8_FORMAT,
                 "base_model": base.name,
-                "file_bytes": {
-                    f: (staging / f).stat().st_size for f in (ONNX_FP32, ONNX_INT8, TOKENIZER_FILE)
-                },
+                "file_bytes": file_bytes(staging),
                 **extra,
             },
         )

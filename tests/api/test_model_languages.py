@@ -21,8 +21,8 @@ def _evaluated_copy(model_dir: Path, target: Path) -> Path:
     """The real model, with an evaluation in its card (ONNX and tokenizer linked, not copied)."""
     card = ModelCard.load(model_dir)
     target.mkdir()
-    for name in [card.tokenizer_file, *card.onnx_files.values()]:
-        (target / name).symlink_to(model_dir / name)
+    for file in card.files(model_dir):
+        (target / file.name).symlink_to(file)
     languages = {
         "yor": {"name": "Yoruba", "accuracy": 0.46, "seen_in_pretraining": False},
         "swh": {"name": "Swahili", "accuracy": 0.88, "seen_in_pretraining": True},

