@@ -55,7 +55,7 @@ def test_onnx_graph_contract(model_dir: Path) -> None:
         assert [o.name for o in graph.output] == ["last_hidden_state"]
     card = ModelCard.load(model_dir)
     sizes = {file.name: file.stat().st_size for file in card.files(model_dir)}
-    assert sizes == {name: size for name, size in card.extra["file_bytes"].items()}
+    assert sizes == card.extra["file_bytes"]
     int8_size = sizes["model.int8.onnx"] + sizes["model.int8.onnx.data"]
     assert int8_size < (sizes["model.onnx"] + sizes["model.onnx.data"]) / 3
 
