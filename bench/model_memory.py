@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -25,10 +24,11 @@ import onnx
 from onnx.external_data_helper import convert_model_from_external_data
 
 from app.model_card import ModelCard, external_data_file
-from app.settings import DEFAULT_MODEL, Settings
-from bench.services import free_port, memory_mb, running_service
+from app.settings import DEFAULT_MODEL
+from bench.services import base_env, free_port, memory_mb, proportional_mb, running_service
 from indexer.registry import DEFAULT_CACHE
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
+from models.evaluation.card import SERVED_VARIANT
 
 PASSAGES_PER_CALL = 8
 TEXT_CHARS = 200  # a query's or a short passage's length, within every script's token window
@@ -38,7 +38,7 @@ def inline_copy(model_dir: Path, target: Path) -> Path:
     """`target/<model name>`: the model with its served graph re-saved with every table inline
     (the same graph and vectors), the other files linked."""
     card = ModelCard.load(model_dir)
-    graph = card.onnx_files[Settings.model_fields["model_variant"].default]
+    graph = card.onnx_files[SERVED_VARIANT]
     folder = target / model_dir.name
     folder.mkdir(parents=True)
     for item in model_dir.iterdir():
@@ -50,21 +50,13 @@ def inline_copy(model_dir: Path, target: Path) -> Path:
     return folder
 
 
-def proportional_mb(pid: int) -> float:
-    """The process' PSS in MB (10^6 bytes)."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return round(int(line.split()[1]) * 1024 / 1e6, 1)
-    raise RuntimeError(f"no Pss line in /proc/{pid}/smaps_rollup")
-
-
 def measure(
     models_dir: Path, model: str, texts: list[str], queries: int, work: Path
 ) -> dict[str, dict[str, float]]:
     """The service's memory at ready, after the queries and after the passages."""
     port = free_port()
     env = {
-        **os.environ,
+        **base_env(),
         "POLYSEARCH_MODELS_DIR": str(models_dir),
         "POLYSEARCH_MODEL": model,
         "POLYSEARCH_DATA_DIR": str(work / f"store-{port}"),

@@ -51,7 +51,14 @@ from bench.report import (
     ratio,
     write_report,
 )
-from bench.services import RunningService, free_port, memory_mb, running_service, wait_idle
+from bench.services import (
+    RunningService,
+    base_env,
+    free_port,
+    memory_mb,
+    running_service,
+    wait_idle,
+)
 from bench.verses import DEFAULT_OUT as DEFAULT_VERSES
 from bench.verses import write_corpus as write_verses
 from indexer.pipeline import indexing_encoder
@@ -286,11 +293,6 @@ def _load_phase(
     return result
 
 
-def _base_env() -> dict[str, str]:
-    """This process' environment without any service setting that could change the answer."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("POLYSEARCH_", "QDRANT_"))}
-
-
 Launch = tuple[list[str], dict[str, str]]  # command line and environment of a service
 
 
@@ -305,7 +307,7 @@ class SearchStores:
 
 def _ours_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launch:
     """`python -m app` on the store the project's indexer wrote."""
-    env = {**_base_env(), **_ours_settings(config, port, stores.ours)}
+    env = {**base_env(), **_ours_settings(config, port, stores.ours)}
     return [sys.executable, "-m", "app"], env
 
 
@@ -325,7 +327,7 @@ def _naive_launch(config: BenchConfig, stores: SearchStores, port: int) -> Launc
         "--model-dir", str(config.model_dir.resolve()),
         "--store", str(stores.naive.resolve()), "--collection", COLLECTION,
     ]  # fmt: skip
-    return command, _base_env()
+    return command, base_env()
 
 
 def _ours_settings(config: BenchConfig, port: int, data_dir: Path) -> dict[str, str]:

@@ -45,6 +45,20 @@ def memory_mb(pid: int) -> dict[str, float]:
     return {"rss_mb": fields["VmRSS"], "peak_rss_mb": fields["VmHWM"]}
 
 
+def proportional_mb(pid: int) -> float:
+    """The process' PSS in MB (10^6 bytes): each resident page shared out among the mappings
+    and processes that hold it, where RSS counts it once per mapping."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return round(int(line.split()[1]) * 1024 / 1e6, 1)
+    raise RuntimeError(f"no Pss line in /proc/{pid}/smaps_rollup")
+
+
+def base_env() -> dict[str, str]:
+    """This process' environment without any service setting that could change the answer."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("POLYSEARCH_", "QDRANT_"))}
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) the process has used so far, from /proc/<pid>/stat."""
     stat = Path(f"/proc/{pid}/stat").read_text()
