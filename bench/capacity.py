@@ -60,7 +60,7 @@ def capacity_lines(results: dict[str, Any], source: str) -> list[str]:
     disk_per_point = corpus["searched_store_mb"] * 2**20 / points
     index_rate = points / corpus["searched_index_build_s"]
     reused = corpus.get("searched_index_reused", False)
-    busiest = max(results["services"]["ours"]["load"], key=lambda p: p["qps"])
+    busiest = max(results["services"]["ours"]["load"], key=lambda p: p["qps"] or 0.0)
     c8 = _phase(results, 8)
     rss = results["services"]["ours"]["peak_rss_mb"]
 

@@ -303,6 +303,14 @@ def markdown(results: dict[str, Any]) -> str:
          "p99 ms"],
         rows,
     )  # fmt: skip
+    failures = [
+        f"- {stack}, {_search_name(p)}, concurrency {p['concurrency']}: {p['failure']}"
+        for stack, service in results["services"].items()
+        for p in service["load"]
+        if p.get("failure")
+    ]
+    if failures:
+        lines += ["Phases that failed (see each service's log in the work dir):", "", *failures, ""]
     lines += [
         "## Where the time goes (ours, server side, ms per search)",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -40,7 +41,7 @@ from bench.indexing import (
 )
 from bench.large_index import LargeIndex, ensure_large_index
 from bench.limit import Limit, ModelShape, cpu_peak, limit_for, mean_tokens, with_measured_gemm
-from bench.load import REQUEST_TIMEOUT_S
+from bench.load import REQUEST_TIMEOUT_S, LoadResult
 from bench.naive_stack import SentenceTransformerEncoder
 from bench.report import (
     DENSE,
@@ -263,7 +264,7 @@ OURS_DENSE = ["--mode", "dense", "--no-highlight"]
 COMPARED_SEARCH = {"ours": OURS_DENSE, ONE_THREAD: OURS_DENSE, "naive": []}
 
 
-def _load_phase(
+def load_phase(
     config: BenchConfig,
     url: str,
     queries_file: Path,
@@ -286,11 +287,22 @@ def _load_phase(
         command,
         capture_output=True,
         text=True,
-        check=True,
         timeout=config.duration_s + 2 * REQUEST_TIMEOUT_S + 60,
     )
+    if done.returncode != 0:
+        last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return _failed_phase(concurrency, languages, f"bench.load failed: {last_line}")
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+def _failed_phase(concurrency: int, languages: list[str], failure: str) -> dict[str, Any]:
+    """A phase that measured nothing, in the shape of `bench.load`'s result, with the reason."""
+    return {
+        **asdict(LoadResult(concurrency, bool(languages))),
+        "qps": None,
+        "failure": failure,
+    }
 
 
 Launch = tuple[list[str], dict[str, str]]  # command line and environment of a service
@@ -367,6 +379,8 @@ def measure_services(
             figures[stack] = {
                 "startup_s": round(service.startup_s, 2),
                 "rss_ready_mb": ready["rss_mb"],
+                "rss_after_load_mb": None,
+                "peak_rss_mb": ready["peak_rss_mb"],
                 "load": [],
             }
             _log(f"{stack} service ready in {service.startup_s:.1f} s, {ready['rss_mb']} MB")
@@ -383,29 +397,50 @@ def measure_services(
         phases.insert(unfiltered_c1, ("ours", 1, [], SERVICE_DEFAULT))
         for stack, concurrency, languages, search in phases:
             service = running[stack]
-            waited = wait_idle(each.pid for each in running.values())
+            if (code := service.exit_code()) is not None:
+                figures[stack]["load"].append(
+                    {**_failed_phase(concurrency, languages, exit_reason(code)), "search": search}
+                )
+                continue
+            alive = [each.pid for each in running.values() if each.exit_code() is None]
+            waited = wait_idle(alive)
             if waited > 2:
                 _log(f"waited {waited:.0f} s for both services to go idle before the next phase")
             ours = stack == "ours"  # only our service has /metrics (the twin's: not reported)
             before = server_time.scrape(service.url) if ours else {}
             search_args = COMPARED_SEARCH[stack] if search == DENSE else []
-            phase = _load_phase(
+            phase = load_phase(
                 config, service.url, queries_file, concurrency, languages, search_args
             )
             phase["search"] = search
             phase["idle_wait_s"] = round(waited, 1)
-            if ours:
-                phase["server"] = server_time.breakdown(before, server_time.scrape(service.url))
+            if (code := service.exit_code()) is None:
+                if ours:
+                    after = server_time.scrape(service.url)
+                    phase["server"] = server_time.breakdown(before, after)
+                figures[stack].update(_memory_after_load(service.pid))
+            else:
+                phase["failure"] = exit_reason(code)
+                figures[stack]["exited"] = f"{phase['failure']}; log tail:\n{service.log_tail()}"
+                _log(f"{stack}: {phase['failure']}; its later phases are not measured")
             figures[stack]["load"].append(phase)
             _log(
                 f"{stack} {search} c={concurrency} filter={bool(languages)}: {phase['qps']} QPS, "
                 f"p50 {phase['p50_ms']} ms, p99 {phase['p99_ms']} ms, errors {phase['errors']}"
             )
-        for stack, service in running.items():
-            after = memory_mb(service.pid)
-            figures[stack]["rss_after_load_mb"] = after["rss_mb"]
-            figures[stack]["peak_rss_mb"] = after["peak_rss_mb"]
     return figures
+
+
+def exit_reason(code: int) -> str:
+    killed = " (killed: out of memory?)" if code == -signal.SIGKILL else ""
+    return f"service exited with {code}{killed}"
+
+
+def _memory_after_load(pid: int) -> dict[str, float]:
+    """RSS after the latest phase and the peak so far: read after every phase, so that a
+    service that dies later still reports what it held while it ran."""
+    memory = memory_mb(pid)
+    return {"rss_after_load_mb": memory["rss_mb"], "peak_rss_mb": memory["peak_rss_mb"]}
 
 
 def _filter_languages(config: BenchConfig, passages: Sequence[Passage]) -> list[str]:

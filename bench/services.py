@@ -24,8 +24,21 @@ STOP_GRACE_S = 15.0
 class RunningService:
     name: str
     url: str
-    pid: int
+    process: subprocess.Popen[bytes]
     startup_s: float  # from process start to the first 200 from /readyz
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exit_code(self) -> int | None:
+        """None while the service runs; its exit status once it has stopped (-9: killed,
+        for example by the kernel when memory ran out)."""
+        return self.process.poll()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return _log_tail(self.log, lines)
 
 
 def free_port() -> int:
@@ -129,6 +142,6 @@ def running_service(
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             _wait_ready(process, url, log, timeout_s)
-            yield RunningService(name, url, process.pid, time.perf_counter() - began)
+            yield RunningService(name, url, process, time.perf_counter() - began, log)
         finally:
             _stop(process)

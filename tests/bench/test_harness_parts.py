@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench import machine
+from bench.config import BenchConfig
 from bench.corpus import Passage, select_queries, take_passages
 from bench.load import check_loopback, percentile, request_bodies
 from bench.report import encode_ratios, goals, qps_ratios
-from bench.services import cpu_seconds, wait_idle
+from bench.run import exit_reason, load_phase
+from bench.services import base_env, cpu_seconds, free_port, running_service, wait_idle
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -173,3 +177,36 @@ def test_wait_idle_waits_out_a_busy_service_and_not_an_idle_one() -> None:
         for process in (busy, idle):
             process.kill()
             process.wait()
+
+
+# Answers /readyz, then dies on its first search the way the kernel's OOM killer kills.
+_DIES_ON_SEARCH = """
+import http.server, os, signal, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def do_POST(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+def test_a_service_killed_in_a_phase_fails_that_phase_instead_of_the_run(tmp_path: Path) -> None:
+    script, queries = tmp_path / "dies.py", tmp_path / "queries.json"
+    script.write_text(_DIES_ON_SEARCH)
+    queries.write_text('["q"]')
+    config = BenchConfig.smoke_test(out=tmp_path, model_dir=tmp_path)
+    port = free_port()
+    command = [sys.executable, str(script), str(port)]
+    log = tmp_path / "dies.log"
+    with running_service("dies", command, base_env(), port, log, 30) as service:
+        assert service.exit_code() is None
+        phase = load_phase(config, service.url, queries, 1, ["fra"])
+        service.process.wait(10)
+        assert service.exit_code() == -signal.SIGKILL
+    assert phase["failure"].startswith("bench.load failed: ")
+    assert (phase["ok"], phase["qps"], phase["p50_ms"], phase["filtered"]) == (0, None, None, True)
+    assert "out of memory" in exit_reason(-signal.SIGKILL)
+    assert "out of memory" not in exit_reason(1)
