@@ -35,9 +35,15 @@ from app.schemas import (
 )
 from app.settings import SearchMode, SentenceVectors, Settings
 from app.store import Filter, Hit, VectorStore
-from app.store.base import LexicalIndexMissingError, check_dimension, check_encoder
+from app.store.base import (
+    GroupBest,
+    LexicalIndexMissingError,
+    PayloadValue,
+    check_dimension,
+    check_encoder,
+)
 from app.store.fusion import HybridConfig, fuse
-from app.store.groups import group_value, ranked_groups
+from app.store.groups import ranked_groups
 from app.truncation import fit_to_window
 
 # Used when no settings are given (tests that build the service by hand): the shipped defaults
@@ -242,20 +248,25 @@ class SearchService:
         vector = None if mode == "lexical" else self.embed([query], "query")[0]
         start = time.perf_counter()
         ranked: list[tuple[Hit, float]]
+        groups: list[tuple[GroupBest, float]] = []
         depth = offset + top_k
         if group_by is None:
             ranked = self._ranking(collection, query, mode, vector, skip=offset)(depth, where)
-        elif vector is not None and mode == "dense":  # the store's own (native on Qdrant server)
-            hits = self.store.search_groups(collection, vector, group_by, depth, where)
-            ranked = [(h, h.score) for h in hits][offset:]
         else:
-            search = self._ranking(collection, query, mode, vector)
-            ranked = ranked_groups(search, group_by, depth, where)[offset:]
+            if vector is not None and mode == "dense":  # the store's own (native on a server)
+                best = self.store.search_groups(collection, vector, group_by, depth, where)
+                groups = [(group, group.hit.score) for group in best][offset:]
+            else:
+                search = self._ranking(collection, query, mode, vector)
+                groups = ranked_groups(search, group_by, depth, where)[offset:]
+            ranked = [(group.hit, score) for group, score in groups]
         results = [_result(h, score) for h, score in ranked]
         if group_by is not None:
             results = [
-                r.model_copy(update={"group": self._group(collection, group_by, h, conditions)})
-                for r, (h, _) in zip(results, ranked, strict=True)
+                r.model_copy(
+                    update={"group": self._group(collection, group_by, g.value, conditions)}
+                )
+                for r, (g, _) in zip(results, groups, strict=True)
             ]
         if highlight:
             results = self._highlighted(collection, query, mode, vector, ranked, results)
@@ -385,10 +396,11 @@ class SearchService:
             if point in stored  # deleted since it was ranked
         ]
 
-    def _group(self, collection: str, key: str, hit: Hit, conditions: Filter | None) -> ResultGroup:
-        """The hit's group: its passages matching `conditions`, in every language."""
-        value = group_value(hit.payload, key)
-        assert value is not None  # search_groups returns only hits with a group
+    def _group(
+        self, collection: str, key: str, value: PayloadValue, conditions: Filter | None
+    ) -> ResultGroup:
+        """The group of `key`'s `value`: its passages matching `conditions`, in every language
+        (a passage whose `key` is a list holding `value` among them)."""
         base = conditions or Filter()
         where = replace(base, equals={**base.equals, key: value})
         # A group is a small part of the collection: Qdrant's per-segment facet reads its points

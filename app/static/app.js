@@ -204,6 +204,8 @@
     return hit.group.languages.filter((code) => code !== hit.language);
   }
 
+  let translationLists = 0;
+
   /** A button that fetches and shows the hit's group in its other languages. */
   function renderTranslationsControl(hit) {
     const others = otherLanguages(hit);
@@ -211,7 +213,8 @@
       return [el("p", "translations-note", "No translation in this collection.")];
     }
     const list = el("ol", "translations");
-    list.id = `translations-${hit.id.replace(/[^A-Za-z0-9_-]/g, "_")}-${hit.chunk}`;
+    // A passage can lead two groups (a list-valued field): each of its lists has its own id.
+    list.id = `translations-${++translationLists}`;
     list.hidden = true;
     const label = `Show ${others.length} translation${others.length === 1 ? "" : "s"}`;
     const button = el("button", "translations-toggle", label);

@@ -51,6 +51,14 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class GroupBest:
+    """A group of a grouped search: its value of the `group_by` field and its best point."""
+
+    value: PayloadValue
+    hit: Hit
+
+
+@dataclass(frozen=True)
 class CollectionInfo:
     name: str
     dim: int
@@ -246,10 +254,12 @@ class VectorStore(Protocol):
         group_by: str,
         limit: int,
         where: Filter | None = None,
-    ) -> list[Hit]:
+    ) -> list[GroupBest]:
         """The best point of each of the `limit` best groups, best first: a group is the points
-        sharing one value of the payload field `group_by` (a string or an integer; points without
-        one belong to none). Fewer only when fewer groups match `where`."""
+        sharing one value of the payload field `group_by`, as Qdrant groups (a string or an
+        integer; a point whose field is a list of them belongs to the group of each, so it may
+        be the best of several; points with no such value belong to none). Fewer only when
+        fewer groups match `where`."""
 
     def close(self) -> None: ...
 
@@ -323,5 +333,5 @@ class ReadThroughStore:
         group_by: str,
         limit: int,
         where: Filter | None = None,
-    ) -> list[Hit]:
+    ) -> list[GroupBest]:
         return self.inner.search_groups(collection, vector, group_by, limit, where)

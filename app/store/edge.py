@@ -64,6 +64,7 @@ from app.store.base import (
     CollectionInfo,
     CollectionNotFoundError,
     Filter,
+    GroupBest,
     Hit,
     LexicalIndexMissingError,
     PayloadIndexKind,
@@ -380,7 +381,7 @@ class QdrantEdgeStore:
         group_by: str,
         limit: int,
         where: Filter | None = None,
-    ) -> list[Hit]:
+    ) -> list[GroupBest]:
         """qdrant-edge has no group search: over-fetch and group (app/store/groups.py)."""
 
         def search(query: Vector, wanted: int, condition: Filter) -> list[Hit]:

@@ -8,6 +8,11 @@ below the groups of earlier rounds (every point of a later group scored below th
 earlier round returned), so the concatenation is the ranked list of groups. Every round that
 returns a point finds at least one new group, so the search returns `limit` groups whenever that
 many match, in at most `limit` rounds; in practice one (UDHR, 10 articles: one round of 40).
+
+A point whose field is a list belongs to the group of each of its values, as on a Qdrant server,
+and is the best of each group it leads. The filter that leaves the groups found out of a later
+round leaves out a point with any of their values, so a group whose best point also belongs to a
+group found in an earlier round gets its best point among the rest.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from app.store.base import Filter, Hit, PayloadValue, Vector
+from app.store.base import Filter, GroupBest, Hit, PayloadValue, Vector
 from app.store.fields import field_keys
 
 # Points fetched per group still wanted in a round.
@@ -35,13 +40,15 @@ def payload_value(payload: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-def group_value(payload: Mapping[str, Any], key: str) -> PayloadValue | None:
-    """The point's group under `key`: a string or an integer (not a bool, a float or a list, which
-    group nothing), else None."""
+def group_values(payload: Mapping[str, Any], key: str) -> tuple[PayloadValue, ...]:
+    """The point's groups under `key`, as Qdrant counts them: its value, or each distinct value of
+    a list, where every one is a string or an integer (a bool, a float or a missing value, even one
+    among a list's, puts the point in no group)."""
     value = payload_value(payload, key)
-    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    return None
+    values = value if isinstance(value, list) else [value]
+    if not all(type(v) in (str, int) for v in values):  # bool is a subclass of int
+        return ()
+    return tuple(dict.fromkeys(values))
 
 
 RankedSearch = Callable[[int, Filter], list[tuple[Hit, float]]]
@@ -49,24 +56,24 @@ RankedSearch = Callable[[int, Filter], list[tuple[Hit, float]]]
 
 def search_groups(
     search: Search, vector: Vector, group_by: str, limit: int, where: Filter | None = None
-) -> list[Hit]:
+) -> list[GroupBest]:
     """The best hit of each of the `limit` best groups, best first, by repeated `search` calls."""
 
     def ranked(wanted: int, round_filter: Filter) -> list[tuple[Hit, float]]:
         return [(hit, hit.score) for hit in search(vector, wanted, round_filter)]
 
-    return [hit for hit, _ in ranked_groups(ranked, group_by, limit, where)]
+    return [group for group, _ in ranked_groups(ranked, group_by, limit, where)]
 
 
 def ranked_groups(
     search: RankedSearch, group_by: str, limit: int, where: Filter | None = None
-) -> list[tuple[Hit, float]]:
+) -> list[tuple[GroupBest, float]]:
     """`search_groups` over any ranking (`search(wanted, filter)` gives (hit, score) pairs, best
     first: dense, lexical or hybrid), each group's best with the score its round gave it."""
     if limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
     base = where or Filter()
-    best: dict[PayloadValue, tuple[Hit, float]] = {}
+    best: dict[PayloadValue, tuple[GroupBest, float]] = {}
     while len(best) < limit:
         wanted = (limit - len(best)) * GROUP_OVERFETCH
         seen = list(best)
@@ -78,10 +85,11 @@ def ranked_groups(
             else base.none_of,
         )
         found = search(wanted, round_filter)
-        for hit, score in found:
-            value = group_value(hit.payload, group_by)
-            if value is not None and value not in best and len(best) < limit:
-                best[value] = (hit, score)
-        if len(found) < wanted or all(group_value(h.payload, group_by) is None for h, _ in found):
+        grouped = [(hit, score, group_values(hit.payload, group_by)) for hit, score in found]
+        for hit, score, values in grouped:
+            for value in values:
+                if value not in best and len(best) < limit:
+                    best[value] = (GroupBest(value, hit), score)
+        if len(found) < wanted or not any(values for _, _, values in grouped):
             break  # every matching point was returned: no group is left
     return list(best.values())

@@ -26,6 +26,7 @@ from app.store.base import (
     CollectionInfo,
     CollectionNotFoundError,
     Filter,
+    GroupBest,
     Hit,
     LexicalIndexMissingError,
     PayloadIndexKind,
@@ -310,7 +311,7 @@ class QdrantClientStore:
         group_by: str,
         limit: int,
         where: Filter | None = None,
-    ) -> list[Hit]:
+    ) -> list[GroupBest]:
         """Qdrant's own group search (one point per group)."""
         if limit < 1:
             raise ValueError(f"limit must be positive, got {limit}")
@@ -327,7 +328,7 @@ class QdrantClientStore:
                 search_params=self._search_params(collection),
             )
         return [
-            Hit(id=str(p.id), score=p.score, payload=p.payload or {})
+            GroupBest(group.id, Hit(id=str(p.id), score=p.score, payload=p.payload or {}))
             for group in response.groups
             for p in group.hits[:1]
         ]

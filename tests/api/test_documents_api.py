@@ -150,6 +150,37 @@ def test_metadata_keys_in_any_script_with_dots_or_spaces_can_be_filtered_and_gro
     assert ids(group_by="metadata.a.b") == ["1", "2"]  # "3" has no such key: in no group
 
 
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_a_passage_whose_group_field_is_a_list_is_in_the_group_of_each_value(
+    client: httpx.Client, mode: str
+) -> None:
+    """As Qdrant groups: a list of values puts a passage in each value's group, and the group's
+    size counts it (it was in none, and a Qdrant server's answer for it was a 500)."""
+    documents = [
+        {
+            "id": "both",
+            "text": "Everyone has the right to rest and leisure.",
+            "metadata": {"t": ["rest", "work"]},
+        },
+        {"id": "work", "text": "Everyone has the right to work.", "metadata": {"t": "work"}},
+        {"id": "none", "text": "Everyone has the right to life.", "metadata": {"t": [1, True]}},
+    ]
+    assert client.post("/v1/collections/tags/documents", json={"documents": documents}).is_success
+    search = {
+        "collection": "tags",
+        "query": "right to rest",
+        "group_by": "metadata.t",
+        "mode": mode,
+    }
+    response = client.post("/v1/search", json=search)
+    assert response.status_code == 200, response.text
+    groups = {
+        hit["group"]["value"]: (hit["id"], hit["group"]["size"])
+        for hit in response.json()["results"]
+    }
+    assert groups == {"rest": ("both", 1), "work": ("both", 2)}
+
+
 def test_an_upsert_into_a_collection_of_another_dimension_is_a_409(
     client: httpx.Client, edge_store: QdrantEdgeStore, encoder: OnnxEncoder
 ) -> None:

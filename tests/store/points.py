@@ -43,11 +43,13 @@ def brute_force(points: list[Point], query: Vector, k: int) -> list[tuple[str, f
 def brute_force_groups(
     points: list[Point], query: Vector, key: str, groups: int
 ) -> list[tuple[str, float]]:
-    """The best (id, cosine similarity) of each of the `groups` best values of metadata `key`."""
+    """The best (id, cosine similarity) of each of the `groups` best values of metadata `key`
+    (each value of a list, as Qdrant groups)."""
     best: dict[object, tuple[str, float]] = {}
     for point_id, score in brute_force(points, query, len(points)):
         payload = next(p.payload for p in points if p.id == point_id)
         value = payload["metadata"].get(key)
-        if value is not None and value not in best and len(best) < groups:
-            best[value] = (point_id, score)
+        for each in value if isinstance(value, list) else [value]:
+            if each is not None and each not in best and len(best) < groups:
+                best[each] = (point_id, score)
     return list(best.values())

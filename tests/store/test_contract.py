@@ -227,24 +227,45 @@ def test_search_groups_gives_the_best_hit_of_each_best_group(
     rng = np.random.default_rng(4)
     for _ in range(3):
         query = rng.normal(size=DIM).astype(np.float32)
-        hits = store.search_groups("docs", query, "metadata.article", groups)
+        best = store.search_groups("docs", query, "metadata.article", groups)
         truth = brute_force_groups(points, query, "article", groups)
-        assert [h.id for h in hits] == [i for i, _ in truth]
-        assert len(hits) == min(groups, 12)  # as many as asked while that many groups exist
-        np.testing.assert_allclose([h.score for h in hits], [s for _, s in truth], atol=1e-4)
+        assert [g.hit.id for g in best] == [i for i, _ in truth]
+        assert len(best) == min(groups, 12)  # as many as asked while that many groups exist
+        assert all(g.value == g.hit.payload["metadata"]["article"] for g in best)
+        np.testing.assert_allclose([g.hit.score for g in best], [s for _, s in truth], atol=1e-4)
+
+
+def test_search_groups_puts_a_point_whose_field_is_a_list_in_each_group(
+    store: VectorStore,
+) -> None:
+    rng = np.random.default_rng(8)
+    tags = [["a"], ["b"], ["a", "b"], ["c", "a"], [1], []]
+    store.create_collection("docs", DIM)
+    points = [
+        Point(str(uuid.uuid4()), rng.normal(size=DIM).astype(np.float32), {"metadata": {"tags": t}})
+        for t in tags * 5
+    ]
+    store.upsert("docs", points)
+    for _ in range(3):
+        query = rng.normal(size=DIM).astype(np.float32)
+        best = store.search_groups("docs", query, "metadata.tags", 10)
+        truth = brute_force_groups(points, query, "tags", 10)
+        assert [g.hit.id for g in best] == [i for i, _ in truth]
+        assert sorted(map(str, (g.value for g in best))) == ["1", "a", "b", "c"]
+        assert all(g.value in g.hit.payload["metadata"]["tags"] for g in best)
 
 
 def test_search_groups_within_a_filter(store: VectorStore) -> None:
     points = _filled(store)
     query = np.random.default_rng(5).normal(size=DIM).astype(np.float32)
     where = Filter(any_of={"language": ["sw", "yo"]}, not_equals={"metadata.article": 3})
-    hits = store.search_groups("docs", query, "metadata.article", 8, where)
+    best = store.search_groups("docs", query, "metadata.article", 8, where)
     pool = [
         p
         for p in points
         if p.payload["language"] in ("sw", "yo") and p.payload["metadata"].get("article") != 3
     ]
-    assert [h.id for h in hits] == [i for i, _ in brute_force_groups(pool, query, "article", 8)]
+    assert [g.hit.id for g in best] == [i for i, _ in brute_force_groups(pool, query, "article", 8)]
     assert store.search_groups("docs", query, "metadata.nothing", 5) == []
 
 
@@ -281,7 +302,7 @@ def test_metadata_keys_with_dots_spaces_or_other_scripts(store: VectorStore) -> 
     assert found(Filter(present=["metadata.a.b"])) == sorted(ids[:2])
     query = rng.normal(size=DIM).astype(np.float32)
     grouped = store.search_groups("docs", query, "metadata.a.b", 5)
-    assert sorted(h.id for h in grouped) == sorted(ids[:2])
+    assert sorted(g.hit.id for g in grouped) == sorted(ids[:2])
 
 
 def test_search_ranks_like_brute_force_cosine(store: VectorStore) -> None:

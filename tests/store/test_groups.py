@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.store.base import Filter, Hit, Vector
-from app.store.groups import GROUP_OVERFETCH, group_value, search_groups
+from app.store.groups import GROUP_OVERFETCH, group_values, search_groups
 
 KEY = "metadata.article"
 
@@ -34,8 +34,8 @@ class RankedList:
         kept = [
             h
             for h in self.hits
-            if (KEY not in where.present or _article(h) is not None)
-            and not any(_same(_article(h), value) for value in excluded)
+            if (KEY not in where.present or _article(h) not in (None, []))
+            and not any(_same(stored, value) for stored in _stored(h) for value in excluded)
         ]
         return kept[:limit]
 
@@ -44,18 +44,25 @@ def _article(hit: Hit) -> Any:
     return hit.payload.get("metadata", {}).get("article")
 
 
+def _stored(hit: Hit) -> list[Any]:
+    """The values a condition on the field sees: a list's each (Qdrant matches an array when one
+    of its values does)."""
+    value = _article(hit)
+    return value if isinstance(value, list) else [value]
+
+
 def _same(stored: Any, excluded: Any) -> bool:
     """Qdrant's match compares with the type: 7 is not "7", True is not 1."""
     return type(stored) is type(excluded) and stored == excluded
 
 
-def _truth(ranked: RankedList, groups: int) -> list[str]:
+def _truth(ranked: RankedList, groups: int) -> list[tuple[Any, str]]:
     best: dict[Any, str] = {}
     for hit in ranked.hits:
-        value = group_value(hit.payload, KEY)
-        if value is not None and value not in best and len(best) < groups:
-            best[value] = hit.id
-    return list(best.values())
+        for value in group_values(hit.payload, KEY):
+            if value not in best and len(best) < groups:
+                best[value] = hit.id
+    return list(best.items())
 
 
 def test_one_dominant_group_takes_several_rounds_and_still_gives_every_group() -> None:
@@ -65,27 +72,53 @@ def test_one_dominant_group_takes_several_rounds_and_still_gives_every_group() -
     ]
     ranked = RankedList(payloads)
     ranked.hits.sort(key=lambda h: (_article(h) != 1, -h.score))  # article 1 ranks first
-    hits = search_groups(ranked, np.zeros(2, np.float32), KEY, 5)
-    assert [h.id for h in hits] == _truth(ranked, 5)
-    assert len({_article(h) for h in hits}) == 5
+    groups = search_groups(ranked, np.zeros(2, np.float32), KEY, 5)
+    assert [(g.value, g.hit.id) for g in groups] == _truth(ranked, 5)
+    assert len({_article(g.hit) for g in groups}) == 5
     assert ranked.calls[0] == 5 * GROUP_OVERFETCH
     assert len(ranked.calls) == 2  # the second round excludes article 1
 
 
 def test_values_that_group_nothing_neither_count_nor_loop() -> None:
     payloads: list[dict[str, Any]] = [
-        {"metadata": {"article": [1, 2]}},  # a list groups nothing
+        {"metadata": {"article": [1, True]}},  # a list with a bool groups nothing, as on Qdrant
         {"metadata": {"article": True}},  # nor does a bool
         {"metadata": {"article": 2.5}},  # nor a float
+        {"metadata": {"article": []}},  # nor an empty list
         {"metadata": {}},  # a missing value is excluded by the round's filter
         {"metadata": {"article": "7"}},  # a string and an integer are different groups
         {"metadata": {"article": 7}},
     ] * 5
     ranked = RankedList(payloads)
-    hits = search_groups(ranked, np.zeros(2, np.float32), KEY, 10)
-    assert [h.id for h in hits] == _truth(ranked, 10)
-    assert sorted(map(repr, (_article(h) for h in hits))) == ["'7'", "7"]
+    groups = search_groups(ranked, np.zeros(2, np.float32), KEY, 10)
+    assert [(g.value, g.hit.id) for g in groups] == _truth(ranked, 10)
+    assert sorted(map(repr, (g.value for g in groups))) == ["'7'", "7"]
     assert len(ranked.calls) <= 3
+
+
+def test_a_point_of_several_groups_leads_each_of_them() -> None:
+    payloads: list[dict[str, Any]] = [
+        {"metadata": {"article": [3, 4, 3]}},
+        {"metadata": {"article": 3}},
+        {"metadata": {"article": ["x", 5]}},
+    ]
+    ranked = RankedList(payloads)
+    ranked.hits.sort(key=lambda h: h.id)  # the list [3, 4] first, then 3, then ["x", 5]
+    groups = search_groups(ranked, np.zeros(2, np.float32), KEY, 10)
+    assert [(g.value, g.hit.id) for g in groups] == [(3, "0"), (4, "0"), ("x", "2"), (5, "2")]
+
+
+def test_group_values_are_those_qdrant_groups_by() -> None:
+    def values(article: Any) -> tuple[Any, ...]:
+        return group_values({"metadata": {"article": article}}, KEY)
+
+    assert values(7) == (7,)
+    assert values("7") == ("7",)
+    assert values([2, 1, 2]) == (2, 1)  # distinct, in the payload's order
+    assert values(["a", 1]) == ("a", 1)
+    for nothing in (None, True, 2.5, [], [1, 2.5], [1, False], {"a": 1}):
+        assert values(nothing) == (), nothing
+    assert group_values({}, KEY) == ()
 
 
 def test_limit_must_be_positive() -> None:
