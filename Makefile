@@ -97,13 +97,15 @@ test: $(VENV)/.dev-installed ## set up and run the whole test suite
 # Then recall of approximate vs exact search per vector storage (docs/bench/recall.*) and the
 # capacity tables of docs/scaling.md, and searches beside writes and under a crowd
 # (python -m bench.contention: three 40 s phases, docs/bench/contention.*).
-# BENCH_ARGS="--passages 2000" etc.
+# BENCH_ARGS="--passages 2000" etc.; BENCH_OUT=docs/bench/intel-amx writes the reports of
+# another kind of machine beside the default's (docs/scaling.md is then derived from them).
+BENCH_OUT ?= docs/bench
 bench: $(VENV)/.dev-installed ## benchmark vs. FastEmbed and the naive stack (first run also indexes 154k verses)
 	$(BIN)/python -m models build --out $(MODELS_DIR)
-	$(BIN)/python -m bench --large $(BENCH_ARGS)
-	$(BIN)/python -m bench.recall --index data/bench/whole-corpus --out docs/bench
-	$(BIN)/python -m bench.capacity --results docs/bench/results.json --doc docs/scaling.md
-	$(BIN)/python -m bench.contention --out docs/bench
+	$(BIN)/python -m bench --large --out $(BENCH_OUT) $(BENCH_ARGS)
+	$(BIN)/python -m bench.recall --index data/bench/whole-corpus --out $(BENCH_OUT)
+	$(BIN)/python -m bench.capacity --results $(BENCH_OUT)/results.json --doc docs/scaling.md
+	$(BIN)/python -m bench.contention --out $(BENCH_OUT)
 
 # The large corpus on its own: ~154k verses in 13 languages from registry packages, indexed
 # with the project's indexer by MODEL into the data dir `make run` serves for it (collection

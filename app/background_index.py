@@ -72,7 +72,7 @@ class BackgroundIndexer:
         self.service.metrics.background_documents.labels(state).set(value)
 
     def _progress(self, read: int, indexed: int, unchanged: int) -> None:
-        self.service.forget_languages()  # the batch may have brought new languages
+        self.service.forget_languages(self.collection)  # the batch may bring new languages
         for state, value in (("read", read), ("indexed", indexed), ("unchanged", unchanged)):
             self._gauge(state, value)
         now = time.monotonic()

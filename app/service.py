@@ -119,7 +119,7 @@ class SearchService:
             if combine_max_texts
             else None
         )
-        self._language_names: dict[tuple[str, str], str | None] = {}
+        self._language_names: dict[str, dict[str, str | None]] = {}  # collection → code → name
         self._language_indexes: dict[str, tuple[float, LanguageIndex]] = {}
         self.default_mode = default_mode
         self.hybrid = hybrid
@@ -428,10 +428,11 @@ class SearchService:
             cached = self._language_indexes[collection] = (now, LanguageIndex(stored))
         return cached[1].meant(requested)
 
-    def forget_languages(self) -> None:
-        """After a write: the collections' languages and their names are read again."""
-        self._language_names.clear()
-        self._language_indexes.clear()
+    def forget_languages(self, collection: str) -> None:
+        """After a write to `collection`: its languages and their names are read again (the
+        other collections' stay cached)."""
+        self._language_names.pop(collection, None)
+        self._language_indexes.pop(collection, None)
 
     def model_languages(self) -> list[LanguageQuality]:
         """Per-language reliability measured by the evaluation and written into the card."""
@@ -456,12 +457,12 @@ class SearchService:
         return sorted(languages, key=lambda lang: ((lang.name or lang.code).casefold(), lang.code))
 
     def _language_name(self, collection: str, code: str) -> str | None:
-        key = (collection, code)
-        if key not in self._language_names:
+        names = self._language_names.setdefault(collection, {})
+        if code not in names:
             hits = self.store.find(collection, Filter(equals={"language": code}), limit=1)
             metadata = hits[0].payload.get("metadata") or {} if hits else {}
-            self._language_names[key] = _name_of(code, metadata)
-        return self._language_names[key]
+            names[code] = _name_of(code, metadata)
+        return names[code]
 
     def get_document(self, collection: str, doc_id: str) -> DocumentOut:
         hits = self.store.find(collection, Filter(equals={"doc_id": doc_id}))
@@ -488,7 +489,7 @@ class SearchService:
             encode=self.passage_encoder(Priority.WRITE),
             sentence_vectors=self.sentence_vectors,
         )
-        self.forget_languages()
+        self.forget_languages(collection)
         return UpsertDocumentsResponse(
             collection=collection,
             documents=summary.indexed,
@@ -502,12 +503,12 @@ class SearchService:
         if not found:
             raise DocumentNotFoundError(doc_id)
         self.store.delete_where(collection, where)
-        self.forget_languages()
+        self.forget_languages(collection)
         return found
 
     def delete_collection(self, collection: str) -> int:
         """Delete the collection; the passages it held. CollectionNotFoundError if missing."""
         points = self.store.count(collection)
         self.store.delete_collection(collection)
-        self.forget_languages()
+        self.forget_languages(collection)
         return points

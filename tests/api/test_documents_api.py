@@ -344,3 +344,27 @@ def test_a_language_another_writer_adds_is_found_once_the_codes_expire(
     body = client.post("/v1/search", json=search).json()
     assert body["languages"] == ["sw", "swh"]
     assert [r["id"] for r in body["results"]] == ["sw"]
+
+
+def test_a_write_renews_the_cached_languages_of_its_own_collection_only(
+    client: httpx.Client,
+    edge_store: QdrantEdgeStore,
+    encoder: OnnxEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Background indexing writes a batch every second or so: each renewed every collection's
+    codes and names, which the next search or language list of any collection read again."""
+    monkeypatch.setattr("app.service.LANGUAGES_FRESH_S", 3600.0)
+    search = {"query": "hello", "collection": "kept", "languages": ["sw"], "mode": "dense"}
+    first = {"documents": [{"id": "en", "text": "Hello.", "language": "eng"}]}
+    assert client.post("/v1/collections/kept/documents", json=first).is_success
+    assert client.post("/v1/search", json=search).json()["languages"] == ["sw"]
+    vector = encoder.encode(["Habari."], "passage")[0]
+    edge_store.upsert("kept", [Point("00000000-0000-0000-0000-00000000000b", vector, {
+        "doc_id": "sw", "chunk": 0, "text": "Habari.", "language": "swh",
+    })])  # fmt: skip
+    other = {"documents": [{"id": "fr", "text": "Bonjour.", "language": "fra"}]}
+    assert client.post("/v1/collections/other/documents", json=other).is_success
+    assert client.post("/v1/search", json=search).json()["languages"] == ["sw"]  # still cached
+    assert client.post("/v1/collections/kept/documents", json=first).is_success
+    assert client.post("/v1/search", json=search).json()["languages"] == ["sw", "swh"]
