@@ -14,7 +14,9 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from app.documents.record import Record
 from app.documents.records import Rejected, read_records
@@ -25,6 +27,21 @@ from app.store.base import EncoderMismatchError
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 10.0
+JobState = Literal["running", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class IndexingProgress:
+    """Where the job stands (`GET /v1/indexing`, the demo page's progress line)."""
+
+    collection: str
+    state: JobState
+    documents_total: int | None  # the source's non-empty lines; None until counted
+    documents_read: int
+    documents_indexed: int
+    documents_unchanged: int
+    documents_rejected: int
+    seconds: float
 
 
 class BackgroundIndexer:
@@ -49,7 +66,25 @@ class BackgroundIndexer:
         self.rejected = 0
         self._thread: threading.Thread | None = None
         self._last_log = 0.0
-        self._began = 0.0
+        self._began = time.monotonic()
+        self._ended: float | None = None
+        self._state: JobState = "running"
+        self._total: int | None = None
+        self._counts = (0, 0, 0)  # documents read, indexed, unchanged
+
+    def progress(self) -> IndexingProgress:
+        read, indexed, unchanged = self._counts
+        ended = time.monotonic() if self._ended is None else self._ended
+        return IndexingProgress(
+            collection=self.collection,
+            state=self._state,
+            documents_total=self._total,
+            documents_read=read,
+            documents_indexed=indexed,
+            documents_unchanged=unchanged,
+            documents_rejected=self.rejected,
+            seconds=round(ended - self._began, 1),
+        )
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="background-index", daemon=True)
@@ -72,6 +107,7 @@ class BackgroundIndexer:
         self.service.metrics.background_documents.labels(state).set(value)
 
     def _progress(self, read: int, indexed: int, unchanged: int) -> None:
+        self._counts = (read, indexed, unchanged)
         self.service.forget_languages(self.collection)  # the batch may bring new languages
         for state, value in (("read", read), ("indexed", indexed), ("unchanged", unchanged)):
             self._gauge(state, value)
@@ -93,7 +129,8 @@ class BackgroundIndexer:
         self._began = self._last_log = time.monotonic()
         try:
             with self.source.open("rb") as lines:
-                self._gauge("total", sum(1 for line in lines if line.strip()))
+                self._total = sum(1 for line in lines if line.strip())
+            self._gauge("total", self._total)
             log.info("background indexing %s into %s", self.source, self.collection)
             summary = index_records(
                 self._records(),
@@ -107,6 +144,7 @@ class BackgroundIndexer:
                 sentence_vectors=self.service.sentence_vectors,
             )
             log.info("background indexing %s done: %s", self.collection, summary)
+            self._state = "done"
         except EncoderMismatchError as error:  # e.g. the default model changed since the last run
             log.error(
                 "background indexing of %s stopped: %s. To index it with this model, delete the "
@@ -118,4 +156,7 @@ class BackgroundIndexer:
         except Exception:  # the service keeps serving what is indexed
             log.exception("background indexing of %s failed", self.source)
         finally:
+            if self._state == "running":  # one of the handlers above: it stopped
+                self._state = "failed"
+            self._ended = time.monotonic()
             metrics.background_running.set(0)

@@ -8,7 +8,9 @@ and letting callers pile up without bound turns a burst into minutes of latency 
 - `Priority.WRITE`: document upserts, cut into small encoder calls (`Settings.write_encode_texts`)
   that queue one at a time, so a long upsert yields the encoder to queries between its calls;
 - `Priority.BACKGROUND`: the start-up indexing of a corpus, when nothing else waits; while
-  queries come it leaves them a slot (with more than one), however many calls it has waiting.
+  queries come it leaves them a slot (with more than one), however many calls it has waiting,
+  and a call of it that runs lends its slot to a waiting query between two model calls
+  (`lend_to_queries`), so a query does not wait for the rest of a long call.
 
 Aging keeps lower classes moving: a job's class rises by one for every `aging_s` it has waited,
 so under a steady stream of queries a write still gets a slot within about `aging_s`.
@@ -218,7 +220,11 @@ class EncodeQueue:
             return 0.0
         seconds = self._durations.seconds
         queued = sum(seconds[t.priority] for t in ahead)
-        in_flight = sum(seconds[p] * n for p, n in self._running.items()) / 2
+        # A background job lends its slot to a waiting query at its next model call
+        # (`lend_to_queries`), so it keeps a query waiting tens of ms, not the rest of its job.
+        lending = Priority.BACKGROUND if priority is Priority.QUERY else None
+        counted = {p: n for p, n in self._running.items() if p is not lending}
+        in_flight = sum(seconds[p] * n for p, n in counted.items()) / 2
         return (queued + in_flight) / self.concurrency
 
     def would_refuse(self, priority: Priority = Priority.QUERY) -> bool:
@@ -273,6 +279,19 @@ class EncodeQueue:
                 with self._cond:
                     self._running[priority] -= held
                     self._cond.notify_all()
+
+    def lend_to_queries(self, priority: Priority) -> None:
+        """Called by a job that holds one slot at `priority`, between two of its model calls: if
+        a query waits for a slot, it gets this one, and the job waits (unbounded, as its class
+        does) for a slot again. A long background call thus keeps a query waiting for one model
+        call at most, not for the whole call."""
+        with self._cond:
+            now = self._clock()
+            if not any(self._rank(t, now) == Priority.QUERY for t in self._waiting):
+                return
+            self._running[priority] -= 1
+            self._cond.notify_all()
+        self._acquire(lambda: False, priority, bounded=False, whole_if_idle=False)
 
     def wake(self) -> None:
         """Let waiters re-check their `unless` (it may hold now) and their deadlines."""

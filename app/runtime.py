@@ -83,6 +83,14 @@ class Runtime:
             service = SearchService.from_settings(encoder, self._store, self.metrics, s)
             language_name("eng")  # CLDR's names load now (~75 ms), not inside a first search
             freeze_start_up_objects()
+            if s.index_on_start is not None:  # known before ready: GET /v1/indexing lists it
+                self.background = BackgroundIndexer(
+                    s.index_on_start,
+                    s.default_collection,
+                    service,
+                    encode_calls=s.encode_calls,
+                    texts_per_call=s.background_encode_texts or encoder.batch_size,
+                )
             self._set_ready(service)
             log.info(
                 "ready: model %s, dim %d; %d encoder calls at once, %d thread%s each "
@@ -95,14 +103,7 @@ class Runtime:
                 encoder.solo_threads,
                 s.max_queue_wait_ms,
             )
-            if s.index_on_start is not None:
-                self.background = BackgroundIndexer(
-                    s.index_on_start,
-                    s.default_collection,
-                    service,
-                    encode_calls=s.encode_calls,
-                    texts_per_call=s.background_encode_texts or encoder.batch_size,
-                )
+            if self.background is not None:
                 self.background.start()
         except Exception as exc:  # any failure must surface in /readyz, not kill the server
             log.exception("loading failed")

@@ -324,6 +324,29 @@ class CollectionsResponse(BaseModel):
     collections: list[CollectionSummary]
 
 
+class IndexingJob(BaseModel):
+    collection: str = Field(description="The collection the job fills.")
+    state: Literal["running", "done", "failed"] = Field(
+        description="`failed`: it stopped early (the reason is in the service's log); what it "
+        "had indexed stays searchable."
+    )
+    documents_total: int | None = Field(
+        description="Non-empty lines of the source file, bad ones included; null while counted."
+    )
+    documents_read: int = Field(description="Valid documents read so far.")
+    documents_indexed: int = Field(description="Of those, written (new or changed).")
+    documents_unchanged: int = Field(description="Of those, already stored unchanged: skipped.")
+    documents_rejected: int = Field(description="Lines skipped as invalid (logged).")
+    seconds: float = Field(description="Since the job started (until it ended).")
+
+
+class IndexingResponse(BaseModel):
+    jobs: list[IndexingJob] = Field(
+        description="The start-up indexing of `POLYSEARCH_INDEX_ON_START` (`make run`'s demo "
+        "corpus), if the service runs one: searches meanwhile see what is indexed so far."
+    )
+
+
 class LanguageCount(BaseModel):
     code: str
     name: str | None

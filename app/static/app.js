@@ -6,6 +6,7 @@
   const DEFAULT_COLLECTION = "udhr";
   const DEFAULT_TOP_K = "10";
   const LANGUAGE_RETRIES = 30;
+  const INDEXING_POLL_MS = 2000;
   // "Group by article": one result per value of this field, translations fetched on demand.
   const GROUP_KEY = "metadata.article";
   // The most results one search may ask for (the server's default max_top_k).
@@ -26,6 +27,7 @@
   const moreButton = document.getElementById("more");
   const modelInfo = document.getElementById("model-info");
   const reliability = document.getElementById("reliability");
+  const indexingLine = document.getElementById("indexing");
   const keyForm = document.getElementById("key-form");
   const keyInput = document.getElementById("api-key");
   const keyError = document.getElementById("key-error");
@@ -462,6 +464,39 @@
     reliability.classList.add(`reliability-${level}`);
   }
 
+  /**
+   * The service's start-up indexing of this collection (`make run`'s demo corpus), while it
+   * runs: how far it is, since searches see only what is indexed so far. Once it ends, the
+   * language list is read again (it held only the languages indexed by then).
+   */
+  async function watchIndexing() {
+    let job;
+    try {
+      const response = await api("/v1/indexing");
+      if (response.status === 503) {  // the model is still loading: its jobs are not known yet
+        window.setTimeout(watchIndexing, INDEXING_POLL_MS);
+        return;
+      }
+      if (!response.ok) return;
+      job = (await response.json()).jobs.find((each) => each.collection === collection);
+    } catch (err) {
+      return;
+    }
+    if (!job || job.state !== "running") {
+      if (!indexingLine.hidden) loadLanguages();
+      indexingLine.hidden = true;
+      return;
+    }
+    const done = job.documents_read + job.documents_rejected;
+    const total = job.documents_total;
+    const percent = total ? Math.floor((100 * done) / total) : 0;
+    const share = total ? ` of ${total.toLocaleString("en")} (${percent}%)` : "";
+    indexingLine.textContent = `Indexing this collection: ${done.toLocaleString("en")} ` +
+      `documents${share} so far. Searches find only those until it ends.`;
+    indexingLine.hidden = false;
+    window.setTimeout(watchIndexing, INDEXING_POLL_MS);
+  }
+
   async function loadModelLanguages(attempt = 0) {
     try {
       const response = await api("/v1/languages");
@@ -570,4 +605,5 @@
   else showIdle();
   loadLanguages();
   loadModelLanguages();
+  watchIndexing();
 }());

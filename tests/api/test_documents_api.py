@@ -368,3 +368,7 @@ def test_a_write_renews_the_cached_languages_of_its_own_collection_only(
     assert client.post("/v1/search", json=search).json()["languages"] == ["sw"]  # still cached
     assert client.post("/v1/collections/kept/documents", json=first).is_success
     assert client.post("/v1/search", json=search).json()["languages"] == ["sw", "swh"]
+
+
+def test_a_service_without_a_start_up_corpus_lists_no_indexing_job(client: httpx.Client) -> None:
+    assert client.get("/v1/indexing").json() == {"jobs": []}

@@ -130,6 +130,21 @@ def test_the_service_indexes_its_start_up_corpus_through_the_scheduler(
                 "unchanged": 0,
                 "rejected": 1,
             }
+            # Its progress, as the demo page reads it.
+            jobs = client.get("/v1/indexing").json()["jobs"]
+            assert [job | {"seconds": None} for job in jobs] == [
+                {
+                    "collection": settings.default_collection,
+                    "state": "done",
+                    "documents_total": len(chosen) + 1,
+                    "documents_read": len(chosen),
+                    "documents_indexed": len(chosen),
+                    "documents_unchanged": 0,
+                    "documents_rejected": 1,
+                    "seconds": None,
+                }
+            ]
+            assert jobs[0]["seconds"] > 0
             # Its passages went through the scheduler at background priority.
             waits = 'polysearch_encode_queue_wait_seconds_count{priority="background"}'
             assert figures[waits] > 0

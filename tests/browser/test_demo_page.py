@@ -238,3 +238,35 @@ def test_unevaluated_model_says_so(page: Page, live_server_url: str) -> None:
     page.route("**/v1/languages", without_figures)
     page.goto(f"{live_server_url}/?lang=swh")
     expect(page.locator("#reliability")).to_contain_text("has not been evaluated yet")
+
+
+def test_the_start_up_indexing_shows_its_progress_until_it_ends(
+    page: Page, live_server_url: str
+) -> None:
+    """`make run` serves while it indexes the demo corpus: the page says how far it is (the
+    service's own progress, `GET /v1/indexing`, played here), then reads the languages again."""
+    answers = [("running", 6000, 1), ("running", 15000, 3), ("done", 15803, 0)]
+    language_lists: list[str] = []
+
+    def indexing(route: Route) -> None:
+        state, read, rejected = answers.pop(0) if len(answers) > 1 else answers[0]
+        job = {"collection": "udhr", "state": state, "documents_total": 15804,
+               "documents_read": read, "documents_indexed": read, "documents_unchanged": 0,
+               "documents_rejected": rejected, "seconds": 1.0}  # fmt: skip
+        route.fulfill(json={"jobs": [job]})
+
+    page.route("**/v1/indexing", indexing)
+    page.on("request", lambda r: language_lists.append(r.url) if "/languages" in r.url else None)
+    page.goto(live_server_url)
+    line = page.locator("#indexing")
+    expect(line).to_have_text(
+        "Indexing this collection: 6,001 documents of 15,804 (37%) so far. "
+        "Searches find only those until it ends."
+    )
+    expect(line).to_contain_text("15,003 documents of 15,804 (94%)", timeout=5000)
+    expect(line).to_be_hidden(timeout=5000)
+    for _ in range(50):  # the second reading of the collection's languages, once it ended
+        if len([url for url in language_lists if "/v1/collections/" in url]) == 2:
+            break
+        page.wait_for_timeout(100)
+    assert len([url for url in language_lists if "/v1/collections/" in url]) == 2

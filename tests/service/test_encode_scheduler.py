@@ -309,3 +309,50 @@ def test_run_takes_the_solo_job_only_when_it_holds_every_slot() -> None:
     assert queue.run(lambda: queue.running) == 1
     assert queue.run(lambda: queue.running, solo=lambda: queue.running) == 2
     assert queue.run(lambda: "unbounded", Priority.BACKGROUND, False, lambda: "solo") == "solo"
+
+
+def test_a_background_call_lends_its_slot_to_a_query_between_its_model_calls() -> None:
+    """A background call holds its slot for many model calls (32 demo passages: ~0.5 s on one
+    core). A query arriving meanwhile is admitted (the running background work is not counted
+    in its estimate) and gets the slot at the call's next model call, not at its end."""
+    clock = FakeClock()
+    queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=0.2, clock=clock)
+    queue.observe(5.0, Priority.BACKGROUND)  # long background calls: 0.8 * 0.1 + 0.2 * 5 s
+    order: list[str] = []
+    first_model_call, second_model_call = threading.Event(), threading.Event()
+
+    def background_call() -> None:
+        first_model_call.wait(10)
+        order.append("background model call 1")
+        queue.lend_to_queries(Priority.BACKGROUND)
+        second_model_call.wait(10)
+        order.append("background model call 2")
+
+    background = threading.Thread(
+        target=queue.run, args=(background_call, Priority.BACKGROUND, False)
+    )
+    background.start()
+    _until(lambda: queue.running == 1, "the background call never ran")
+    assert not queue.would_refuse(Priority.QUERY)  # a write would wait for it, a query not
+    assert queue.would_refuse(Priority.WRITE)
+    query = threading.Thread(target=queue.run, args=(lambda: order.append("query"),))
+    query.start()
+    _until(lambda: queue.waiting(Priority.QUERY) == 1, "the query never queued")
+    first_model_call.set()
+    _until(lambda: order[-1:] == ["query"], "the query never got the lent slot")
+    second_model_call.set()
+    _drain([query, background])
+    assert order == ["background model call 1", "query", "background model call 2"]
+    assert queue.running == 0
+
+
+def test_a_background_call_keeps_its_slot_when_no_query_waits() -> None:
+    queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=0.2)
+    seen: list[int] = []
+
+    def background_call() -> None:
+        queue.lend_to_queries(Priority.BACKGROUND)
+        seen.append(queue.running)
+
+    queue.run(background_call, Priority.BACKGROUND, bounded=False)
+    assert seen == [1] and queue.running == 0

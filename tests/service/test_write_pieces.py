@@ -8,6 +8,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from app.documents.record import Record
 from app.encode_queue import EncodeQueue, Priority
 from app.encoder import Embeddings, OnnxEncoder, Span, TextKind
@@ -69,3 +71,30 @@ def test_an_upsert_yields_the_encoder_to_a_query_between_its_calls(
         store.close()
     assert summary.documents == 10
     assert fake.calls == [("passage", 4), ("query", 1), ("passage", 4), ("passage", 2)]
+
+
+def test_between_calls_runs_between_the_model_calls_of_one_encode(model_dir: Path) -> None:
+    """The hook the scheduler lends a background call's slot through: once between each two
+    onnxruntime calls of an encode, never before the first or after the last, and the vectors
+    are the same as without it."""
+    encoder = OnnxEncoder(model_dir, "int8", batch_tokens=64)  # a few short texts per call
+    texts = [
+        f"Article {i}: everyone has the right to rest and leisure." * (1 + i % 3) for i in range(12)
+    ]
+    runs: list[int] = []
+    real_run = encoder._run
+
+    def counted(*args: object, **kwargs: object) -> object:
+        runs.append(len(runs))
+        return real_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    hooks: list[int] = []
+    encoder._run = counted  # type: ignore[method-assign,assignment]
+    plain, _ = encoder.encode_spans(texts, "passage", None)
+    calls = len(runs)
+    hooked, _ = encoder.encode_spans(
+        texts, "passage", None, between_calls=lambda: hooks.append(len(runs) - calls)
+    )
+    assert calls > 2
+    assert hooks == list(range(1, calls))  # after model call 1, 2, ... of the second encode
+    np.testing.assert_array_equal(hooked, plain)

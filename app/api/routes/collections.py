@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
-from app.api.deps import READ, WRITE, ServiceDep, SettingsDep
+from app.api.deps import READ, WRITE, RuntimeDep, ServiceDep, SettingsDep, get_service
 from app.api.limits import check_texts
 from app.documents.record import MAX_ID_CHARS
 from app.schemas import (
@@ -13,6 +14,8 @@ from app.schemas import (
     CollectionsResponse,
     DeletedResponse,
     DocumentOut,
+    IndexingJob,
+    IndexingResponse,
     LanguagesResponse,
     UpsertDocumentsRequest,
     UpsertDocumentsResponse,
@@ -40,6 +43,19 @@ DocumentIdPath = Annotated[
 @router.get("/v1/collections", response_model=CollectionsResponse, dependencies=READ)
 def list_collections(service: ServiceDep) -> CollectionsResponse:
     return CollectionsResponse(collections=service.collections())
+
+
+@router.get(
+    "/v1/indexing",
+    response_model=IndexingResponse,
+    responses=error_responses(503),
+    dependencies=[*READ, Depends(get_service)],  # 503 while loading: its jobs are not known yet
+)
+def indexing(runtime: RuntimeDep) -> IndexingResponse:
+    """Progress of the service's own indexing jobs (the start-up corpus)."""
+    job = runtime.background
+    jobs = [] if job is None else [IndexingJob(**asdict(job.progress()))]
+    return IndexingResponse(jobs=jobs)
 
 
 @router.get(
