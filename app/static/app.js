@@ -482,6 +482,13 @@
     } catch (err) {
       return;
     }
+    if (job && job.state === "failed") {
+      indexingLine.textContent = "Indexing this collection stopped early (the service's log " +
+        "says why): searches find what it had indexed.";
+      indexingLine.hidden = false;
+      loadLanguages();
+      return;
+    }
     if (!job || job.state !== "running") {
       if (!indexingLine.hidden) loadLanguages();
       indexingLine.hidden = true;

@@ -270,3 +270,12 @@ def test_the_start_up_indexing_shows_its_progress_until_it_ends(
             break
         page.wait_for_timeout(100)
     assert len([url for url in language_lists if "/v1/collections/" in url]) == 2
+
+
+def test_a_start_up_indexing_that_failed_says_so(page: Page, live_server_url: str) -> None:
+    job = {"collection": "udhr", "state": "failed", "documents_total": 15803,
+           "documents_read": 512, "documents_indexed": 512, "documents_unchanged": 0,
+           "documents_rejected": 0, "seconds": 3.0}  # fmt: skip
+    page.route("**/v1/indexing", lambda route: route.fulfill(json={"jobs": [job]}))
+    page.goto(live_server_url)
+    expect(page.locator("#indexing")).to_contain_text("stopped early")
