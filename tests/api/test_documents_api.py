@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -324,6 +325,28 @@ def test_languages_are_named_by_their_documents_or_else_by_their_codes(
     assert named == expected
 
 
+def _swahili_behind_the_service(
+    client: httpx.Client, edge_store: QdrantEdgeStore, encoder: OnnxEncoder, collection: str
+) -> dict[str, object]:
+    """An English document written through the service, searched for Swahili (`sw`): nothing,
+    and the codes cached; then a Swahili passage written to the store behind the service's
+    back. The search, to ask again."""
+    search: dict[str, object] = {
+        "query": "hello",
+        "collection": collection,
+        "languages": ["sw"],
+        "mode": "dense",
+    }
+    first = {"documents": [{"id": "en", "text": "Hello.", "language": "eng"}]}
+    assert client.post(f"/v1/collections/{collection}/documents", json=first).is_success
+    assert client.post("/v1/search", json=search).json()["languages"] == ["sw"]
+    vector = encoder.encode(["Habari."], "passage")[0]
+    edge_store.upsert(collection, [Point(str(uuid.uuid4()), vector, {
+        "doc_id": "sw", "chunk": 0, "text": "Habari.", "language": "swh",
+    })])  # fmt: skip
+    return search
+
+
 def test_a_language_another_writer_adds_is_found_once_the_codes_expire(
     client: httpx.Client,
     edge_store: QdrantEdgeStore,
@@ -333,14 +356,7 @@ def test_a_language_another_writer_adds_is_found_once_the_codes_expire(
     """Writes that bypass the service (a remote Qdrant's other writers) are seen within
     `LANGUAGES_FRESH_S`; set to 0 here, so at the next search."""
     monkeypatch.setattr("app.service.LANGUAGES_FRESH_S", 0.0)
-    search = {"query": "hello", "collection": "elsewhere", "languages": ["sw"], "mode": "dense"}
-    first = {"documents": [{"id": "en", "text": "Hello.", "language": "eng"}]}
-    assert client.post("/v1/collections/elsewhere/documents", json=first).is_success
-    assert client.post("/v1/search", json=search).json()["languages"] == ["sw"]
-    vector = encoder.encode(["Habari."], "passage")[0]
-    edge_store.upsert("elsewhere", [Point("00000000-0000-0000-0000-00000000000a", vector, {
-        "doc_id": "sw", "chunk": 0, "text": "Habari.", "language": "swh",
-    })])  # fmt: skip
+    search = _swahili_behind_the_service(client, edge_store, encoder, "elsewhere")
     body = client.post("/v1/search", json=search).json()
     assert body["languages"] == ["sw", "swh"]
     assert [r["id"] for r in body["results"]] == ["sw"]
@@ -355,18 +371,11 @@ def test_a_write_renews_the_cached_languages_of_its_own_collection_only(
     """Background indexing writes a batch every second or so: each renewed every collection's
     codes and names, which the next search or language list of any collection read again."""
     monkeypatch.setattr("app.service.LANGUAGES_FRESH_S", 3600.0)
-    search = {"query": "hello", "collection": "kept", "languages": ["sw"], "mode": "dense"}
-    first = {"documents": [{"id": "en", "text": "Hello.", "language": "eng"}]}
-    assert client.post("/v1/collections/kept/documents", json=first).is_success
-    assert client.post("/v1/search", json=search).json()["languages"] == ["sw"]
-    vector = encoder.encode(["Habari."], "passage")[0]
-    edge_store.upsert("kept", [Point("00000000-0000-0000-0000-00000000000b", vector, {
-        "doc_id": "sw", "chunk": 0, "text": "Habari.", "language": "swh",
-    })])  # fmt: skip
+    search = _swahili_behind_the_service(client, edge_store, encoder, "kept")
     other = {"documents": [{"id": "fr", "text": "Bonjour.", "language": "fra"}]}
     assert client.post("/v1/collections/other/documents", json=other).is_success
     assert client.post("/v1/search", json=search).json()["languages"] == ["sw"]  # still cached
-    assert client.post("/v1/collections/kept/documents", json=first).is_success
+    assert client.post("/v1/collections/kept/documents", json=other).is_success
     assert client.post("/v1/search", json=search).json()["languages"] == ["sw", "swh"]
 
 
