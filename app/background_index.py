@@ -14,34 +14,18 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from app.documents.record import Record
 from app.documents.records import Rejected, read_records
 from app.documents.writer import DEFAULT_BATCH_SIZE, index_records
 from app.encode_queue import Priority
+from app.schemas import IndexingJob, JobState
 from app.service import SearchService
 from app.store.base import EncoderMismatchError
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 10.0
-JobState = Literal["running", "done", "failed"]
-
-
-@dataclass(frozen=True)
-class IndexingProgress:
-    """Where the job stands (`GET /v1/indexing`, the demo page's progress line)."""
-
-    collection: str
-    state: JobState
-    documents_total: int | None  # the source's non-empty lines; None until counted
-    documents_read: int
-    documents_indexed: int
-    documents_unchanged: int
-    documents_rejected: int
-    seconds: float
 
 
 class BackgroundIndexer:
@@ -72,10 +56,11 @@ class BackgroundIndexer:
         self._total: int | None = None
         self._counts = (0, 0, 0)  # documents read, indexed, unchanged
 
-    def progress(self) -> IndexingProgress:
+    def progress(self) -> IndexingJob:
+        """Where the job stands (`GET /v1/indexing`, the demo page's progress line)."""
         read, indexed, unchanged = self._counts
         ended = time.monotonic() if self._ended is None else self._ended
-        return IndexingProgress(
+        return IndexingJob(
             collection=self.collection,
             state=self._state,
             documents_total=self._total,

@@ -324,9 +324,12 @@ class CollectionsResponse(BaseModel):
     collections: list[CollectionSummary]
 
 
+JobState = Literal["running", "done", "failed"]
+
+
 class IndexingJob(BaseModel):
     collection: str = Field(description="The collection the job fills.")
-    state: Literal["running", "done", "failed"] = Field(
+    state: JobState = Field(
         description="`failed`: it stopped early (the reason is in the service's log); what it "
         "had indexed stays searchable."
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
@@ -14,7 +13,6 @@ from app.schemas import (
     CollectionsResponse,
     DeletedResponse,
     DocumentOut,
-    IndexingJob,
     IndexingResponse,
     LanguagesResponse,
     UpsertDocumentsRequest,
@@ -54,7 +52,7 @@ def list_collections(service: ServiceDep) -> CollectionsResponse:
 def indexing(runtime: RuntimeDep) -> IndexingResponse:
     """Progress of the service's own indexing jobs (the start-up corpus)."""
     job = runtime.background
-    jobs = [] if job is None else [IndexingJob(**asdict(job.progress()))]
+    jobs = [] if job is None else [job.progress()]
     return IndexingResponse(jobs=jobs)
 
 
