@@ -140,6 +140,7 @@ class EncodeQueue:
         self._admitted = 0  # bounded callers running or waiting (see `admitted`)
         self._seq = itertools.count()
         self._durations = _Durations()
+        self._lent = threading.local()  # seconds the job running in this thread lent its slot
 
     @classmethod
     def from_settings(
@@ -284,14 +285,22 @@ class EncodeQueue:
         """Called by a job that holds one slot at `priority`, between two of its model calls: if
         a query waits for a slot, it gets this one, and the job waits (unbounded, as its class
         does) for a slot again. A long background call thus keeps a query waiting for one model
-        call at most, not for the whole call."""
+        call at most, not for the whole call. The time until it has a slot again is left out of
+        the call's measured duration (the estimate of how long such a call holds a slot)."""
         with self._cond:
             now = self._clock()
             if not any(self._rank(t, now) == Priority.QUERY for t in self._waiting):
                 return
             self._running[priority] -= 1
             self._cond.notify_all()
+        lent_at = time.perf_counter()
         self._acquire(lambda: False, priority, bounded=False, whole_if_idle=False)
+        self._lent.seconds = self.lent_s() + time.perf_counter() - lent_at
+
+    def lent_s(self) -> float:
+        """Seconds the job running in the calling thread has lent its slot so far."""
+        seconds: float = getattr(self._lent, "seconds", 0.0)
+        return seconds
 
     def wake(self) -> None:
         """Let waiters re-check their `unless` (it may hold now) and their deadlines."""
@@ -359,7 +368,10 @@ class EncodeQueue:
             return self._timed(solo if solo is not None and held > 1 else job, priority)
 
     def _timed(self, job: Callable[[], T], priority: Priority) -> T:
+        """Run `job` and feed its duration into the estimates, less the time it lent its slot
+        to queries (`lend_to_queries`): that was the queries' encoder time, not its own."""
+        self._lent.seconds = 0.0
         start = time.perf_counter()
         result = job()
-        self.observe(time.perf_counter() - start, priority)
+        self.observe(time.perf_counter() - start - self.lent_s(), priority)
         return result
