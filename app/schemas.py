@@ -358,7 +358,10 @@ class LanguageCount(BaseModel):
 
 class LanguagesResponse(BaseModel):
     collection: str
-    languages: list[LanguageCount]
+    languages: list[LanguageCount] = Field(
+        description="By name (else code), case and leading punctuation aside: "
+        '"(Bataknese)" comes under B.'
+    )
 
 
 class LanguageQuality(BaseModel):

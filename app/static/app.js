@@ -138,11 +138,17 @@
     return /^[a-z]{2,3}$/.test(code || "") ? code : "";
   }
 
+  /** "Swahili · swh"; the name alone where it already ends with its code, as some of the
+   * UDHR's do ("Mbundu (009)"), and the code alone without a name. */
+  function nameAndCode(name, code, joined) {
+    if (!name || !code) return name || code;
+    return name.endsWith(`(${code})`) ? name : joined(name, code);
+  }
+
   function languageLabel(hit) {
     const name = hit.language_name || (hit.metadata && hit.metadata.language_name) || "";
-    const code = hit.language || "";
-    if (name && code) return `${name} · ${code}`;
-    return name || code || "Unknown language";
+    const label = nameAndCode(name, hit.language || "", (n, c) => `${n} · ${c}`);
+    return label || "Unknown language";
   }
 
   /**
@@ -421,7 +427,7 @@
       languageSelect.querySelectorAll("option:not([value=''])").forEach((o) => o.remove());
       const options = body.languages.map((language) => {
         const option = el("option", null,
-          language.name ? `${language.name} (${language.code})` : language.code);
+          nameAndCode(language.name, language.code, (n, c) => `${n} (${c})`));
         option.value = language.code;
         return option;
       });

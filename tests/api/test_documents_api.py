@@ -325,6 +325,24 @@ def test_languages_are_named_by_their_documents_or_else_by_their_codes(
     assert named == expected
 
 
+def test_languages_are_listed_by_name_whatever_punctuation_leads_it(
+    client: httpx.Client,
+) -> None:
+    """Some UDHR translations' names are in parentheses ("(Bataknese)"): the list put them all
+    before "Amharic"."""
+    documents = [
+        {"id": str(n), "text": "Everyone has the right.", "language": code,
+         "metadata": {"language_name": name}}
+        for n, (code, name) in enumerate(
+            [("zul", "Zulu"), ("050", "(Bataknese)"), ("amh", "Amharic"), ("x1", "«Cuna»")]
+        )
+    ]  # fmt: skip
+    url = "/v1/collections/punctuated/documents"
+    assert client.post(url, json={"documents": documents}).status_code == 200
+    listed = client.get("/v1/collections/punctuated/languages").json()["languages"]
+    assert [lang["name"] for lang in listed] == ["Amharic", "(Bataknese)", "«Cuna»", "Zulu"]
+
+
 def _swahili_behind_the_service(
     client: httpx.Client, edge_store: QdrantEdgeStore, encoder: OnnxEncoder, collection: str
 ) -> dict[str, object]:

@@ -192,6 +192,40 @@ def test_passages_are_shown_as_text_never_markup(page: Page, live_server_url: st
     assert texts.nth(1).evaluate("el => el.matches(':dir(rtl)')")
 
 
+def test_a_language_name_that_ends_with_its_code_is_not_followed_by_it_again(
+    page: Page, live_server_url: str
+) -> None:
+    """Some UDHR translations' names end with their code ("Mbundu (009)"): the list and the
+    results showed "Mbundu (009) (009)" and "Mbundu (009) · 009"."""
+    languages = [
+        {"code": "009", "name": "Mbundu (009)", "passages": 30},
+        {"code": "swh", "name": "Swahili", "passages": 30},
+        {"code": "007", "name": None, "passages": 30},
+    ]
+    page.route(
+        "**/v1/collections/*/languages",
+        lambda route: route.fulfill(json={"collection": "udhr", "languages": languages}),
+    )
+
+    def as_mbundu(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        for hit, (code, name) in zip(
+            body["results"], [("009", "Mbundu (009)"), ("swh", "Swahili")], strict=False
+        ):
+            hit["language"], hit["language_name"] = code, name
+        route.fulfill(response=response, json=body)
+
+    page.route("**/v1/search", as_mbundu)
+    page.goto(live_server_url)
+    wait_for_language_list(page)
+    options = page.locator("#lang option").all_inner_texts()
+    assert options[1:] == ["Mbundu (009)", "Swahili (swh)", "007"]
+    search_from_box(page, "freedom of thought")
+    labels = page.locator("#result-list .result-lang").all_inner_texts()
+    assert labels[:2] == ["Mbundu (009)", "Swahili · swh"]
+
+
 def test_reliability_hint_follows_the_chosen_language(page: Page, live_server_url: str) -> None:
     """The model's per-language evaluation (a real response, with figures swapped in) is shown
     for the language chosen in the filter."""
