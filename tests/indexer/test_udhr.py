@@ -7,7 +7,7 @@ from pathlib import Path
 
 from app.documents.record import LANG_PATTERN
 from app.documents.records import Accepted, read_records
-from indexer.udhr import UdhrDeclaration, article_records, ensure_corpus
+from indexer.udhr import MISSING_PARAGRAPHS, UdhrDeclaration, article_records, ensure_corpus
 
 
 def test_the_package_has_hundreds_of_languages(declarations: dict[str, UdhrDeclaration]) -> None:
@@ -56,6 +56,24 @@ def test_article_records_have_ids_languages_and_metadata(
         "bcp47": "sw",
     }
     assert swahili.text.startswith("Kifungu cha 18.\nKila mtu ana haki")
+
+
+def test_paragraphs_the_package_marks_missing_stay_out_of_the_demo_corpus(
+    declarations: dict[str, UdhrDeclaration],
+) -> None:
+    """`&1` and `@` stand for paragraphs a translation lacks: they showed in results as text.
+    Magahi's Article 16 is nothing but its heading and three of them."""
+    magahi_16 = declarations["mag"].article(16)
+    assert magahi_16 is not None and set(magahi_16.paragraphs) == {"&1"}
+    garre_11 = declarations["065"].article(11)
+    assert garre_11 is not None and "@" in garre_11.paragraphs
+    by_id = {r.id: r for r in article_records(declarations.values())}
+    assert "mag/16" not in by_id and "mag/17" in by_id
+    assert by_id["065/11"].text == "\n".join(
+        [garre_11.title, *(p for p in garre_11.paragraphs if p != "@")]
+    )
+    lines = {line for record in by_id.values() for line in record.text.splitlines()}
+    assert not lines & MISSING_PARAGRAPHS
 
 
 def test_corpus_is_written_once_and_reads_back_clean(tmp_path: Path, udhr_dir: Path) -> None:
