@@ -13,7 +13,8 @@ import matplotlib.ticker
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from models.evaluation.report import generated_header, pct
+from models.evaluation.markdown import percent
+from models.evaluation.report import generated_header
 from models.evaluation.side_by_side import SPEED_GOAL, goal_table
 
 PLOT = "quality_vs_speed.png"
@@ -81,9 +82,10 @@ def study_table(rows: list[dict[str, Any]]) -> list[str]:
             f"| {row['encode_passages_per_s']:.1f} "
             f"| {row['encode_passages_per_s'] / base_speed:.2f} "
             f"| {_ratio(row.get('encode_queries_per_s'), base_queries)} "
-            f"| {pct(row['udhr_all'])} | {pct(row['udhr_seen'])} | {pct(row['udhr_unseen'])} "
-            f"| {_map(row['pool_map'])} | {pct(row.get('questions_macro_acc1'))} "
-            f"| {pct(row['nt_acc1'])} |"
+            f"| {percent(row['udhr_all'])} | {percent(row['udhr_seen'])} "
+            f"| {percent(row['udhr_unseen'])} "
+            f"| {_map(row['pool_map'])} | {percent(row.get('questions_macro_acc1'))} "
+            f"| {percent(row['nt_acc1'])} |"
         )
     return lines
 

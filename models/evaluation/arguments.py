@@ -17,6 +17,7 @@ TASKS = (
     "bible-nt",
     "hybrid",
     "highlight",
+    "grouped",
 )
 # Every task by default; Chichewa NT -> English encodes ~8k verse pairs per encoder (minutes
 # each on 2 idle cores, cached in the embedding cache for reruns).

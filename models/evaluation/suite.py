@@ -25,6 +25,7 @@ from models.evaluation.cache import CachedEncoder, measure_throughput
 from models.evaluation.card import model_identity
 from models.evaluation.codeswitch import codeswitch_scores
 from models.evaluation.encoders import BASELINE_NAMES, EvalEncoder, OnnxModelEncoder, baseline
+from models.evaluation.grouped import grouped_report
 from models.evaluation.highlight import highlight_report
 from models.evaluation.hybrid import hybrid_scores_report
 from models.evaluation.pool import pool_languages, pool_scores
@@ -295,6 +296,10 @@ def run_suite(config: RunConfig, log: Callable[[str], None] = print) -> dict[str
                 cached, inner.onnx, term_splitter(spec.model_dir), texts, codes
             )
             log(f"  highlight: {entry['tasks']['highlight']['summary']}")
+        if "grouped" in config.tasks and spec.role == "model":
+            seen = {code: texts[code].seen_in_pretraining for code in codes}
+            entry["tasks"]["grouped"] = grouped_report(cached, by_code, seen, codes)
+            log(f"  grouped: {entry['tasks']['grouped']['summary']}")
         results["encoders"].append(entry)
     if baseline_dir is not None and baseline_dir.resolve() != model_dir.resolve():
         log("encode speed of the model and the packaged model, side by side (int8)")

