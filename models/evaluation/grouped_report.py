@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.evaluation.grouped import GROUPS, TOP
-from models.evaluation.markdown import percent
+from models.evaluation.markdown import percent, table
 from models.evaluation.split import DEVELOPMENT, TEST
 
 
@@ -50,9 +50,6 @@ def grouped_section(encoders: list[dict[str, Any]]) -> list[str]:
         lines += [
             f"### {name} ({report['queries']} queries, {report['groups']} groups)",
             "",
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join("---" for _ in header) + "|",
-            *("| " + " | ".join(row) + " |" for row in rows),
-            "",
+            *table(header, rows),
         ]
     return lines

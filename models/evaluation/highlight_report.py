@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.evaluation.highlight import GROUPS
-from models.evaluation.markdown import percent
+from models.evaluation.markdown import percent, table
 from models.evaluation.split import DEVELOPMENT, TEST
 
 # Issue 17's goals: the top highlighted span inside the right paragraph, on the test split.
@@ -68,24 +68,17 @@ def highlight_section(encoders: list[dict[str, Any]]) -> list[str]:
         lines += [
             f"### {name}",
             "",
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join("---" for _ in header) + "|",
-            *("| " + " | ".join(row) + " |" for row in rows),
-            "",
+            *table(header, rows),
         ]
         lines += [
             f"- {'met' if met else '**not met**'}: {goal}" for goal, met in highlight_goals(report)
         ]
         lines += ["", "Per language (queries, then each method):", ""]
-        header = ["language", "queries", *methods]
-        lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        for code, scores in report["per_language"].items():
-            lines.append(
-                "| "
-                + " | ".join(
-                    [code, str(report["queries"][code]), *(percent(scores[m]) for m in methods)]
-                )
-                + " |"
-            )
-        lines.append("")
+        lines += table(
+            ["language", "queries", *methods],
+            [
+                [code, str(report["queries"][code]), *(percent(scores[m]) for m in methods)]
+                for code, scores in report["per_language"].items()
+            ],
+        )
     return lines
