@@ -38,21 +38,36 @@ def method_name(k: int) -> str:
     return "best" if k == 1 else f"mean of best {k}"
 
 
+def best_passages(
+    scores: npt.NDArray[np.floating[Any]], groups: npt.NDArray[np.int64], most: int
+) -> Matrix:
+    """[queries, groups, most]: each group's `most` best passage scores for each query, best
+    first, -inf where it has fewer. `groups` holds each passage's group as 0..n-1."""
+    out = np.full((len(scores), int(groups.max()) + 1, most), -np.inf)
+    for group in range(out.shape[1]):
+        best = -np.sort(-scores[:, groups == group], axis=1)[:, :most]
+        out[:, group, : best.shape[1]] = best
+    return out
+
+
+def group_means(best: Matrix, k: int) -> Matrix:
+    """[queries, groups]: the mean of each group's `k` best passages (from `best_passages`),
+    -inf ones (the query's own language) left out; fewer than `k` left: their mean; none:
+    -inf."""
+    top = best[:, :, :k]
+    finite = np.isfinite(top)
+    counted = finite.sum(axis=2)
+    summed = np.where(finite, top, 0.0).sum(axis=2)
+    means: Matrix = np.where(counted > 0, summed / np.maximum(counted, 1), -np.inf)
+    return means
+
+
 def group_scores(
     scores: npt.NDArray[np.floating[Any]], groups: npt.NDArray[np.int64], k: int
 ) -> Matrix:
     """[queries, groups]: each group's score for each query, the mean of its `k` best passages
-    (-inf passages, the query's own language, left out; fewer than `k` left: their mean; none:
-    -inf). `groups` holds each passage's group as 0..n-1."""
-    out = np.full((len(scores), int(groups.max()) + 1), -np.inf)
-    for group in range(out.shape[1]):
-        members = scores[:, groups == group]
-        best = -np.sort(-members, axis=1)[:, :k]
-        finite = np.isfinite(best)
-        counted = finite.sum(axis=1)
-        summed = np.where(finite, best, 0.0).sum(axis=1)
-        out[:, group] = np.where(counted > 0, summed / np.maximum(counted, 1), -np.inf)
-    return out
+    (`group_means`). `groups` holds each passage's group as 0..n-1."""
+    return group_means(best_passages(scores, groups, k), k)
 
 
 def grouped_report(
@@ -77,8 +92,9 @@ def grouped_report(
     scores = encoder.encode(texts, "query") @ encoder.encode(texts, "passage").T  # float32
     scores[language_of[:, None] == language_of[None, :]] = -np.inf  # other languages only
     per_language: dict[str, dict[str, dict[str, float]]] = {code: {} for code in codes}
+    best = best_passages(scores, group_of, max(BEST_K))  # sorted once, for every k
     for k in BEST_K:
-        ranked = group_scores(scores, group_of, k)
+        ranked = group_means(best, k)
         own = ranked[np.arange(len(ranked)), group_of]
         rank = (ranked >= own[:, None]).sum(axis=1)  # ties count against the right group
         reciprocal = np.where(rank <= TOP, 1.0 / rank, 0.0)
