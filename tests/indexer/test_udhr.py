@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from app.documents.record import LANG_PATTERN
+import pytest
+
+from app.documents.record import LANG_PATTERN, Record
 from app.documents.records import Accepted, read_records
-from indexer.udhr import MISSING_PARAGRAPHS, UdhrDeclaration, article_records, ensure_corpus
+from indexer.udhr import (
+    MISSING_PARAGRAPHS,
+    UdhrDeclaration,
+    article_records,
+    corpus_stamp,
+    ensure_corpus,
+    stamp_path,
+)
 
 
 def test_the_package_has_hundreds_of_languages(declarations: dict[str, UdhrDeclaration]) -> None:
@@ -89,6 +99,26 @@ def test_corpus_is_written_once_and_reads_back_clean(tmp_path: Path, udhr_dir: P
 
     ensure_corpus(corpus, cache)
     assert corpus.stat().st_mtime_ns == written
+
+
+@pytest.mark.parametrize("stamp", [None, "udhr 6.0.0, rules 1\n"], ids=["no stamp", "old rules"])
+def test_a_corpus_from_an_older_checkout_is_built_again(
+    tmp_path: Path, udhr_dir: Path, stamp: str | None
+) -> None:
+    """A demo corpus written before its rules changed (here: with the package's placeholder
+    paragraphs) is not served as it is."""
+    corpus = tmp_path / "udhr.jsonl"
+    old = Record(id="mag/16", text="Heading\n&1\n&1", language="mag")
+    corpus.write_text(json.dumps(old.model_dump(mode="json")) + "\n", encoding="utf-8")
+    if stamp is not None:
+        stamp_path(corpus).write_text(stamp, encoding="utf-8")
+
+    ensure_corpus(corpus, udhr_dir.parent)
+
+    ids = {r.record.id for r in read_records(corpus) if isinstance(r, Accepted)}
+    assert len(ids) > 15_000 and "mag/16" not in ids
+    assert stamp_path(corpus).read_text(encoding="utf-8") == corpus_stamp()
+    assert corpus_stamp() != "udhr 6.0.0, rules 1\n"
 
 
 def test_featured_languages_are_codes_of_the_package(declarations: dict[str, object]) -> None:
