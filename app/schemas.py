@@ -88,9 +88,10 @@ class SearchRequest(StrictModel):
         default=None,
         description="Return the best passage of each of the `top_k` best groups, a group being "
         "the passages sharing one value (a string or an integer) of this field, e.g. "
-        "`metadata.article`: `top_k` distinct values whenever that many match. A passage whose "
-        "field is a list belongs to the group of each of its values, as in Qdrant. Each result "
-        "then carries `group`: its value, how many passages share it and in which languages.",
+        "`metadata.article`: `top_k` distinct values whenever that many match, ranked by "
+        "`group.score`. A passage whose field is a list "
+        "belongs to the group of each of its values, as in Qdrant. Each result then carries "
+        "`group`: its value and score, how many passages share it and in which languages.",
         examples=["metadata.article"],
     )
     mode: SearchMode | None = Field(
@@ -155,6 +156,12 @@ class SearchRequest(StrictModel):
 class ResultGroup(BaseModel):
     key: str = Field(description="The `group_by` field.")
     value: str | int = Field(description="This result's value of it, shared by its group.")
+    score: float = Field(
+        description="What ranks the group: the mean score of its best passages matching the "
+        "search, this one first, as many as the service's POLYSEARCH_GROUP_RANK_PASSAGES says "
+        "(fewer where the group has fewer). With 1, the default, this passage's score; with 3, "
+        "a group found by several translations comes before one found by a single passage."
+    )
     size: int = Field(
         description="Passages in the group: this one and its siblings (e.g. the article in "
         "other languages), counted among those matching `filter` but in every language, "

@@ -12,7 +12,7 @@ the mean of its k best passages instead: a group found by many translations then
 found by a single passage. Such single passages are often in scripts the model cannot read,
 whose vectors sit near every query (hubs): the demo's grouped view showed them (Sanskrit in
 Grantha, Tibetan, Inuktitut syllabics as the "best" passages of four unrelated articles out
-of ten). The rows measure what such a ranking would give; the service does not use it.
+of ten). `POLYSEARCH_GROUP_RANK_PASSAGES=k` has the service rank groups so (by default: best).
 """
 
 from __future__ import annotations

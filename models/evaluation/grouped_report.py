@@ -21,8 +21,9 @@ def grouped_section(encoders: list[dict[str, Any]]) -> list[str]:
         "groups the demo collection). acc@1: the top group is the query's article; MRR@"
         f"{TOP}: the reciprocal rank of that group within the first {TOP}; macro over query "
         "languages, in percent. *best*: a group ranks by its best passage, as the service "
-        "ranks groups; *mean of best k*: by the mean of its k best passages (not served: "
-        "what many agreeing translations would give against a single outlying passage).",
+        "ranks groups by default; *mean of best k*: by the mean of its k best passages, as "
+        "the service does with `POLYSEARCH_GROUP_RANK_PASSAGES=k` (many agreeing translations "
+        "against a single outlying passage).",
         "",
     ]
     for name, report in reports:

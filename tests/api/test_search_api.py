@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import DEMO_LANGUAGES
+from app.encoder import OnnxEncoder
+from app.main import create_app
+from app.metrics import Metrics
+from app.service import SearchService
+from app.settings import Settings
+from app.store.edge import QdrantEdgeStore
+from tests.conftest import DEMO_COLLECTION, DEMO_LANGUAGES, _free_port, serve_in_thread
 
 SWAHILI_ARTICLE_18 = "Kila mtu ana haki ya uhuru wa mawazo, dhamiri na dini"
 
@@ -351,10 +358,11 @@ def test_group_by_returns_distinct_articles_with_their_translations(
     assert len(set(articles)) == 10
     assert articles[0] == 18
     assert body["results"][0] == plain["results"][0] | {"group": body["results"][0]["group"]}
-    scores = [r["score"] for r in body["results"]]
-    assert scores == sorted(scores, reverse=True)
+    group_scores = [r["group"]["score"] for r in body["results"]]
+    assert group_scores == sorted(group_scores, reverse=True)
     for result in body["results"]:
         group = result["group"]
+        assert group["score"] <= result["score"]  # a mean of its best passages, this one first
         assert group["key"] == "metadata.article"
         assert group["value"] == result["metadata"]["article"]
         assert result["language"] in group["languages"]
@@ -362,6 +370,39 @@ def test_group_by_returns_distinct_articles_with_their_translations(
         # One passage per language, or more where a long article was chunked.
         assert group["size"] >= len(group["languages"])
     assert body["results"][0]["group"]["languages"] == sorted(DEMO_LANGUAGES)
+
+
+@pytest.fixture(scope="session")  # its shutdown closes the shared store: at the end, as for
+def mean_groups(  # `live_server_url`
+    encoder: OnnxEncoder, demo_store: QdrantEdgeStore
+) -> Iterator[httpx.Client]:
+    """The service over the demo collection, its groups ranked by their 3 best passages."""
+    settings = Settings(default_collection=DEMO_COLLECTION, group_rank_passages=3)
+    service = SearchService.from_settings(encoder, demo_store, Metrics(), settings)
+    for url in serve_in_thread(create_app(settings, service), _free_port()):
+        with httpx.Client(base_url=url, timeout=60) as client:
+            yield client
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical"])
+def test_groups_rank_by_the_mean_score_of_their_best_passages_where_so_set(
+    client: httpx.Client, mean_groups: httpx.Client, mode: str
+) -> None:
+    query = {"query": "Everyone has the right to marry and to found a family", "mode": mode}
+    grouped = query | {"top_k": 10, "group_by": "metadata.article"}
+    by_best = client.post("/v1/search", json=grouped).json()["results"]
+    by_mean = mean_groups.post("/v1/search", json=grouped).json()["results"]
+    assert all(r["group"]["score"] == r["score"] for r in by_best)  # the default: the best
+    means = []
+    for result in by_mean:
+        best = mean_groups.post(
+            "/v1/search",
+            json=query | {"top_k": 3, "filter": {"metadata.article": result["group"]["value"]}},
+        ).json()["results"]
+        assert result["id"] == best[0]["id"]  # each group shows its best passage
+        means.append(np.mean([b["score"] for b in best]))
+    assert [r["group"]["score"] for r in by_mean] == pytest.approx(means)
+    assert means == sorted(means, reverse=True)
 
 
 def test_group_siblings_count_every_language_but_respect_the_filter(
