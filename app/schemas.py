@@ -89,9 +89,9 @@ class SearchRequest(StrictModel):
         description="Return the best passage of each of the `top_k` best groups, a group being "
         "the passages sharing one value (a string or an integer) of this field, e.g. "
         "`metadata.article`: `top_k` distinct values whenever that many match, ranked by "
-        "`group.score`. A passage whose field is a list "
-        "belongs to the group of each of its values, as in Qdrant. Each result then carries "
-        "`group`: its value and score, how many passages share it and in which languages.",
+        "`group.score`. A passage whose field is a list belongs to the group of each of its "
+        "values, as in Qdrant. Each result then carries `group`: its value and score, how many "
+        "passages share it and in which languages.",
         examples=["metadata.article"],
     )
     mode: SearchMode | None = Field(

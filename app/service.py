@@ -128,7 +128,7 @@ class SearchService:
         self.default_mode = default_mode
         self.hybrid = hybrid
         self.sentence_vectors = sentence_vectors  # how writes make highlights' sentence vectors
-        self.group_rank_passages = group_rank_passages  # a group's score: the mean of its best
+        self.group_rank_passages = group_rank_passages  # groups rank by their best this many
         self.terms = TermSplitter(encoder.tokenizer)  # the writer's terms (app/documents/writer)
 
     @classmethod
