@@ -21,9 +21,10 @@ from app.documents.writer import (
     IndexSummary,
 )
 from app.settings import Settings, SettingsInvalidError, get_settings
-from app.store.base import StoreInUseError
+from app.store.base import StoreInUseError, VectorStore
 from app.store.factory import open_store
 from indexer.pipeline import index_file, indexing_encoder
+from indexer.prune import check_prunable, input_ids, prune
 from indexer.registry import DEFAULT_CACHE, ChecksumError, FetchError
 from indexer.sharding import Shard
 from indexer.udhr import DEFAULT_CORPUS, ensure_corpus
@@ -80,6 +81,12 @@ def _options(parser: argparse.ArgumentParser, settings: Settings) -> None:
     )
     parser.add_argument(
         "--reindex", action="store_true", help="re-encode documents even if unchanged"
+    )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="then delete the collection's documents the input no longer holds (not from stdin "
+        "or with --shard; skipped when a record is rejected)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -151,13 +158,16 @@ def _index(
     settings: Settings,
     source: Path | str,
     on_reject: Callable[[Rejected], None] | None,
-) -> IndexSummary:
+) -> tuple[IndexSummary, str | None]:
+    """The summary, and what `--prune` did (None: not asked)."""
     if args.encode_calls < 1:
         raise ValueError(f"--encode-calls must be positive, got {args.encode_calls}")
+    if args.prune:
+        check_prunable(source, getattr(args, "shard", None) is not None)
     encoder = indexing_encoder(settings, args.encode_calls)
     store = open_store(settings)
     try:
-        return index_file(
+        summary = index_file(
             source,
             encoder=encoder,
             store=store,
@@ -172,8 +182,22 @@ def _index(
             encode_calls=args.encode_calls,
             sentence_vectors=settings.highlight_sentence_vectors,
         )
+        return summary, _pruned(store, args, source, summary) if args.prune else None
     finally:
         store.close()
+
+
+def _pruned(
+    store: VectorStore, args: argparse.Namespace, source: Path | str, summary: IndexSummary
+) -> str:
+    """Prune unless that could delete what the input means to keep; what was done."""
+    if summary.rejected:
+        return "not pruned: a rejected line may be a document to keep; fix it and run again"
+    keep = input_ids(source)
+    if not keep:
+        return "not pruned: the input holds no record, and pruning would empty the collection"
+    gone = prune(store, args.collection, keep)
+    return f"pruned {gone} document{'' if gone == 1 else 's'} the input no longer holds"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"demo corpus ready: {source}")
             return 0
         teller = None if getattr(args, "rejects", None) else _RejectTeller()
-        summary = _index(args, settings, source, teller)
+        summary, pruned = _index(args, settings, source, teller)
     except (
         FileNotFoundError,
         InputFormatError,
@@ -209,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: what was upserted is kept; run again to resume", file=sys.stderr)
         return 130
     print(summary)
+    if pruned is not None:
+        print(pruned)
     closing = teller.closing_line(summary.rejected) if teller is not None else None
     if closing is not None:
         print(closing, file=sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from app.store.remote import QdrantClientStore
 from indexer.pipeline import estimated_records, index_file
 from indexer.sharding import Shard
 from indexer.udhr import UdhrDeclaration, article_records
+from tests.indexer.cli import cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_CHUNKS = ChunkingOptions(chunk_tokens=48, overlap_tokens=8)
@@ -270,17 +270,6 @@ def test_index_file_writes_rejects_with_line_numbers(
     assert all(r["reason"] for r in lines)
 
 
-def _cli_env(data_dir: Path) -> dict[str, str]:
-    """The environment of a `python -m indexer` run on the built models, into `data_dir`."""
-    env = {
-        **os.environ,
-        "POLYSEARCH_DATA_DIR": str(data_dir),
-        "POLYSEARCH_MODELS_DIR": str(ROOT / "artifacts" / "models"),
-    }
-    env.pop("QDRANT_URL", None)
-    return env
-
-
 def test_command_line_indexes_a_file(tmp_path: Path, encoder: OnnxEncoder) -> None:
     """`encoder` is requested so the model is built before the subprocesses load it."""
     source = tmp_path / "docs.csv"
@@ -288,7 +277,7 @@ def test_command_line_indexes_a_file(tmp_path: Path, encoder: OnnxEncoder) -> No
         "id,text,lang,topic\n1,Everyone has the right to life.,eng,life\n2,,eng,\n",
         encoding="utf-8",
     )
-    env = _cli_env(tmp_path / "qdrant")
+    env = cli_env(tmp_path / "qdrant")
     command = [sys.executable, "-m", "indexer", str(source), "--collection", "cli", "--quiet"]
     command += ["--rejects", str(tmp_path / "rejects.jsonl")]
 
@@ -317,7 +306,7 @@ def test_command_line_tells_rejected_records_when_no_file_keeps_them(
         for i in range(26)
     ]
     source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    env = _cli_env(tmp_path / "qdrant")
+    env = cli_env(tmp_path / "qdrant")
     command = [sys.executable, "-m", "indexer", str(source), "--collection", "cli", "--quiet"]
 
     run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -501,7 +490,7 @@ def test_command_line_says_when_the_store_is_in_use(tmp_path: Path, encoder: Onn
     try:
         command = [sys.executable, "-m", "indexer", str(source), "--quiet"]
         run = subprocess.run(
-            command, cwd=ROOT, env=_cli_env(tmp_path / "qdrant"), capture_output=True, text=True
+            command, cwd=ROOT, env=cli_env(tmp_path / "qdrant"), capture_output=True, text=True
         )
     finally:
         holder.close()
