@@ -19,6 +19,7 @@ from app.store.base import (
     Point,
     VectorStore,
 )
+from app.store.groups import RankedSearch, groups_by_mean
 from tests.store.points import brute_force, brute_force_groups, random_points
 
 DIM = 32
@@ -233,6 +234,32 @@ def test_search_groups_gives_the_best_hit_of_each_best_group(
         assert len(best) == min(groups, 12)  # as many as asked while that many groups exist
         assert all(g.value == g.hit.payload["metadata"]["article"] for g in best)
         np.testing.assert_allclose([g.hit.score for g in best], [s for _, s in truth], atol=1e-4)
+
+
+def _ranking(store: VectorStore, query: np.ndarray) -> RankedSearch:
+    return lambda wanted, where: [(h, h.score) for h in store.search("docs", query, wanted, where)]
+
+
+@pytest.mark.parametrize("passages", [2, 3])
+def test_groups_by_mean_over_the_store_ranking_are_those_of_exact_search(
+    store: VectorStore, passages: int
+) -> None:
+    points = _filled(store)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        query = rng.normal(size=DIM).astype(np.float32)
+
+        found = groups_by_mean(_ranking(store, query), "metadata.article", 5, passages)
+        scores: dict[Any, list[float]] = {}
+        articles = {p.id: p.payload["metadata"].get("article") for p in points}
+        for point_id, score in brute_force(points, query, len(points)):
+            if articles[point_id] is not None:  # every tenth point has none: in no group
+                scores.setdefault(articles[point_id], []).append(score)
+        truth = sorted(scores, key=lambda a: -np.mean(scores[a][:passages]))[:5]
+        assert [g.group.value for g in found] == truth
+        np.testing.assert_allclose(
+            [g.score for g in found], [np.mean(scores[a][:passages]) for a in truth], atol=1e-4
+        )
 
 
 def test_search_groups_puts_a_point_whose_field_is_a_list_in_each_group(
