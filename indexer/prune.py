@@ -35,6 +35,7 @@ def prune(store: VectorStore, collection: str, keep: set[str]) -> int:
     stored = store.facet(collection, "doc_id")
     gone = sorted(doc_id for doc_id in stored if doc_id not in keep)
     for first in range(0, len(gone), DELETE_BATCH):
-        batch: list[str | int] = list(gone[first : first + DELETE_BATCH])
-        store.delete_where(collection, Filter(any_of={"doc_id": batch}))
+        store.delete_where(
+            collection, Filter(any_of={"doc_id": gone[first : first + DELETE_BATCH]})
+        )
     return len(gone)

@@ -53,3 +53,17 @@ def brute_force_groups(
             if each is not None and each not in best and len(best) < groups:
                 best[each] = (point_id, score)
     return list(best.values())
+
+
+def brute_force_group_means(
+    points: list[Point], query: Vector, key: str, groups: int, passages: int
+) -> list[tuple[object, float]]:
+    """The `groups` values of metadata `key` whose best `passages` points (all where fewer)
+    have the highest mean cosine similarity, with that mean, best first (integer values)."""
+    values = {p.id: p.payload["metadata"].get(key) for p in points}
+    scores: dict[object, list[float]] = {}
+    for point_id, score in brute_force(points, query, len(points)):
+        if values[point_id] is not None:  # a point without the field is in no group
+            scores.setdefault(values[point_id], []).append(score)
+    means = {value: float(np.mean(found[:passages])) for value, found in scores.items()}
+    return sorted(means.items(), key=lambda item: -item[1])[:groups]

@@ -20,7 +20,12 @@ from app.store.base import (
     VectorStore,
 )
 from app.store.groups import RankedSearch, groups_by_mean
-from tests.store.points import brute_force, brute_force_groups, random_points
+from tests.store.points import (
+    brute_force,
+    brute_force_group_means,
+    brute_force_groups,
+    random_points,
+)
 
 DIM = 32
 
@@ -248,18 +253,10 @@ def test_groups_by_mean_over_the_store_ranking_are_those_of_exact_search(
     rng = np.random.default_rng(5)
     for _ in range(3):
         query = rng.normal(size=DIM).astype(np.float32)
-
         found = groups_by_mean(_ranking(store, query), "metadata.article", 5, passages)
-        scores: dict[Any, list[float]] = {}
-        articles = {p.id: p.payload["metadata"].get("article") for p in points}
-        for point_id, score in brute_force(points, query, len(points)):
-            if articles[point_id] is not None:  # every tenth point has none: in no group
-                scores.setdefault(articles[point_id], []).append(score)
-        truth = sorted(scores, key=lambda a: -np.mean(scores[a][:passages]))[:5]
-        assert [g.group.value for g in found] == truth
-        np.testing.assert_allclose(
-            [g.score for g in found], [np.mean(scores[a][:passages]) for a in truth], atol=1e-4
-        )
+        truth = brute_force_group_means(points, query, "article", 5, passages)
+        assert [g.group.value for g in found] == [value for value, _ in truth]
+        np.testing.assert_allclose([g.score for g in found], [m for _, m in truth], atol=1e-4)
 
 
 def test_search_groups_puts_a_point_whose_field_is_a_list_in_each_group(
