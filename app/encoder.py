@@ -89,7 +89,15 @@ class Encoder(Protocol):
         `solo`: the call has the machine's cores to itself (the same vectors, maybe sooner)."""
 
 
-def _session(graph: Path, threads: int) -> ort.InferenceSession:
+class GraphSession(Protocol):
+    """What the encoder needs of a runtime: onnxruntime's `InferenceSession.run`."""
+
+    def run(
+        self, output_names: list[str], input_feed: dict[str, npt.NDArray[np.int64]]
+    ) -> list[Embeddings]: ...
+
+
+def onnxruntime_session(graph: Path, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads
@@ -111,7 +119,12 @@ class OnnxEncoder:
     session of the same graph runs the calls made with `solo=True` (a query alone on the
     machine) on that many. The vectors are bit for bit the same either way (tested): threads
     split rows and columns of each product, never the sums.
+
+    `open_session` opens the graph in onnxruntime; a subclass may run it in another runtime
+    (bench/openvino_runtime.py measures OpenVINO's).
     """
+
+    open_session: Callable[[Path, int], GraphSession] = staticmethod(onnxruntime_session)
 
     def __init__(
         self,
@@ -146,10 +159,12 @@ class OnnxEncoder:
         self._special_tokens = self._tokenizer.num_special_tokens_to_add(is_pair=False)
         graph = model_dir / self._card.onnx_files[variant]
         self.threads = threads or usable_cores()  # onnxruntime threads per call
-        self._session = _session(graph, self.threads)
+        self._session = self.open_session(graph, self.threads)
         self.solo_threads = max(self.threads, solo_threads or 0)  # per `solo=True` call
         self._solo_session = (
-            _session(graph, self.solo_threads) if self.solo_threads > self.threads else None
+            self.open_session(graph, self.solo_threads)
+            if self.solo_threads > self.threads
+            else None
         )
         self._lock = threading.Lock()  # tokenizer batch calls are not re-entrant-safe enough
         # Token counts of the texts encoded last, so that `count_tokens` right after `encode`
@@ -271,19 +286,31 @@ class OnnxEncoder:
         if call:
             yield call
 
-    def _run(
-        self,
-        session: ort.InferenceSession,
-        encodings: Sequence[Encoding],
-        spans: Sequence[Sequence[Span]] | None = None,
-        shift: int = 0,
-    ) -> tuple[Embeddings, list[Embeddings]]:
+    def padded(
+        self, texts: Sequence[str], kind: TextKind
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The graph's `input_ids` and `attention_mask` for `texts` in one call."""
+        return self._padded(self._tokenize(texts, kind))
+
+    def _padded(
+        self, encodings: Sequence[Encoding]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         seq = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), seq), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), seq), dtype=np.int64)
         for row, enc in enumerate(encodings):
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1
+        return ids, mask
+
+    def _run(
+        self,
+        session: GraphSession,
+        encodings: Sequence[Encoding],
+        spans: Sequence[Sequence[Span]] | None = None,
+        shift: int = 0,
+    ) -> tuple[Embeddings, list[Embeddings]]:
+        ids, mask = self._padded(encodings)
         outputs = session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})
         hidden: Embeddings = outputs[0]
         weights = mask[:, :, None].astype(np.float32)

@@ -7,8 +7,10 @@ round-robin, so machine noise hits every row alike. Per variant: passages/s one 
 and batched (the encoder's batching: sorted by length, at most `--batch` texts and 512 padded
 tokens per call), short-query latency one query per call (p50/p99), cosine to the plain fp32
 graph, and how many passages get a bit-identical vector alone and batched among texts of other
-lengths. `--graph LABEL=FILE` adds an ONNX file of the same contract as another row (say, the
-int8 graph an older builder wrote, kept before `python -m models build` replaced it). Writes
+lengths. `--openvino` adds the plain graph run by OpenVINO as it is and as static int8
+(bench/openvino_runtime.py). `--graph LABEL=FILE` adds an ONNX file of the same contract as
+another row (say, the int8 graph an older builder wrote, kept before `python -m models build`
+replaced it). Writes
 `docs/bench/graph_variants.{json,md}` unless `--out` says otherwise.
 """
 
@@ -33,6 +35,13 @@ from app.encoder import OnnxEncoder
 from app.model_card import ModelCard
 from bench.encode_throughput import shuffled
 from bench.machine import busy_share, cpu_name, uptime, versions
+from bench.openvino_runtime import (
+    OpenVinoEncoder,
+    activation_ranges,
+    calibration_passages,
+    openvino_precision,
+    write_static_int8,
+)
 from models.bert import BertConfig
 from models.build import HF_DIR, TOKENIZER_FILE
 from models.evaluation.suite import short_queries
@@ -154,19 +163,25 @@ def run(
     rounds: int,
     threads: int | None,
     graphs: dict[str, Path] | None = None,
+    openvino: bool = False,
 ) -> dict[str, Any]:
     started = datetime.now(UTC)
     busy = busy_share()
     load_before = uptime()
     with tempfile.TemporaryDirectory(prefix="graph-variants-") as work:
         encoders: dict[str, OnnxEncoder] = {}
+        folders: dict[str, Path] = {}
         for index, variant in enumerate(VARIANTS):
             _log(f"writing {variant.name}")
-            folder = write_variant(model_dir, variant, Path(work) / f"v{index}")
-            encoders[variant.name] = OnnxEncoder(folder, "fp32", threads=threads)
+            folders[variant.name] = write_variant(model_dir, variant, Path(work) / f"v{index}")
+            encoders[variant.name] = OnnxEncoder(folders[variant.name], "fp32", threads=threads)
         for index, (label, graph) in enumerate((graphs or {}).items()):
             folder = graph_folder(model_dir, graph, Path(work) / f"g{index}")
             encoders[label] = OnnxEncoder(folder, "fp32", threads=threads)
+        if openvino:
+            encoders |= _openvino_rows(
+                model_dir, Path(work), folders[REFERENCE], encoders[REFERENCE], threads
+            )
         reference = encoders[REFERENCE]
         passages = _passages(corpus, reference, count)
         queries = short_queries()
@@ -220,6 +235,25 @@ def run(
     }
 
 
+def _openvino_rows(
+    model_dir: Path, work: Path, plain_dir: Path, plain: OnnxEncoder, threads: int | None
+) -> dict[str, OnnxEncoder]:
+    """The plain fp32 graph (`plain_dir`, run by `plain` in onnxruntime) in OpenVINO, as it is
+    and as static int8 calibrated on Quran passages."""
+    _log("calibrating the static int8 graph")
+    ranges = activation_ranges(plain_dir / "model.onnx", plain, calibration_passages())
+    static_dir = work / "openvino-int8"
+    static_dir.mkdir()
+    write_static_int8(plain_dir / "model.onnx", static_dir / "model.onnx", ranges)
+    _with_card(model_dir, static_dir)
+    return {
+        f"fp32 plain, OpenVINO {openvino_precision()}": OpenVinoEncoder(
+            plain_dir, "fp32", threads=threads
+        ),
+        "int8 static, OpenVINO": OpenVinoEncoder(static_dir, "fp32", threads=threads),
+    }
+
+
 def render(result: dict[str, Any]) -> str:
     reference = result["variants"][REFERENCE]
     lines = [
@@ -229,7 +263,7 @@ def render(result: dict[str, Any]) -> str:
         f"{result['machine']['cpu']}, {result['threads']} onnxruntime threads; cores "
         f"{result['machine']['busy_before']:.0%} busy before; "
         f"load before `{result['machine']['load_before']}`, after `{result['load_after']}`; "
-        f"onnxruntime {result['versions'].get('onnxruntime', '?')}.",
+        f"onnxruntime {result['versions'].get('onnxruntime', '?')}{_openvino_version(result)}.",
         "",
         f"Model `{result['model']}`; {result['passages']} passages of `{result['corpus']}` "
         f"(shuffled), {result['rounds']} rounds round-robin (passages/s: the median round). "
@@ -256,6 +290,12 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _openvino_version(result: dict[str, Any]) -> str:
+    if not any("OpenVINO" in name for name in result["variants"]):
+        return ""
+    return f", OpenVINO {result['versions'].get('openvino', '?')} (its rows' threads alike)"
+
+
 def _labelled(spec: str) -> tuple[str, Path]:
     label, separator, file = spec.partition("=")
     if not separator or not label or not Path(file).is_file():
@@ -279,10 +319,22 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LABEL=FILE",
         help="another ONNX file of the same contract, measured as one more row (repeatable)",
     )
+    parser.add_argument(
+        "--openvino",
+        action="store_true",
+        help="add OpenVINO's rows: the plain graph as it is and as static int8",
+    )
     args = parser.parse_args(argv)
     graphs = dict(_labelled(spec) for spec in args.graph)
     result = run(
-        args.model, args.corpus, args.passages, args.batch, args.rounds, args.threads, graphs
+        args.model,
+        args.corpus,
+        args.passages,
+        args.batch,
+        args.rounds,
+        args.threads,
+        graphs,
+        args.openvino,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "graph_variants.json").write_text(json.dumps(result, indent=2) + "\n")

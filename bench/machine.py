@@ -10,6 +10,7 @@ from pathlib import Path
 
 PACKAGES = (
     "onnxruntime",
+    "openvino",
     "fastembed",
     "qdrant-edge-py",
     "torch",

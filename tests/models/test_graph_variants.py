@@ -1,5 +1,6 @@
 """The fused graph (onnxruntime's MultiHeadAttention and BiasGelu kernels) computes what the
-plain graph does, on the real model's weights; and int8 graphs batch only when they may."""
+plain graph does, on the real model's weights; int8 graphs batch only when they may; and
+OpenVINO's rows (bench/openvino_runtime.py) run the plain graph, as it is and as static int8."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from safetensors.numpy import load_file
 
 from app.encoder import BATCH_SIZE, OnnxEncoder, default_batch_size
 from app.model_card import ModelCard
 from bench.graph_variants import GraphVariant, graph_folder, write_variant
+from bench.openvino_runtime import OpenVinoEncoder, activation_ranges, write_static_int8
 from models.onnx_export import GraphOptions, int8_columns, matmul_nbits_int8
 
 PLAIN = GraphVariant("plain", GraphOptions(fused=False))
@@ -27,8 +30,13 @@ FUSED_INT8_BLOCKS = GraphVariant(
 
 
 @pytest.fixture(scope="module")
-def plain_fp32(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> OnnxEncoder:
-    return OnnxEncoder(write_variant(model_dir, PLAIN, tmp_path_factory.mktemp("g") / "m"), "fp32")
+def plain_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_variant(model_dir, PLAIN, tmp_path_factory.mktemp("g") / "m")
+
+
+@pytest.fixture(scope="module")
+def plain_fp32(plain_dir: Path) -> OnnxEncoder:
+    return OnnxEncoder(plain_dir, "fp32")
 
 
 @pytest.mark.parametrize(
@@ -90,3 +98,44 @@ def test_another_graph_file_is_measured_as_the_model_serves_it(
     row = OnnxEncoder(graph_folder(model_dir, served, tmp_path / "g"), "fp32")
     expected = OnnxEncoder(model_dir, "int8").encode(sentences, "passage")
     assert np.array_equal(row.encode(sentences, "passage"), expected)
+
+
+def test_openvino_runs_the_plain_graph_as_onnxruntime_does(
+    plain_dir: Path, plain_fp32: OnnxEncoder, sentences: list[str]
+) -> None:
+    """Within bfloat16's rounding, where OpenVINO picks it (a CPU with AMX or AVX-512 BF16)."""
+    openvino = OpenVinoEncoder(plain_dir, "fp32")
+    cosines = np.sum(
+        openvino.encode(sentences, "passage") * plain_fp32.encode(sentences, "passage"), 1
+    )
+    assert float(cosines.min()) >= 0.9995
+
+
+def test_static_int8_quantises_every_linear_layer_with_fixed_scales(
+    plain_dir: Path, plain_fp32: OnnxEncoder, sentences: list[str], tmp_path: Path
+) -> None:
+    graph = onnx.load(str(plain_dir / "model.onnx"), load_external_data=False)
+    weights = {t.name for t in graph.graph.initializer}
+    products = [n for n in graph.graph.node if n.op_type == "MatMul" and n.input[1] in weights]
+    ranges = activation_ranges(plain_dir / "model.onnx", plain_fp32, sentences)
+    assert set(ranges) == {n.input[0] for n in products}
+    assert all(value > 0 for value in ranges.values())
+
+    static_dir = tmp_path / "static"
+    static_dir.mkdir()
+    assert write_static_int8(plain_dir / "model.onnx", static_dir / "model.onnx", ranges) == len(
+        products
+    )
+    static = onnx.load(str(static_dir / "model.onnx"), load_external_data=False)
+    kinds = [n.op_type for n in static.graph.node]
+    assert kinds.count("QuantizeLinear") == len(products)
+    assert kinds.count("DequantizeLinear") == 2 * len(products)
+    int8_weights = [t for t in static.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert len([t for t in int8_weights if len(t.dims) == 2]) == len(products)
+
+    for name in ("tokenizer.json", "model_card.json"):
+        (static_dir / name).write_bytes((plain_dir / name).read_bytes())
+    quantised = OpenVinoEncoder(static_dir, "fp32").encode(sentences, "passage")
+    cosines = np.sum(quantised * plain_fp32.encode(sentences, "passage"), 1)
+    # The same texts, moved by int8: near the float vectors, never equal to them.
+    assert float(cosines.min()) >= 0.8 and float(cosines.max()) < 0.9999

@@ -5,16 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
-from app.encoder import OnnxEncoder
+from app.encoder import GraphSession, OnnxEncoder
 from app.model_card import Variant
 from app.settings import Settings, usable_cores
 from indexer.pipeline import indexing_encoder
 
 
+def _session_threads(session: GraphSession | None) -> int:
+    assert isinstance(session, ort.InferenceSession)
+    return int(session.get_session_options().intra_op_num_threads)
+
+
 def _threads(encoder: OnnxEncoder) -> int:
-    return int(encoder._session.get_session_options().intra_op_num_threads)
+    return _session_threads(encoder._session)
 
 
 def test_the_service_runs_one_single_thread_call_per_core_by_default() -> None:
@@ -41,8 +47,7 @@ def test_a_query_alone_gets_a_session_on_more_threads_with_the_same_vectors(
     )  # fmt: skip
     served = OnnxEncoder.from_settings(settings, concurrent_calls=2, solo_queries=True)
     assert (served.threads, served.solo_threads) == (1, 2)
-    assert served._solo_session is not None and _threads(served) == 1
-    assert served._solo_session.get_session_options().intra_op_num_threads == 2
+    assert _threads(served) == 1 and _session_threads(served._solo_session) == 2
     texts = ["Wer hat das Recht auf Bildung?", "haki ya kupumzika", "Everyone has the right."]
     for kind in ("query", "passage"):
         np.testing.assert_array_equal(
