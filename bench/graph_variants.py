@@ -10,8 +10,7 @@ graph, and how many passages get a bit-identical vector alone and batched among 
 lengths. `--openvino` adds the plain graph run by OpenVINO as it is and as static int8
 (bench/openvino_runtime.py). `--graph LABEL=FILE` adds an ONNX file of the same contract as
 another row (say, the int8 graph an older builder wrote, kept before `python -m models build`
-replaced it). Writes
-`docs/bench/graph_variants.{json,md}` unless `--out` says otherwise.
+replaced it). Writes `docs/bench/graph_variants.{json,md}` unless `--out` says otherwise.
 """
 
 from __future__ import annotations
