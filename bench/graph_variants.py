@@ -8,7 +8,8 @@ and batched (the encoder's batching: sorted by length, at most `--batch` texts a
 tokens per call), short-query latency one query per call (p50/p99), cosine to the plain fp32
 graph, and how many passages get a bit-identical vector alone and batched among texts of other
 lengths. `--openvino` adds the plain graph run by OpenVINO as it is and as static int8
-(bench/openvino_runtime.py). `--graph LABEL=FILE` adds an ONNX file of the same contract as
+(bench/openvino_runtime.py), `--ctranslate2` the model converted to CTranslate2's int8
+(bench/ctranslate2_runtime.py). `--graph LABEL=FILE` adds an ONNX file of the same contract as
 another row (say, the int8 graph an older builder wrote, kept before `python -m models build`
 replaced it). Writes `docs/bench/graph_variants.{json,md}` unless `--out` says otherwise.
 """
@@ -32,6 +33,8 @@ from safetensors.numpy import load_file
 
 from app.encoder import OnnxEncoder
 from app.model_card import ModelCard
+from bench import ctranslate2_runtime
+from bench.ctranslate2_runtime import CTranslate2Encoder
 from bench.encode_throughput import shuffled
 from bench.machine import busy_share, cpu_name, uptime, versions
 from bench.openvino_runtime import (
@@ -163,6 +166,7 @@ def run(
     threads: int | None,
     graphs: dict[str, Path] | None = None,
     openvino: bool = False,
+    ctranslate2: bool = False,
 ) -> dict[str, Any]:
     started = datetime.now(UTC)
     busy = busy_share()
@@ -181,6 +185,8 @@ def run(
             encoders |= _openvino_rows(
                 model_dir, Path(work), folders[REFERENCE], encoders[REFERENCE], threads
             )
+        if ctranslate2:
+            encoders["int8 rows, CTranslate2"] = ctranslate2_encoder(model_dir, Path(work), threads)
         reference = encoders[REFERENCE]
         passages = _passages(corpus, reference, count)
         queries = short_queries()
@@ -253,6 +259,15 @@ def _openvino_rows(
     }
 
 
+def ctranslate2_encoder(model_dir: Path, work: Path, threads: int | None) -> OnnxEncoder:
+    """The model converted to CTranslate2's int8, in a folder of its own."""
+    _log("converting to CTranslate2")
+    folder = work / "ctranslate2-int8"
+    folder.mkdir()
+    ctranslate2_runtime.convert(model_dir, folder / ctranslate2_runtime.FOLDER)
+    return CTranslate2Encoder(_with_card(model_dir, folder), "fp32", threads=threads)
+
+
 def render(result: dict[str, Any]) -> str:
     reference = result["variants"][REFERENCE]
     lines = [
@@ -262,7 +277,7 @@ def render(result: dict[str, Any]) -> str:
         f"{result['machine']['cpu']}, {result['threads']} onnxruntime threads; cores "
         f"{result['machine']['busy_before']:.0%} busy before; "
         f"load before `{result['machine']['load_before']}`, after `{result['load_after']}`; "
-        f"onnxruntime {result['versions'].get('onnxruntime', '?')}{_openvino_version(result)}.",
+        f"onnxruntime {result['versions'].get('onnxruntime', '?')}{_other_runtimes(result)}.",
         "",
         f"Model `{result['model']}`; {result['passages']} passages of `{result['corpus']}` "
         f"(shuffled), {result['rounds']} rounds round-robin (passages/s: the median round). "
@@ -289,10 +304,13 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _openvino_version(result: dict[str, Any]) -> str:
-    if not any("OpenVINO" in name for name in result["variants"]):
-        return ""
-    return f", OpenVINO {result['versions'].get('openvino', '?')} (its rows' threads alike)"
+def _other_runtimes(result: dict[str, Any]) -> str:
+    """The other runtimes' versions, where the run has their rows (threads alike)."""
+    found = ""
+    for runtime, package in (("OpenVINO", "openvino"), ("CTranslate2", "ctranslate2")):
+        if any(runtime in name for name in result["variants"]):
+            found += f", {runtime} {result['versions'].get(package, '?')}"
+    return found
 
 
 def _labelled(spec: str) -> tuple[str, Path]:
@@ -323,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add OpenVINO's rows: the plain graph as it is and as static int8",
     )
+    parser.add_argument(
+        "--ctranslate2",
+        action="store_true",
+        help="add a row for the model converted to CTranslate2's int8",
+    )
     args = parser.parse_args(argv)
     graphs = dict(_labelled(spec) for spec in args.graph)
     result = run(
@@ -334,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         args.threads,
         graphs,
         args.openvino,
+        args.ctranslate2,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "graph_variants.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -11,6 +11,7 @@ from pathlib import Path
 PACKAGES = (
     "onnxruntime",
     "openvino",
+    "ctranslate2",
     "fastembed",
     "qdrant-edge-py",
     "torch",
