@@ -30,6 +30,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from app.encoder import Embeddings, GraphSession, OnnxEncoder
 from models.highlight_fit import quran_verses
+from models.onnx_export import int8_columns
 
 # |x| percentile that sets an activation's fixed scale: the few larger values are clipped.
 ACTIVATION_PERCENTILE = 99.99
@@ -138,9 +139,8 @@ def _quantised_inputs(
     graph: onnx.ModelProto, node: onnx.NodeProto, weight: onnx.TensorProto, activation_range: float
 ) -> list[onnx.NodeProto]:
     """Rewires `node` (x @ W) to read dequantised int8 W and x; returns the nodes to put first."""
-    values = numpy_helper.to_array(weight).astype(np.float32)  # [in, out]
-    column_scales = (np.maximum(np.abs(values).max(axis=0), 1e-12) / 127).astype(np.float32)
-    codes = np.clip(np.round(values / column_scales), -127, 127).astype(np.int8)
+    # The graph holds the [out, in] weight transposed; its codes are the served int8 graph's.
+    codes, column_scales = int8_columns(numpy_helper.to_array(weight).astype(np.float32).T)
     x_scale = np.array(max(activation_range, 1e-12) / 127, np.float32)
     x, w, name = node.input[0], weight.name, node.name
     graph.graph.initializer.remove(weight)
