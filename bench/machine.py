@@ -44,11 +44,31 @@ def busy_share(seconds: float = 3.0) -> float:
     return (busy_after - busy_before) / max(total_after - total_before, 1)
 
 
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.partition(":")[2].strip()
-    return "unknown CPU"
+# The instructions that set how fast int8 and bfloat16 matrix products run, best first: the
+# names of cloud CPUs ("Intel(R) Xeon(R) Processor") do not tell a Sapphire Rapids with AMX
+# from an Ice Lake with only AVX-512 VNNI, and their figures differ.
+MATRIX_FEATURES = (
+    ("amx_int8", "AMX"),
+    ("avx512_vnni", "AVX-512 VNNI"),
+    ("avx_vnni", "AVX-VNNI"),
+    ("avx2", "AVX2"),
+)
+
+
+def cpu_name(cpuinfo: str | None = None) -> str:
+    """The CPU's model name, family and model numbers, and its best matrix instructions, from
+    /proc/cpuinfo (or `cpuinfo`'s text): "AMD EPYC 7B13 (family 25 model 1; AVX2)"."""
+    text = Path("/proc/cpuinfo").read_text() if cpuinfo is None else cpuinfo
+    fields: dict[str, str] = {}
+    for line in text.split("\n\n", 1)[0].splitlines():  # the first core's block
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name", "unknown CPU")
+    flags = set(fields.get("flags", "").split())
+    best = next((label for flag, label in MATRIX_FEATURES if flag in flags), None)
+    kind = [f"family {fields['cpu family']} model {fields['model']}"] if "model" in fields else []
+    kind += [best] if best else []
+    return f"{name} ({'; '.join(kind)})" if kind else name
 
 
 def memory_gb() -> float:

@@ -138,6 +138,36 @@ def test_busy_share_sees_a_spinning_core() -> None:
     assert 0.5 / cores < share <= 1.0  # one of the cores was busy the whole time
 
 
+def _cpuinfo(name: str, family: int, model: int, flags: str) -> str:
+    core = f"processor\t: {{}}\nmodel name\t: {name}\ncpu family\t: {family}\nmodel\t\t: {model}\n"
+    core += f"flags\t\t: fpu sse2 {flags}\n"
+    return "\n".join(core.format(i) for i in range(2))
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        (
+            _cpuinfo("Intel(R) Xeon(R) Processor", 6, 143, "avx2 avx512_vnni amx_bf16 amx_int8"),
+            "Intel(R) Xeon(R) Processor (family 6 model 143; AMX)",
+        ),
+        (
+            _cpuinfo("Intel(R) Xeon(R) Processor", 6, 106, "avx2 avx512f avx512_vnni"),
+            "Intel(R) Xeon(R) Processor (family 6 model 106; AVX-512 VNNI)",
+        ),
+        (
+            _cpuinfo("AMD EPYC 7B13 64-Core Processor", 25, 1, "avx2 fma"),
+            "AMD EPYC 7B13 64-Core Processor (family 25 model 1; AVX2)",
+        ),
+        (_cpuinfo("Old CPU", 6, 15, "sse4_1"), "Old CPU (family 6 model 15)"),
+        ("processor\t: 0\n", "unknown CPU"),
+    ],
+)
+def test_cpu_name_says_which_matrix_instructions_the_cpu_has(info: str, expected: str) -> None:
+    # Cloud CPUs share one model name across generations whose int8 speeds differ.
+    assert machine.cpu_name(info) == expected
+
+
 def test_encode_ratios_pair_each_of_our_rows_with_fastembed_on_the_same_file_and_batch() -> None:
     rows = [
         {"stack": "ours", "variant": "onnx-int8", "batch_size": 1, "per_s": 150.0},
