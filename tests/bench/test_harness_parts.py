@@ -139,9 +139,11 @@ def test_busy_share_sees_a_spinning_core() -> None:
 
 
 def _cpuinfo(name: str, family: int, model: int, flags: str) -> str:
-    core = f"processor\t: {{}}\nmodel name\t: {name}\ncpu family\t: {family}\nmodel\t\t: {model}\n"
-    core += f"flags\t\t: fpu sse2 {flags}\n"
-    return "\n".join(core.format(i) for i in range(2))
+    return "\n".join(
+        f"processor\t: {core}\nmodel name\t: {name}\ncpu family\t: {family}\n"
+        f"model\t\t: {model}\nflags\t\t: fpu sse2 {flags}\n"
+        for core in range(2)
+    )
 
 
 @pytest.mark.parametrize(
