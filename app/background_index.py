@@ -39,8 +39,8 @@ class BackgroundIndexer:
         texts_per_call: int | None = None,
     ) -> None:
         """`encode_calls` encoder calls of `texts_per_call` passages (default: the service's
-        `write_encode_texts`) may queue at once; more than one takes the idle cores when no
-        queries come (app/encode_queue.py leaves queries a slot while they come)."""
+        `write_encode_texts`) may queue at once; more than one takes the idle cores (at a lower
+        CPU priority than searches, which have slots of their own: app/encode_queue.py)."""
         self.source = source
         self.collection = collection
         self.service = service

@@ -2,18 +2,21 @@
 
 The encoder is CPU-bound: running more calls at once than it has cores only makes each slower,
 and letting callers pile up without bound turns a burst into minutes of latency and memory.
-`EncodeQueue.run` lets `concurrency` jobs run; the others wait in priority order:
+Queries have `concurrency` slots of their own; writes and background indexing share another
+`concurrency`, so a search never waits for a write's call to end:
 
-- `Priority.QUERY`: searches and `/v1/embed(dings)`, first;
+- `Priority.QUERY`: searches and `/v1/embed(dings)`, in their own slots;
 - `Priority.WRITE`: document upserts, cut into small encoder calls (`Settings.write_encode_texts`)
-  that queue one at a time, so a long upsert yields the encoder to queries between its calls;
-- `Priority.BACKGROUND`: the start-up indexing of a corpus, when nothing else waits; while
-  queries come it leaves them a slot (with more than one), however many calls it has waiting,
-  and a call of it that runs lends its slot to a waiting query between two model calls
-  (`lend_to_queries`), so a query does not wait for the rest of a long call.
+  that queue one at a time, so a long upsert leaves room to other writes between its calls;
+- `Priority.BACKGROUND`: the start-up indexing of a corpus, when no write waits.
 
-Aging keeps lower classes moving: a job's class rises by one for every `aging_s` it has waited,
-so under a steady stream of queries a write still gets a slot within about `aging_s`.
+Both sets of slots stand for the same cores. Writes and background calls run on threads of a
+lower CPU priority (`write_nice`, app/cpu_priority.py): while a query's call runs, the operating
+system gives it the cores and the writes wait; between queries the writes have them all.
+
+Aging keeps background indexing moving: a job's class rises by one for every `aging_s` it has
+waited, so under a steady stream of writes a background call still gets a slot within about
+`aging_s`.
 
 Admission control bounds the wait (`wait_timeout_s`, from `Settings.max_queue_wait_ms`): a job
 whose estimated wait (the measured durations of the jobs ahead of it, per slot) exceeds the bound,
@@ -21,15 +24,12 @@ or that finds `concurrency + capacity` jobs already in, is refused at once with 
 (503 `overloaded` with `Retry-After`); one that still waits past the bound is refused then, so
 no admitted job waits longer than the bound. Background jobs, and a write's calls after its
 first, are never refused: they wait, aging, until a slot is free.
-With `reserved_for_queries` (`Settings.query_reserved_slots`), writes and background calls
-leave that many slots to queries for as long as queries keep coming, so a query finds a slot
-free instead of waiting for a write's call to end.
 `app/encode_combiner.py` batches concurrent queries behind the same admission and slots.
 
 A solo query: a call of one query text (combined or not) that finds the encoder idle, when no
-job has arrived to find it busy for `QUIET_S`, takes every slot (`slot(whole_if_idle=True)`,
+job has arrived to find it busy for `QUIET_S`, takes every query slot (`slot(whole_if_idle=True)`,
 `run(solo=...)`) and runs on all the cores (`Settings.solo_query_threads`), as nothing runs
-beside it; jobs arriving meanwhile wait for it (a few ms). Under concurrent load jobs keep
+beside it; queries arriving meanwhile wait for it (a few ms). Under concurrent load jobs keep
 finding the encoder busy, so calls run one slot each, side by side, which serves more queries on
 the same cores.
 """
@@ -45,11 +45,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol, TypeVar
 
+from app.cpu_priority import LowPriorityThreads
 from app.settings import Settings
 
 T = TypeVar("T")
-# How long after the last query the slots reserved for queries stay reserved.
-QUERY_RECENT_S = 1.0
 # How long no job may have found the encoder busy before a query alone takes every slot.
 QUIET_S = 1.0
 
@@ -117,7 +116,7 @@ class EncodeQueue:
         aging_s: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
         observer: QueueObserver | None = None,
-        reserved_for_queries: int = 0,
+        write_nice: int = 0,
     ) -> None:
         if concurrency < 1 or capacity < 0 or wait_timeout_s <= 0 or aging_s <= 0:
             raise ValueError(
@@ -127,10 +126,11 @@ class EncodeQueue:
         self.capacity = capacity
         self.wait_timeout_s = wait_timeout_s
         self.aging_s = aging_s
-        # Slots writes and background calls leave to queries while queries come (one seen in
-        # the last `QUERY_RECENT_S`), so a query need not wait for a write's call to end.
-        self.reserved_for_queries = min(reserved_for_queries, concurrency - 1)
-        self._last_query = float("-inf")
+        # Nice levels below the service's at which write and background calls run (0: none).
+        self.write_nice = write_nice
+        self._low_priority = (
+            LowPriorityThreads(concurrency, write_nice, "encode-write") if write_nice else None
+        )
         self._last_busy_arrival = float("-inf")  # a job arrived to find others in (QUIET_S)
         self.observer: QueueObserver = observer or _NoObserver()
         self._clock = clock
@@ -140,7 +140,6 @@ class EncodeQueue:
         self._admitted = 0  # bounded callers running or waiting (see `admitted`)
         self._seq = itertools.count()
         self._durations = _Durations()
-        self._lent = threading.local()  # seconds the job running in this thread lent its slot
 
     @classmethod
     def from_settings(
@@ -153,7 +152,7 @@ class EncodeQueue:
             bound,
             settings.queue_aging_ms / 1000,
             observer=observer,
-            reserved_for_queries=settings.query_reserved_slots,
+            write_nice=settings.write_nice,
         )
 
     @property
@@ -164,6 +163,13 @@ class EncodeQueue:
     @property
     def running(self) -> int:
         return sum(self._running.values())
+
+    def _running_beside(self, priority: Priority) -> int:
+        """Jobs running in the slots `priority` takes: the queries', or the writes' and
+        background calls'."""
+        if priority is Priority.QUERY:
+            return self._running[Priority.QUERY]
+        return self.running - self._running[Priority.QUERY]
 
     def waiting(self, priority: Priority | None = None) -> int:
         """Jobs waiting for a slot now (of one class, or all)."""
@@ -190,25 +196,13 @@ class EncodeQueue:
     def _key(self, ticket: _Ticket, now: float) -> tuple[int, int]:
         return self._rank(ticket, now), ticket.seq
 
-    def _may_start(self, ticket: _Ticket, now: float) -> bool:
-        """A free slot may go to `ticket`: a query (by rank), or any job while the slots
-        reserved for queries stay free or no query came lately. Background jobs always leave
-        one slot to queries while queries come, so that a background job running several
-        calls at once (the start-up indexing) takes the idle cores, not a query's slot."""
-        if self._rank(ticket, now) == Priority.QUERY:
-            return True
-        others = self.running - self._running[Priority.QUERY]
-        reserved = 0
-        if now - self._last_query < QUERY_RECENT_S:
-            reserved = self.reserved_for_queries
-            if ticket.priority is Priority.BACKGROUND:
-                reserved = max(reserved, min(1, self.concurrency - 1))
-        return others < self.concurrency - reserved
+    def _same_slots(self, a: Priority, b: Priority) -> bool:
+        return (a is Priority.QUERY) == (b is Priority.QUERY)
 
-    def _first(self, now: float) -> _Ticket | None:
-        """The waiting job that gets the next free slot."""
-        eligible = [t for t in self._waiting if self._may_start(t, now)]
-        return min(eligible, key=lambda t: self._key(t, now), default=None)
+    def _first(self, priority: Priority, now: float) -> _Ticket | None:
+        """The waiting job that gets the next slot freed among those `priority` takes."""
+        rivals = [t for t in self._waiting if self._same_slots(t.priority, priority)]
+        return min(rivals, key=lambda t: self._key(t, now), default=None)
 
     def estimated_wait_s(self, priority: Priority = Priority.QUERY) -> float:
         """How long a job of `priority` arriving now would wait, by the queue's estimate."""
@@ -216,16 +210,17 @@ class EncodeQueue:
             return self._estimate(priority, self._clock())
 
     def _estimate(self, priority: Priority, now: float) -> float:
-        ahead = [t for t in self._waiting if self._rank(t, now) <= priority]
-        if self.running < self.concurrency and not ahead:
+        ahead = [
+            t
+            for t in self._waiting
+            if self._same_slots(t.priority, priority) and self._rank(t, now) <= priority
+        ]
+        if self._running_beside(priority) < self.concurrency and not ahead:
             return 0.0
         seconds = self._durations.seconds
         queued = sum(seconds[t.priority] for t in ahead)
-        # A background job lends its slot to a waiting query at its next model call
-        # (`lend_to_queries`), so it keeps a query waiting tens of ms, not the rest of its job.
-        lending = Priority.BACKGROUND if priority is Priority.QUERY else None
-        counted = {p: n for p, n in self._running.items() if p is not lending}
-        in_flight = sum(seconds[p] * n for p, n in counted.items()) / 2
+        running = [p for p in Priority if self._same_slots(p, priority)]
+        in_flight = sum(seconds[p] * self._running[p] for p in running) / 2
         return (queued + in_flight) / self.concurrency
 
     def would_refuse(self, priority: Priority = Priority.QUERY) -> bool:
@@ -281,27 +276,6 @@ class EncodeQueue:
                     self._running[priority] -= held
                     self._cond.notify_all()
 
-    def lend_to_queries(self, priority: Priority) -> None:
-        """Called by a job that holds one slot at `priority`, between two of its model calls: if
-        a query waits for a slot, it gets this one, and the job waits (unbounded, as its class
-        does) for a slot again. A long background call thus keeps a query waiting for one model
-        call at most, not for the whole call. The time until it has a slot again is left out of
-        the call's measured duration (the estimate of how long such a call holds a slot)."""
-        with self._cond:
-            now = self._clock()
-            if not any(self._rank(t, now) == Priority.QUERY for t in self._waiting):
-                return
-            self._running[priority] -= 1
-            self._cond.notify_all()
-        lent_at = time.perf_counter()
-        self._acquire(lambda: False, priority, bounded=False, whole_if_idle=False)
-        self._lent.seconds = self.lent_s() + time.perf_counter() - lent_at
-
-    def lent_s(self) -> float:
-        """Seconds the job running in the calling thread has lent its slot so far."""
-        seconds: float = getattr(self._lent, "seconds", 0.0)
-        return seconds
-
     def wake(self) -> None:
         """Let waiters re-check their `unless` (it may hold now) and their deadlines."""
         with self._cond:
@@ -315,15 +289,14 @@ class EncodeQueue:
             ticket = _Ticket(priority, next(self._seq), now, bounded)
             if self.running or self._waiting:
                 self._last_busy_arrival = now
-            if priority is Priority.QUERY:
-                self._last_query = now
             self._waiting.append(ticket)
             try:
                 while True:
                     if unless():
                         return 0
                     now = self._clock()
-                    if self.running < self.concurrency and self._first(now) is ticket:
+                    mine = self._running_beside(priority) < self.concurrency
+                    if mine and self._first(priority, now) is ticket:
                         held = self.concurrency if whole_if_idle and self._quiet(now) else 1
                         self._running[priority] += held
                         self.observer.waited(priority, now - ticket.arrived)
@@ -358,20 +331,24 @@ class EncodeQueue:
         solo: Callable[[], T] | None = None,
     ) -> T:
         """Run `job` in a slot: a bounded job once admitted, an unbounded one whenever its turn
-        comes. `solo`: the same work on every core, run instead when the job finds the encoder
-        idle and quiet and so holds every slot (a solo query, see the module)."""
+        comes; a write or background job on the low-priority threads (`write_nice`). `solo`:
+        the same work on every core, run instead when the job finds the encoder idle and quiet
+        and so holds every slot (a solo query, see the module)."""
         with ExitStack() as turn:
             if bounded:
                 turn.enter_context(self.admitted(priority))
             slot = self.slot(priority=priority, bounded=bounded, whole_if_idle=solo is not None)
             held = turn.enter_context(slot)
-            return self._timed(solo if solo is not None and held > 1 else job, priority)
+            chosen = solo if solo is not None and held > 1 else job
+            start = time.perf_counter()
+            if priority is Priority.QUERY or self._low_priority is None:
+                result = chosen()
+            else:
+                result = self._low_priority.run(chosen)
+            self.observe(time.perf_counter() - start, priority)
+            return result
 
-    def _timed(self, job: Callable[[], T], priority: Priority) -> T:
-        """Run `job` and feed its duration into the estimates, less the time it lent its slot
-        to queries (`lend_to_queries`): that was the queries' encoder time, not its own."""
-        self._lent.seconds = 0.0
-        start = time.perf_counter()
-        result = job()
-        self.observe(time.perf_counter() - start - self.lent_s(), priority)
-        return result
+    def close(self) -> None:
+        """Let the low-priority threads go (jobs running finish first)."""
+        if self._low_priority is not None:
+            self._low_priority.close()

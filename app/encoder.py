@@ -242,7 +242,6 @@ class OnnxEncoder:
         kind: TextKind,
         spans: Sequence[Sequence[Span]] | None,
         solo: bool = False,
-        between_calls: Callable[[], None] | None = None,
     ) -> tuple[Embeddings, list[Embeddings]]:
         """The texts' vectors (as `encode`) and, for each text, one vector per character span of
         it in `spans` (for highlights: its sentences), L2-normalised rows.
@@ -251,8 +250,7 @@ class OnnxEncoder:
         from the same encoder call as the text's own vector ("late chunking"): each sentence is
         read in the context of its passage, at no extra encoder cost. A span without tokens gets
         a zero row. `spans=None`: no span vectors (an empty list). `solo`: the call has the
-        cores to itself, so it may run on `solo_threads`. `between_calls`: run between two
-        onnxruntime calls (the scheduler's chance to lend the slot to a query)."""
+        cores to itself, so it may run on `solo_threads`."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         per_text: list[Embeddings] = []
         if not texts:
@@ -262,9 +260,7 @@ class OnnxEncoder:
             per_text = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
         shift = len(self._prefix(kind))
         session = self._solo_session if solo and self._solo_session else self._session
-        for number, call in enumerate(self._calls(encodings)):
-            if number and between_calls is not None:
-                between_calls()
+        for call in self._calls(encodings):
             wanted = None if spans is None else [spans[i] for i in call]
             out[call], pooled = self._run(session, [encodings[i] for i in call], wanted, shift)
             for i, vectors in zip(call, pooled, strict=False):  # empty when spans is None

@@ -85,7 +85,7 @@ class Metrics:
             "polysearch_encode_setting",
             "The encoder's thread and queue settings in force (encoder_threads per call, "
             "solo_query_threads, encode_slots, queue_capacity, max_queue_wait_seconds, "
-            "aging_seconds, write_encode_texts, query_reserved_slots).",
+            "aging_seconds, write_encode_texts, write_nice).",
             ["setting"],
             registry=self.registry,
         )
@@ -131,6 +131,6 @@ class Metrics:
             "max_queue_wait_seconds": queue.wait_timeout_s,
             "aging_seconds": queue.aging_s,
             "write_encode_texts": write_texts,
-            "query_reserved_slots": queue.reserved_for_queries,
+            "write_nice": queue.write_nice,
         }.items():
             self.encode_settings.labels(name).set(value)

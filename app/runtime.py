@@ -94,7 +94,7 @@ class Runtime:
             self._set_ready(service)
             log.info(
                 "ready: model %s, dim %d; %d encoder calls at once, %d thread%s each "
-                "(a query alone: %d), queue wait at most %d ms",
+                "(a query alone: %d), queue wait at most %d ms, writes at nice +%d",
                 encoder.card.name,
                 encoder.dim,
                 s.encode_calls,
@@ -102,6 +102,7 @@ class Runtime:
                 "" if encoder.threads == 1 else "s",
                 encoder.solo_threads,
                 s.max_queue_wait_ms,
+                s.write_nice,
             )
             if self.background is not None:
                 self.background.start()
@@ -117,4 +118,5 @@ class Runtime:
 
     def close(self) -> None:
         if self.service is not None:
+            self.service.encode_queue.close()
             self.service.store.close()

@@ -175,16 +175,11 @@ class SearchService:
         self.metrics.encode_batch_texts.labels(kind).observe(len(texts))
         return vectors
 
-    def _encode_passages(
-        self, texts: Sequence[str], between_calls: Callable[[], None] | None = None
-    ) -> EncodedPassages:
-        """Passage vectors and sentences for highlights (app/highlights/indexing.py). The
-        encode time recorded leaves out the time the call lent its slot to queries."""
-        lent = self.encode_queue.lent_s()
+    def _encode_passages(self, texts: Sequence[str]) -> EncodedPassages:
+        """Passage vectors and sentences for highlights (app/highlights/indexing.py)."""
         start = time.perf_counter()
-        encoded = encode_passages(self.encoder, texts, self.sentence_vectors, between_calls)
-        own = time.perf_counter() - start - (self.encode_queue.lent_s() - lent)
-        self.metrics.encode_seconds.labels("passage").observe(own)
+        encoded = encode_passages(self.encoder, texts, self.sentence_vectors)
+        self.metrics.encode_seconds.labels("passage").observe(time.perf_counter() - start)
         self.metrics.encoded_texts.labels("passage").inc(len(texts))
         self.metrics.encode_batch_texts.labels("passage").observe(len(texts))
         return encoded
@@ -193,28 +188,21 @@ class SearchService:
         self, priority: Priority, texts_per_call: int | None = None
     ) -> PassageEncoder:
         """Encodes a job's passages as many small encoder calls of `texts_per_call` texts
-        (default `write_encode_texts`), each queued at `priority`, so queries get the encoder
-        between them. A write's first call is admitted like a request's (it may be refused with
-        503); later calls, and every background call, wait their turn, aging, but are never
-        refused. Safe to call from several threads at once (the indexer's encode calls).
-
-        A background call lends its slot to a query that waits, between two of its model calls
-        (`EncodeQueue.lend_to_queries`): one call of 32 demo passages holds a slot for about half
-        a second on one core, longer than a query may wait (`max_queue_wait_ms`), so searches
-        during the start-up indexing were refused with 503, a quarter of them."""
+        (default `write_encode_texts`), each queued at `priority` (on the encoder's
+        low-priority threads: queries take the cores from them, app/encode_queue.py). A write's
+        first call is admitted like a request's (it may be refused with 503); later calls, and
+        every background call, wait their turn, aging, but are never refused. Safe to call from
+        several threads at once (the indexer's encode calls)."""
         first = [priority is Priority.WRITE]
         first_lock = threading.Lock()
         piece = texts_per_call or self.write_encode_texts
-        lend = None
-        if priority is Priority.BACKGROUND:
-            lend = functools.partial(self.encode_queue.lend_to_queries, priority)
 
         def encode(texts: list[str]) -> EncodedPassages:
             out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
             sentences: list[dict[str, Any]] = []
             for start in range(0, len(texts), piece):
                 part = texts[start : start + piece]
-                job = functools.partial(self._encode_passages, part, lend)
+                job = functools.partial(self._encode_passages, part)
                 with first_lock:
                     bounded, first[0] = first[0], False
                 vectors, part_sentences = self.encode_queue.run(job, priority, bounded)

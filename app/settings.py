@@ -294,16 +294,16 @@ class Settings(BaseSettings):
         "whose calls queue behind queries and writes; 0: the encoder's texts per call "
         "(`encode_batch_size` or the variant's default).",
     )
-    # 0: on 2 cores, one search client beside two 256-document writers got p99 78.6 ms and the
-    # writers 66% of their throughput alone; with 1 reserved slot p99 39.5 ms but the writers
-    # 45% (issue 18 asks for p99 <= 100 ms and at least half; `python -m bench.contention
-    # --setting POLYSEARCH_QUERY_RESERVED_SLOTS=N`).
-    query_reserved_slots: int = Field(
-        default=0,
+    # Searches have encoder slots of their own (app/encode_queue.py); on 2 cores beside two
+    # 256-document writers their p99 was 252 ms when writes ran at the same priority as searches
+    # and 82 ms at nice 19, the writers at the same throughput (`python -m bench.contention`).
+    write_nice: int = Field(
+        default=19,
         ge=0,
-        le=64,
-        description="Encoder slots that writes and background indexing leave to queries while "
-        "queries come (one in the last second); at most the slots less one.",
+        le=19,
+        description="How many nice levels below the service's the encoder runs writes and "
+        "background indexing (Linux; 0: the same), so that a search's encoder call takes the "
+        "cores from them at once while they have the cores whenever no search runs.",
     )
     index_on_start: Path | None = Field(
         default=None,

@@ -9,7 +9,7 @@ sentence of a passage of two or more on its own besides: more accurate sentence 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, get_args
 
 import numpy as np
@@ -42,10 +42,8 @@ def encode_passages(
     encoder: Encoder,
     texts: Sequence[str],
     method: SentenceVectors = "late",
-    between_calls: Callable[[], None] | None = None,
 ) -> tuple[Embeddings, list[dict[str, Any]]]:
-    """The passages' vectors and, for each, the payload value of its sentences.
-    `between_calls`: run between two model calls (`late` only; see `OnnxEncoder.encode_spans`)."""
+    """The passages' vectors and, for each, the payload value of its sentences."""
     spans = [split_sentences(t) for t in texts]
     # Sentence vectors only where there is a choice to make: two sentences or more.
     wanted: list[Sequence[Span]] = [s if len(s) > 1 else [] for s in spans]
@@ -54,8 +52,7 @@ def encode_passages(
         vectors = encoder.encode(texts, "passage")
         per_text = _separately(encoder, texts, wanted) if encode_spans is not None else None
     else:
-        hook = {} if between_calls is None else {"between_calls": between_calls}
-        vectors, pooled = encode_spans(texts, "passage", wanted, **hook)
+        vectors, pooled = encode_spans(texts, "passage", wanted)
         per_text = project_sentences(encoder, vectors, pooled)
     return vectors, [
         encode_sentences(s, None if per_text is None else per_text[i]) for i, s in enumerate(spans)

@@ -1,8 +1,10 @@
-"""The encode scheduler's ordering, aging and admission, deterministically: one slot held by a
-job that waits for an event, waiters registered one by one, a fake clock for time."""
+"""The encode scheduler's slots, ordering, aging and admission, deterministically: slots held by
+jobs that wait for an event, waiters registered one by one, a fake clock for time."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -43,11 +45,12 @@ def _until(condition: object, what: str) -> None:
 
 @contextmanager
 def held(queue: EncodeQueue, priority: Priority = Priority.QUERY) -> Iterator[threading.Event]:
-    """The one slot, held by a running job of `priority` until the yielded event is set."""
+    """A slot, held by a running job of `priority` until the yielded event is set."""
     release = threading.Event()
+    before = queue.running
     thread = threading.Thread(target=queue.run, args=(release.wait, priority))
     thread.start()
-    _until(lambda: queue.running == 1, "the holder never got the slot")
+    _until(lambda: queue.running == before + 1, "the holder never got the slot")
     try:
         yield release
     finally:
@@ -77,11 +80,22 @@ def _drain(threads: list[threading.Thread]) -> None:
         assert not thread.is_alive()
 
 
-def test_queries_go_before_writes_before_background() -> None:
-    clock = FakeClock()
-    queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=60, aging_s=1, clock=clock)
+def test_queries_have_slots_of_their_own() -> None:
+    """Writes and background calls filling their slots keep no query waiting, and a query
+    filling its slots keeps no write waiting."""
+    queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=60, clock=FakeClock())
+    with held(queue, Priority.WRITE):
+        assert queue.estimated_wait_s(Priority.QUERY) == 0
+        assert queue.run(lambda: queue.running) == 2  # beside the write
+    with held(queue, Priority.QUERY):
+        assert queue.estimated_wait_s(Priority.WRITE) == 0
+        assert queue.run(lambda: queue.running, Priority.WRITE) == 2
+
+
+def test_queries_go_in_order_and_writes_before_background() -> None:
+    queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=60, aging_s=1, clock=FakeClock())
     order: list[str] = []
-    with held(queue):
+    with held(queue, Priority.QUERY), held(queue, Priority.WRITE):
         threads = _queue_up(
             queue,
             [
@@ -94,37 +108,26 @@ def test_queries_go_before_writes_before_background() -> None:
             order,
         )
     _drain(threads)
-    assert order == ["query-1", "query-2", "write-1", "write-2", "background"]
+    queries = [name for name in order if name.startswith("query")]
+    others = [name for name in order if not name.startswith("query")]
+    assert queries == ["query-1", "query-2"]
+    assert others == ["write-1", "write-2", "background"]
 
 
-def test_a_write_that_waited_an_aging_step_goes_before_a_new_query() -> None:
+def test_a_background_call_that_waited_an_aging_step_goes_before_a_new_write() -> None:
     clock = FakeClock()
     queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=60, aging_s=1, clock=clock)
     order: list[str] = []
-    with held(queue):
-        threads = _queue_up(queue, [("background", Priority.BACKGROUND, False)], order)
-        threads += _queue_up(queue, [("write", Priority.WRITE, True)], order)
-        clock.now += 1.0  # the write is a query now, the background job a write
-        threads += _queue_up(queue, [("query", Priority.QUERY, True)], order)
-    _drain(threads)
-    assert order == ["write", "query", "background"]
-
-
-def test_background_rises_to_queries_after_two_aging_steps() -> None:
-    clock = FakeClock()
-    queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=60, aging_s=1, clock=clock)
-    order: list[str] = []
-    with held(queue):
-        threads = _queue_up(queue, [("background", Priority.BACKGROUND, False)], order)
-        clock.now += 1.5  # one step: level with writes, still after queries
+    with held(queue, Priority.WRITE):
+        threads = _queue_up(queue, [("background-1", Priority.BACKGROUND, False)], order)
+        clock.now += 1.0  # a write now, and older than any write to come
         threads += _queue_up(
-            queue, [("query-1", Priority.QUERY, True), ("write", Priority.WRITE, True)], order
+            queue,
+            [("write", Priority.WRITE, True), ("background-2", Priority.BACKGROUND, False)],
+            order,
         )
-        clock.now += 0.5  # two steps for the background job: level with queries, and older
-        threads += _queue_up(queue, [("query-2", Priority.QUERY, True)], order)
     _drain(threads)
-    # query-1 (earlier) and the write (aged 0.5 s: still a write) keep their places.
-    assert order == ["background", "query-1", "query-2", "write"]
+    assert order == ["background-1", "write", "background-2"]
 
 
 def test_a_wait_estimated_over_the_bound_is_refused_at_once() -> None:
@@ -146,21 +149,23 @@ def test_a_wait_estimated_over_the_bound_is_refused_at_once() -> None:
             queue.run(lambda: order.append("query-3"))
         assert refused.value.retry_after_s >= 1
         assert recorder.refusals == [(Priority.QUERY, "estimate")]
-        # Background jobs are never refused: they wait their turn.
-        threads += _queue_up(queue, [("background", Priority.BACKGROUND, False)], order)
+        # Background jobs are never refused, and queries keep none waiting.
+        assert queue.run(lambda: "background", Priority.BACKGROUND, False) == "background"
         release.set()
     _drain(threads)
-    assert order == ["query-1", "query-2", "background"]
+    assert order == ["query-1", "query-2"]
 
 
 def test_writes_are_not_counted_ahead_of_a_query() -> None:
     clock = FakeClock()
     queue = EncodeQueue(concurrency=1, capacity=100, wait_timeout_s=0.1, clock=clock)
     order: list[str] = []
-    with held(queue):
+    with held(queue, Priority.WRITE):
         threads = _queue_up(queue, [(f"write-{i}", Priority.WRITE, False) for i in range(5)], order)
-        assert queue.estimated_wait_s(Priority.QUERY) == pytest.approx(0.05 / 2)
-        assert queue.would_refuse(Priority.WRITE)  # five writes ahead of a sixth
+        assert queue.estimated_wait_s(Priority.QUERY) == 0
+        # A sixth write: half the running one and five ahead, 0.55 s.
+        assert queue.estimated_wait_s(Priority.WRITE) == pytest.approx(0.1 / 2 + 5 * 0.1)
+        assert queue.would_refuse(Priority.WRITE)
         assert not queue.would_refuse(Priority.QUERY)
     _drain(threads)
 
@@ -179,7 +184,7 @@ def test_no_bounded_job_waits_past_the_bound() -> None:
         except OverloadedError:
             outcome.append(f"{priority.name} refused")
 
-    with held(queue) as release:
+    with held(queue, Priority.QUERY) as release, held(queue, Priority.WRITE) as release_write:
         threads = []
         for priority, bounded in ((Priority.QUERY, True), (Priority.BACKGROUND, False)):
             before = queue.waiting()
@@ -194,10 +199,12 @@ def test_no_bounded_job_waits_past_the_bound() -> None:
         _until(lambda: outcome == ["QUERY refused"], "the query waited past its bound")
         assert queue.waiting() == 1
         release.set()
+        release_write.set()
     _drain(threads)
     assert outcome == ["QUERY refused", "BACKGROUND ran"]
     assert recorder.refusals == [(Priority.QUERY, "deadline")]
-    assert [p for p, _ in recorder.waits] == [Priority.QUERY, Priority.BACKGROUND]
+    # The two holders' waits, then the background job's; none for the refused query.
+    assert [p for p, _ in recorder.waits] == [Priority.QUERY, Priority.WRITE, Priority.BACKGROUND]
 
 
 def test_a_full_queue_refuses_bounded_jobs_only() -> None:
@@ -208,60 +215,12 @@ def test_a_full_queue_refuses_bounded_jobs_only() -> None:
         assert queue.full
         with pytest.raises(OverloadedError):
             queue.run(lambda: order.append("query-2"))
-        threads += _queue_up(queue, [("background", Priority.BACKGROUND, False)], order)
+        assert queue.run(lambda: "background", Priority.BACKGROUND, False) == "background"
     _drain(threads)
-    assert order == ["query-1", "background"]
+    assert order == ["query-1"]
 
 
-def test_writes_leave_the_reserved_slot_to_queries_while_queries_come() -> None:
-    clock = FakeClock()
-    queue = EncodeQueue(
-        concurrency=2, capacity=8, wait_timeout_s=60, aging_s=60, clock=clock,
-        reserved_for_queries=1,
-    )  # fmt: skip
-    order: list[str] = []
-    release = threading.Event()
-    queue.run(lambda: order.append("query-0"))  # a query came: one slot is reserved now
-    holder = threading.Thread(target=queue.run, args=(release.wait, Priority.WRITE, False))
-    holder.start()
-    _until(lambda: queue.running == 1, "the first write never ran")
-    threads = _queue_up(queue, [("write", Priority.WRITE, False)], order)
-    assert queue.running == 1  # a slot is free, but not for a write
-    queue.run(lambda: order.append("query-1"))  # goes straight to the reserved slot
-    assert order == ["query-0", "query-1"]
-    assert queue.waiting() == 1  # the write still waits
-    clock.now += 1.5  # no query for a while: the reserve lapses
-    queue.wake()
-    _until(lambda: order[-1] == "write", "the write never got the free slot")
-    release.set()
-    holder.join(10)
-    _drain(threads)
-
-
-def test_background_calls_leave_a_slot_to_queries_while_queries_come() -> None:
-    """Two background calls may fill both slots when no query came lately; once queries come,
-    the second waits (until it has aged into a query) and a query takes the free slot."""
-    clock = FakeClock()
-    queue = EncodeQueue(concurrency=2, capacity=8, wait_timeout_s=60, aging_s=1, clock=clock)
-    order: list[str] = []
-    release = threading.Event()
-    first = threading.Thread(target=queue.run, args=(release.wait, Priority.BACKGROUND, False))
-    first.start()
-    _until(lambda: queue.running == 1, "the first background call never ran")
-    queue.run(lambda: order.append("query-0"))  # a query came: background leaves it a slot
-    threads = _queue_up(queue, [("background", Priority.BACKGROUND, False)], order)
-    assert queue.running == 1  # a slot is free, but not for more background work
-    queue.run(lambda: order.append("query-1"))
-    assert order == ["query-0", "query-1"] and queue.waiting() == 1
-    clock.now += 1.5  # no query for a while: background may use every slot again
-    queue.wake()
-    _until(lambda: order[-1:] == ["background"], "the background call never got the free slot")
-    release.set()
-    first.join(10)
-    _drain(threads)
-
-
-def test_without_queries_background_calls_use_every_slot() -> None:
+def test_background_calls_use_every_slot_of_theirs_while_queries_come() -> None:
     queue = EncodeQueue(concurrency=2, capacity=8, wait_timeout_s=60)
     release = threading.Event()
     threads = [
@@ -271,13 +230,15 @@ def test_without_queries_background_calls_use_every_slot() -> None:
     for thread in threads:
         thread.start()
     _until(lambda: queue.running == 2, "background calls did not run side by side")
+    assert queue.run(lambda: queue.running) == 3  # a query beside them
     release.set()
     _drain(threads)
 
 
 def test_a_job_alone_on_a_quiet_encoder_takes_every_slot() -> None:
-    """`whole_if_idle` (a solo query): every slot for a job that finds the encoder idle, unless
-    a job found it busy less than `QUIET_S` ago; nothing starts beside it."""
+    """`whole_if_idle` (a solo query): every query slot for a job that finds the encoder idle,
+    unless a job found it busy less than `QUIET_S` ago; no query starts beside it (a write may,
+    at its lower CPU priority)."""
     clock = FakeClock()
     queue = EncodeQueue(concurrency=2, capacity=8, wait_timeout_s=60, clock=clock)
     with queue.slot(whole_if_idle=True) as got:
@@ -291,10 +252,11 @@ def test_a_job_alone_on_a_quiet_encoder_takes_every_slot() -> None:
     order: list[str] = []
     with queue.slot(whole_if_idle=True) as got:
         assert got == 2
-        threads = _queue_up(queue, [("write", Priority.WRITE, False)], order)
-        assert queue.running == 2 and order == []  # the write waits for the solo job
+        threads = _queue_up(queue, [("query", Priority.QUERY, True)], order)
+        assert queue.running == 2 and order == []  # the query waits for the solo job
+        assert queue.run(lambda: queue.running, Priority.WRITE) == 3
     _drain(threads)
-    assert order == ["write"] and queue.running == 0
+    assert order == ["query"] and queue.running == 0
 
 
 def test_run_takes_the_solo_job_only_when_it_holds_every_slot() -> None:
@@ -311,75 +273,17 @@ def test_run_takes_the_solo_job_only_when_it_holds_every_slot() -> None:
     assert queue.run(lambda: "unbounded", Priority.BACKGROUND, False, lambda: "solo") == "solo"
 
 
-def test_a_background_call_lends_its_slot_to_a_query_between_its_model_calls() -> None:
-    """A background call holds its slot for many model calls (32 demo passages: ~0.5 s on one
-    core). A query arriving meanwhile is admitted (the running background work is not counted
-    in its estimate) and gets the slot at the call's next model call, not at its end."""
-    clock = FakeClock()
-    queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=0.2, clock=clock)
-    queue.observe(5.0, Priority.BACKGROUND)  # long background calls: 0.8 * 0.1 + 0.2 * 5 s
-    order: list[str] = []
-    first_model_call, second_model_call = threading.Event(), threading.Event()
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+def test_writes_and_background_run_at_a_lower_cpu_priority_than_queries() -> None:
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
-    def background_call() -> None:
-        first_model_call.wait(10)
-        order.append("background model call 1")
-        queue.lend_to_queries(Priority.BACKGROUND)
-        second_model_call.wait(10)
-        order.append("background model call 2")
-
-    background = threading.Thread(
-        target=queue.run, args=(background_call, Priority.BACKGROUND, False)
-    )
-    background.start()
-    _until(lambda: queue.running == 1, "the background call never ran")
-    assert not queue.would_refuse(Priority.QUERY)  # a write would wait for it, a query not
-    assert queue.would_refuse(Priority.WRITE)
-    query = threading.Thread(target=queue.run, args=(lambda: order.append("query"),))
-    query.start()
-    _until(lambda: queue.waiting(Priority.QUERY) == 1, "the query never queued")
-    first_model_call.set()
-    _until(lambda: order[-1:] == ["query"], "the query never got the lent slot")
-    second_model_call.set()
-    _drain([query, background])
-    assert order == ["background model call 1", "query", "background model call 2"]
-    assert queue.running == 0
-
-
-def test_a_background_call_keeps_its_slot_when_no_query_waits() -> None:
-    queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=0.2)
-    seen: list[int] = []
-
-    def background_call() -> None:
-        queue.lend_to_queries(Priority.BACKGROUND)
-        seen.append(queue.running)
-
-    queue.run(background_call, Priority.BACKGROUND, bounded=False)
-    assert seen == [1] and queue.running == 0
-
-
-def test_the_time_a_background_call_lends_its_slot_is_not_counted_as_its_own() -> None:
-    """A background call's measured duration feeds the estimate of how long a write waits
-    behind one. The 0.3 s a query held the lent slot were the query's, not the call's: counted,
-    the estimate grew with every search during an indexing."""
-    queue = EncodeQueue(concurrency=1, capacity=8, wait_timeout_s=60)
-    query_started = threading.Event()
-
-    def query() -> None:
-        query_started.set()
-        time.sleep(0.3)
-
-    def background_call() -> None:
-        waiting_query = threading.Thread(target=queue.run, args=(query,))
-        waiting_query.start()
-        _until(lambda: queue.waiting(Priority.QUERY) == 1, "the query never queued")
-        queue.lend_to_queries(Priority.BACKGROUND)
-        assert query_started.is_set()
-        waiting_query.join(10)
-
-    queue.run(background_call, Priority.BACKGROUND, bounded=False)
-    with held(queue, Priority.BACKGROUND):
-        # One background call running, one slot: a write waits about half such a call. Its
-        # own work took ~0 s, so the estimate stays near the prior 0.8 * 0.1 s / 2 = 0.04 s;
-        # counting the lent 0.3 s would give (0.08 + 0.2 * 0.3) / 2 = 0.07 s.
-        assert queue.estimated_wait_s(Priority.WRITE) < 0.05
+    queue = EncodeQueue(concurrency=2, capacity=8, wait_timeout_s=60, write_nice=5)
+    mine = nice()
+    assert queue.run(nice) == mine
+    assert queue.run(nice, Priority.WRITE) == min(19, mine + 5)
+    assert queue.run(nice, Priority.BACKGROUND, bounded=False) == min(19, mine + 5)
+    assert nice() == mine  # the caller's own thread keeps its priority
+    with pytest.raises(ZeroDivisionError):  # a job's error reaches its caller
+        queue.run(lambda: 1 // 0, Priority.WRITE)
+    queue.close()
