@@ -3,8 +3,8 @@
 The encoder's writes and background indexing run here (app/encode_queue.py), so that when a
 search's encoder call needs a core, the operating system hands it one at once instead of sharing
 it evenly with the writers. Measured with `python -m bench.contention` on 2 cores: searches beside
-two writers waited for the writers' cores, p99 252 ms; with their own encoder slots and the
-writers at nice 19, p99 82 ms, the writers at the same throughput (docs/operations.md).
+two writers, p99 179.8 ms while they waited for the writers' slots and cores; with slots of their
+own and the writers at nice 19, 61.2 ms (docs/operations.md).
 
 Linux only: there a thread's nice value is its own (`setpriority` on its thread id). Elsewhere,
 or where the system refuses, the threads keep the service's priority and one warning says so.
@@ -46,16 +46,22 @@ class LowPriorityThreads:
     def __init__(self, threads: int, increment: int, name: str = "low-priority") -> None:
         if threads < 1 or increment < 1:
             raise ValueError("at least one thread and a positive nice increment are needed")
+        self.name = name
         self.increment = increment
-        self._warned = threading.Event()
+        self._warned = False
+        self._warned_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(threads, name, initializer=self._lower)
 
     def _lower(self) -> None:
-        if not lower_this_thread(self.increment) and not self._warned.is_set():
-            self._warned.set()
+        if lower_this_thread(self.increment):
+            return
+        with self._warned_lock:
+            warned, self._warned = self._warned, True
+        if not warned:
             log.warning(
-                "could not lower the CPU priority of the encoder's write threads (%s): "
-                "searches share the cores evenly with writes and background indexing",
+                "could not lower the CPU priority of the %s threads (%s): they share the "
+                "cores evenly with the service's other work",
+                self.name,
                 sys.platform,
             )
 
