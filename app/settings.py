@@ -234,8 +234,8 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         le=64,
-        description="Encoder calls the service, and the indexer, run at once; 0: one per core "
-        "(at most 4).",
+        description="Encoder calls the service (for queries, and as many for writes), and the "
+        "indexer, run at once; 0: one per core (at most 4).",
     )
     encode_queue_size: int = Field(
         default=8,
