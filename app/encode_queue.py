@@ -59,6 +59,11 @@ class Priority(IntEnum):
     BACKGROUND = 2
 
 
+def _shares_slots(a: Priority, b: Priority) -> bool:
+    """Queries take the queries' slots; writes and background calls share the others."""
+    return (a is Priority.QUERY) == (b is Priority.QUERY)
+
+
 class OverloadedError(RuntimeError):
     """The queue is full, the wait would outlast the bound, or it did."""
 
@@ -165,11 +170,8 @@ class EncodeQueue:
         return sum(self._running.values())
 
     def _running_beside(self, priority: Priority) -> int:
-        """Jobs running in the slots `priority` takes: the queries', or the writes' and
-        background calls'."""
-        if priority is Priority.QUERY:
-            return self._running[Priority.QUERY]
-        return self.running - self._running[Priority.QUERY]
+        """Jobs running in the slots `priority` takes."""
+        return sum(n for p, n in self._running.items() if _shares_slots(p, priority))
 
     def waiting(self, priority: Priority | None = None) -> int:
         """Jobs waiting for a slot now (of one class, or all)."""
@@ -196,12 +198,9 @@ class EncodeQueue:
     def _key(self, ticket: _Ticket, now: float) -> tuple[int, int]:
         return self._rank(ticket, now), ticket.seq
 
-    def _same_slots(self, a: Priority, b: Priority) -> bool:
-        return (a is Priority.QUERY) == (b is Priority.QUERY)
-
     def _first(self, priority: Priority, now: float) -> _Ticket | None:
         """The waiting job that gets the next slot freed among those `priority` takes."""
-        rivals = [t for t in self._waiting if self._same_slots(t.priority, priority)]
+        rivals = [t for t in self._waiting if _shares_slots(t.priority, priority)]
         return min(rivals, key=lambda t: self._key(t, now), default=None)
 
     def estimated_wait_s(self, priority: Priority = Priority.QUERY) -> float:
@@ -213,14 +212,15 @@ class EncodeQueue:
         ahead = [
             t
             for t in self._waiting
-            if self._same_slots(t.priority, priority) and self._rank(t, now) <= priority
+            if _shares_slots(t.priority, priority) and self._rank(t, now) <= priority
         ]
         if self._running_beside(priority) < self.concurrency and not ahead:
             return 0.0
         seconds = self._durations.seconds
         queued = sum(seconds[t.priority] for t in ahead)
-        running = [p for p in Priority if self._same_slots(p, priority)]
-        in_flight = sum(seconds[p] * self._running[p] for p in running) / 2
+        in_flight = (
+            sum(seconds[p] * n for p, n in self._running.items() if _shares_slots(p, priority)) / 2
+        )
         return (queued + in_flight) / self.concurrency
 
     def would_refuse(self, priority: Priority = Priority.QUERY) -> bool:

@@ -295,8 +295,9 @@ class Settings(BaseSettings):
         "(`encode_batch_size` or the variant's default).",
     )
     # Searches have encoder slots of their own (app/encode_queue.py); on 2 cores beside two
-    # 256-document writers their p99 was 252 ms when writes ran at the same priority as searches
-    # and 82 ms at nice 19, the writers at the same throughput (`python -m bench.contention`).
+    # 256-document writers their p99 was 179.8 ms while they shared the writers' slots and
+    # priority, 61.2 ms with slots of their own and writes at nice 19, the writers then at 0.58x
+    # their rate alone (0.80x before; `python -m bench.contention`, docs/operations.md).
     write_nice: int = Field(
         default=19,
         ge=0,
